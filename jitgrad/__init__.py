@@ -1,0 +1,15 @@
+"""jitgrad: the autograd framework of Grokking Deep Learning (ch. 13-14), on Numba kernels.
+
+Importing jitgrad compiles nothing; call ``jitgrad.warmup()`` to compile (or load from the
+on-disk cache) every kernel before the first training step.
+"""
+from .layers import Embedding, Layer, Linear, Sequential, Sigmoid, Tanh
+from .losses import CrossEntropyLoss, MSELoss
+from .optim import SGD
+from .recurrent import LSTMCell, RNNCell
+from .tensor import Tensor
+
+__version__ = "0.1.0"
+
+__all__ = ["CrossEntropyLoss", "Embedding", "LSTMCell", "Layer", "Linear", "MSELoss", "RNNCell",
+           "SGD", "Sequential", "Sigmoid", "Tanh", "Tensor"]

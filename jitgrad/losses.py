@@ -1,0 +1,17 @@
+"""The book's losses."""
+from .layers import Layer
+
+
+class MSELoss(Layer):
+    """Sum over the batch (dim 0) of the squared error: (batch, n) -> (n,)."""
+
+    def forward(self, pred, target):
+        return ((pred - target) * (pred - target)).sum(0)
+
+
+class CrossEntropyLoss(Layer):
+    """Softmax cross-entropy of logits (batch, classes) against int targets (batch,),
+    averaged over the batch; a 0-d tensor."""
+
+    def forward(self, input, target):
+        return input.cross_entropy(target)

@@ -1,0 +1,16 @@
+"""The ops of the graph, one module per kernel family (``kernels/<same name>.py``).
+
+An op is a small class with ``forward(*arrays) -> array`` and
+``backward(grad, needs_grad) -> one gradient (or None) per input``. It checks its inputs
+and picks the kernels; it knows nothing of Tensors or of the graph, which ``jitgrad.tensor``
+and ``jitgrad.autograd`` own. Adding an op: a kernel, an ``Op`` subclass, a Tensor method.
+"""
+from .activations import Sigmoid, Tanh
+from .broadcast import Expand, Sum
+from .elementwise import Add, Div, Mul, Neg, Sub
+from .gather import IndexSelect
+from .matmul import MM, Transpose
+from .softmax import CrossEntropy, Softmax
+
+__all__ = ["Add", "CrossEntropy", "Div", "Expand", "IndexSelect", "MM", "Mul", "Neg",
+           "Sigmoid", "Softmax", "Sub", "Sum", "Tanh", "Transpose"]

@@ -1,0 +1,87 @@
+"""What every op shares: the Op protocol, dtype promotion, layouts, and error wording."""
+import numpy as np
+
+#: The float dtypes the kernels are compiled for.
+KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+class Op:
+    """One kind of graph node. ``creation_op`` is the book's name for it (``"mm"``, ``"sum_0"``)."""
+
+    creation_op = "op"
+
+    def forward(self, *arrays):
+        """Check the inputs, compute the output array and keep what ``backward`` needs."""
+        raise NotImplementedError
+
+    def backward(self, grad, needs_grad):
+        """Gradients for each input, given ``grad`` (output's shape and dtype).
+
+        ``needs_grad[i]`` is False where input i wants no gradient; that entry may be None.
+        """
+        raise NotImplementedError
+
+
+def describe(array):
+    """A short description for error messages, e.g. ``float32[4, 3]``."""
+    return f"{array.dtype}[{', '.join(map(str, array.shape))}]"
+
+
+def float_dtype(op, *arrays):
+    """The dtype ``op`` computes in: NumPy's promotion of the inputs, made float.
+
+    Integers and bools become float64 (as NumPy's true division does); float16 becomes float32.
+    """
+    dtype = np.result_type(*arrays)
+    if dtype.kind in "biu":
+        return KERNEL_DTYPES[1]
+    if dtype == np.float16:
+        return KERNEL_DTYPES[0]
+    if dtype not in KERNEL_DTYPES:
+        inputs = ", ".join(describe(a) for a in arrays)
+        raise TypeError(f"{op}: unsupported dtype {dtype} (inputs {inputs}); "
+                        "jitgrad computes in float32 or float64")
+    return dtype
+
+
+def flat(array, dtype):
+    """``array`` as a C-contiguous 1-D array of ``dtype`` (a view when it already is one)."""
+    return np.ascontiguousarray(array, dtype=dtype).reshape(-1)
+
+
+def rows(array, dtype, width):
+    """``array`` as a C-contiguous (n, width) array of ``dtype`` (a view when possible)."""
+    return np.ascontiguousarray(array, dtype=dtype).reshape(-1, width)
+
+
+def matrix(array, dtype):
+    """``array`` as a C- or F-contiguous 2-D array of ``dtype``: BLAS takes either as it is."""
+    array = array.astype(dtype, copy=False)
+    if array.flags.c_contiguous or array.flags.f_contiguous:
+        return array
+    return np.ascontiguousarray(array)
+
+
+def check_dim(op, array, dim, extra=0):
+    """``dim`` as a non-negative axis of ``array`` (plus ``extra`` positions past its last).
+
+    Negative dims count from the end, as in NumPy.
+    """
+    if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__} {dim!r}")
+    bound = array.ndim + extra
+    if not -bound <= dim < bound:
+        raise IndexError(f"{op}: dim {dim} is out of range for a tensor of shape "
+                         f"{describe(array)} (valid: {-bound} to {bound - 1})")
+    return int(dim) % bound
+
+
+def check_indices(op, indices, size):
+    """``indices`` as a flat intp array, each in [0, size); raises naming ``op`` otherwise."""
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"{op}: indices must be integers, got {describe(indices)}")
+    flat_indices = indices.reshape(-1).astype(np.intp, copy=False)
+    if flat_indices.size and (flat_indices.min() < 0 or flat_indices.max() >= size):
+        raise IndexError(f"{op}: indices must lie in [0, {size}), got values from "
+                         f"{flat_indices.min()} to {flat_indices.max()}")
+    return np.ascontiguousarray(flat_indices)

@@ -1,0 +1,18 @@
+"""Numba kernels behind jitgrad's ops: arrays in, arrays out, no Tensor, no graph.
+
+One module per family of ops, each holding an op's forward kernel beside its backward kernel:
+
+==================  ==========================================================
+``elementwise``     add, sub, mul, div, neg (equal-shape flat arrays)
+``matmul``          mm and the two products of its backward
+``broadcast``       expand and sum over one dim (each other's backward)
+``activations``     sigmoid and tanh, forward and backward
+``softmax``         softmax and cross-entropy, forward and backward
+``gather``          index_select and its scatter-add backward
+==================  ==========================================================
+
+Every kernel is compiled lazily (``cache=True``) on its first call for a dtype, so importing
+this package compiles nothing; ``jitgrad.warmup()`` compiles or loads them ahead of time.
+The Python side (``jitgrad.ops``) checks shapes, dtypes and index ranges before calling a
+kernel: kernels assume valid input and do no bounds checking.
+"""

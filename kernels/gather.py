@@ -1,0 +1,25 @@
+"""Row gather (``index_select``) and its backward, the scatter-add of gradient rows."""
+import numpy as np
+
+from .jit import kernel
+
+
+@kernel
+def index_select(weight, indices):
+    """weight[indices]: (rows, width), (n,) int -> (n, width)."""
+    out = np.empty((indices.size, weight.shape[1]), dtype=weight.dtype)
+    for i in range(indices.size):
+        out[i, :] = weight[indices[i], :]
+    return out
+
+
+@kernel
+def index_select_backward(grad, indices, rows):
+    """Add each gradient row into the row it was read from: (n, width) -> (rows, width).
+
+    A row selected k times receives the sum of its k gradient rows.
+    """
+    out = np.zeros((rows, grad.shape[1]), dtype=grad.dtype)
+    for i in range(indices.size):
+        out[indices[i], :] += grad[i, :]
+    return out

@@ -1,0 +1,7 @@
+"""The one decorator every kernel uses, so all share the same compile options."""
+from numba import njit
+
+#: ``cache=True``: compiled code is stored on disk and reused by later processes.
+#: ``nogil=True``: kernels release the GIL, so independent models can train in threads.
+#: No ``fastmath``: results stay IEEE-exact, so NaN and inf propagate as NumPy's would.
+kernel = njit(cache=True, nogil=True)
