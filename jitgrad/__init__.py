@@ -8,8 +8,9 @@ from .losses import CrossEntropyLoss, MSELoss
 from .optim import SGD
 from .recurrent import LSTMCell, RNNCell
 from .tensor import Tensor
+from .warmup import warmup
 
 __version__ = "0.1.0"
 
 __all__ = ["CrossEntropyLoss", "Embedding", "LSTMCell", "Layer", "Linear", "MSELoss", "RNNCell",
-           "SGD", "Sequential", "Sigmoid", "Tanh", "Tensor"]
+           "SGD", "Sequential", "Sigmoid", "Tanh", "Tensor", "warmup"]

@@ -1,0 +1,62 @@
+"""Compile (or load from Numba's on-disk cache) every kernel before the first training step."""
+import itertools
+import sys
+import time
+
+import numpy as np
+
+from .tensor import Tensor
+
+
+def _exercise_every_op(dtype, layouts):
+    """Run each op forward and backward once on tiny arrays of ``dtype``.
+
+    ``layouts`` are the memory orders (``"C"``, ``"F"``) to feed mm's operands and gradient in,
+    since its kernels are compiled per layout.
+    """
+    rng = np.random.default_rng(0)
+
+    def leaf(*shape, order="C"):
+        tensor = Tensor(rng.standard_normal(shape).astype(dtype), autograd=True)
+        tensor.data = np.asarray(tensor.data, order=order)
+        return tensor
+
+    yield "elementwise", lambda: ((leaf(2, 3) + leaf(2, 3)) * leaf(2, 3) - leaf(2, 3) / leaf(2, 3)
+                                  ).__neg__().sum().backward()
+    yield "activations", lambda: (leaf(2, 3).sigmoid() + leaf(2, 3).tanh()).sum().backward()
+    yield "softmax", lambda: (leaf(2, 3).softmax() * leaf(2, 3)).sum().backward()
+    yield "cross_entropy", lambda: leaf(2, 3).cross_entropy(Tensor(np.array([0, 2]))).backward()
+    yield "index_select", lambda: leaf(4, 3).index_select(Tensor(np.array([[0, 3]]))).sum().backward()
+    yield "sum/expand", lambda: (leaf(3).expand(0, 2).sum(1).sum()).backward()
+    for a_order, b_order, grad_order in itertools.product(layouts, repeat=3):
+        # a transposed output gets its gradient in the other layout
+        transposed = grad_order != "C"
+        yield f"mm {a_order}{b_order}{grad_order}", lambda a=a_order, b=b_order, t=transposed: (
+            _maybe_transposed(leaf(2, 3, order=a).mm(leaf(3, 4, order=b)), t).sum().backward())
+
+
+def _maybe_transposed(tensor, transpose):
+    return tensor.transpose() if transpose else tensor
+
+
+def warmup(dtypes=("float32", "float64"), progress=True, stream=None):
+    """Compile every kernel for each of ``dtypes``; returns the seconds it took.
+
+    The first call on a machine compiles (tens of seconds) and stores the machine code in
+    Numba's cache; later processes load it from there in well under a second. With
+    ``progress``, each step is reported on ``stream`` (stderr by default).
+    """
+    stream = stream or sys.stderr
+    start = time.perf_counter()
+    steps = [(np.dtype(d).name, name, run) for d in dtypes
+             for name, run in _exercise_every_op(np.dtype(d), layouts=("C", "F"))]
+    for number, (dtype, name, run) in enumerate(steps, 1):
+        if progress:
+            print(f"\rjitgrad warmup [{number}/{len(steps)}] {dtype} {name:<16}", end="",
+                  file=stream, flush=True)
+        run()
+    seconds = time.perf_counter() - start
+    if progress:
+        print(f"\rjitgrad warmup: {len(steps)} steps for {', '.join(map(str, dtypes))} "
+              f"in {seconds:.2f} s{' ' * 12}", file=stream, flush=True)
+    return seconds

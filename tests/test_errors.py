@@ -1,0 +1,122 @@
+"""Bad input gets a clear exception naming the op and shapes, before any kernel runs."""
+import numpy as np
+import pytest
+
+from jitgrad import SGD, Tensor
+
+
+def leaf(shape, dtype=np.float64):
+    return Tensor(np.ones(shape, dtype=dtype), autograd=True)
+
+
+def assert_unchanged(tensors, call, error, match):
+    """``call`` raises ``error`` matching ``match`` and leaves data, grads and children alone."""
+    before = [(t.data.copy(), None if t.grad is None else t.grad.data.copy(), dict(t.children))
+              for t in tensors]
+    with pytest.raises(error, match=match):
+        call()
+    for t, (data, grad, children) in zip(tensors, before):
+        np.testing.assert_array_equal(t.data, data)
+        assert (t.grad is None) == (grad is None)
+        if grad is not None:
+            np.testing.assert_array_equal(t.grad.data, grad)
+        assert t.children == children
+
+
+@pytest.mark.parametrize("op", ["__add__", "__sub__", "__mul__", "__truediv__"])
+def test_elementwise_shape_mismatch(op):
+    a, b = leaf((2, 3)), leaf((3, 2))
+    name = {"__add__": "add", "__sub__": "sub", "__mul__": "mul", "__truediv__": "div"}[op]
+    assert_unchanged([a, b], lambda: getattr(a, op)(b), ValueError,
+                     rf"{name}: shapes float64\[2, 3\] and float64\[3, 2\] differ")
+
+
+@pytest.mark.parametrize("a_shape, b_shape", [((2, 3), (4, 5)), ((3,), (3, 2)), ((2, 3, 4), (4, 2))])
+def test_mm_bad_shapes(a_shape, b_shape):
+    a, b = leaf(a_shape), leaf(b_shape)
+    assert_unchanged([a, b], lambda: a.mm(b), ValueError, r"mm: cannot multiply float64\[")
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda t: t.sum(2), r"sum: dim 2 is out of range for a tensor of shape float64\[2, 3\]"),
+    (lambda t: t.sum(-3), "sum: dim -3 is out of range"),
+    (lambda t: t.expand(3, 2), "expand: dim 3 is out of range"),
+    (lambda t: t.sum(1.0), "sum: dim must be an int"),
+])
+def test_out_of_range_dims(call, match):
+    t = leaf((2, 3))
+    assert_unchanged([t], lambda: call(t), (IndexError, TypeError), match)
+
+
+def test_expand_bad_copies():
+    t = leaf((2,))
+    assert_unchanged([t], lambda: t.expand(0, -1), TypeError, "expand: copies must be")
+
+
+@pytest.mark.parametrize("indices, error, match", [
+    ([0, 5], IndexError, r"index_select: indices must lie in \[0, 5\), got values from 0 to 5"),
+    ([-1, 2], IndexError, r"index_select: indices must lie in \[0, 5\)"),
+    ([0.0, 1.0], TypeError, r"index_select: indices must be integers, got float64\[2\]"),
+])
+def test_index_select_bad_indices(indices, error, match):
+    w = leaf((5, 3))
+    assert_unchanged([w], lambda: w.index_select(Tensor(indices)), error, match)
+
+
+@pytest.mark.parametrize("targets, error, match", [
+    ([0, 4], IndexError, r"cross_entropy: indices must lie in \[0, 4\)"),
+    ([0, -1], IndexError, "cross_entropy: indices must lie"),
+    ([0.0, 1.0], TypeError, "cross_entropy: indices must be integers"),
+    ([0, 1, 2], ValueError, r"cross_entropy: logits float64\[2, 4\] have 2 rows"),
+])
+def test_cross_entropy_bad_targets(targets, error, match):
+    logits = leaf((2, 4))
+    assert_unchanged([logits], lambda: logits.cross_entropy(Tensor(targets)), error, match)
+
+
+@pytest.mark.parametrize("data, error, match", [
+    ([[1, 2], [3]], ValueError, "Tensor: data is not a rectangular array"),
+    (["a", "b"], TypeError, "Tensor: data must be numeric"),
+    (np.array([1, None], dtype=object), TypeError, "Tensor: data must be numeric"),
+    ([1 + 2j], TypeError, "Tensor: data must be numeric"),
+])
+def test_bad_tensor_data(data, error, match):
+    with pytest.raises(error, match=match):
+        Tensor(data)
+
+
+def test_bad_scalar_operand():
+    t = leaf((2,))
+    assert_unchanged([t], lambda: t + "x", TypeError, "Tensor: data must be numeric")
+
+
+def test_zero_dim_operands():
+    scalar = Tensor(np.array(2.0), autograd=True)
+    assert_unchanged([scalar], lambda: scalar.mm(scalar), ValueError, r"mm: cannot multiply float64\[\]")
+    assert_unchanged([scalar], lambda: scalar.softmax(), ValueError, "softmax: needs at least 1 dim")
+    assert_unchanged([scalar], lambda: scalar.index_select(Tensor([0])), ValueError, "index_select")
+
+
+def test_unsupported_float_dtype():
+    t = Tensor(np.ones(2, dtype=np.longdouble)) if np.longdouble != np.float64 else None
+    if t is None:
+        pytest.skip("longdouble is float64 on this platform")
+    with pytest.raises(TypeError, match="tanh: unsupported dtype"):
+        t.tanh()
+
+
+def test_backward_with_wrong_gradient_shape():
+    a = leaf((2, 3))
+    out = a * 2.0
+    assert_unchanged([a], lambda: out.backward(Tensor(np.ones((3, 2)))), ValueError,
+                     r"backward: gradient float64\[3, 2\] does not match the tensor's shape float64\[2, 3\]")
+    out.backward(Tensor(np.ones((2, 3))))  # the graph is still usable after the refusal
+    np.testing.assert_array_equal(a.grad.data, np.full((2, 3), 2.0))
+
+
+def test_sgd_step_with_missing_gradient_changes_nothing():
+    used, unused = leaf((2,)), leaf((3,))
+    (used * 3.0).sum().backward()
+    optim = SGD([used, unused], alpha=0.1)
+    assert_unchanged([used, unused], optim.step, RuntimeError,
+                     r"SGD.step: parameter 1 \(float64\[3\]\) has no gradient")

@@ -1,0 +1,72 @@
+"""Importing compiles nothing; warmup() compiles every kernel a training step uses."""
+import importlib
+import io
+import pkgutil
+import subprocess
+import sys
+
+import numpy as np
+from numba.core.registry import CPUDispatcher
+
+import jitgrad
+import kernels
+from jitgrad import (SGD, CrossEntropyLoss, Embedding, Linear, LSTMCell, MSELoss, RNNCell,
+                     Sequential, Sigmoid, Tanh, Tensor)
+
+KERNELS_SNAPSHOT = """
+import importlib, pkgutil, jitgrad, kernels
+from numba.core.registry import CPUDispatcher
+compiled = [name for info in pkgutil.iter_modules(kernels.__path__)
+            for name, obj in vars(importlib.import_module('kernels.' + info.name)).items()
+            if isinstance(obj, CPUDispatcher) and obj.signatures]
+print(len(compiled))
+"""
+
+
+def kernel_signatures():
+    """{kernel name: number of compiled signatures} over the whole kernels package."""
+    counts = {}
+    for info in pkgutil.iter_modules(kernels.__path__):
+        module = importlib.import_module(f"kernels.{info.name}")
+        for name, obj in vars(module).items():
+            if isinstance(obj, CPUDispatcher):
+                counts[f"{info.name}.{name}"] = len(obj.signatures)
+    return counts
+
+
+def test_import_compiles_nothing():
+    result = subprocess.run([sys.executable, "-c", KERNELS_SNAPSHOT], capture_output=True,
+                            text=True, check=True)
+    assert result.stdout.strip() == "0"
+
+
+def train_a_bit_of_everything(dtype):
+    np.random.seed(0)
+    embed = Embedding(7, 4, dtype=dtype)
+    lstm, rnn = LSTMCell(4, 5, 7, dtype=dtype), RNNCell(4, 5, 7, dtype=dtype)
+    mlp = Sequential([Linear(7, 6, dtype=dtype), Tanh(), Linear(6, 7, dtype=dtype), Sigmoid()])
+    params = embed.get_parameters() + lstm.get_parameters() + rnn.get_parameters() + mlp.get_parameters()
+    optim = SGD(params, alpha=0.1)
+    for _ in range(2):
+        hidden, rnn_hidden = lstm.init_hidden(3), rnn.init_hidden(3)
+        loss = None
+        for t in range(3):
+            x = embed.forward(Tensor(np.array([t, 1, 2])))
+            out, hidden = lstm.forward(x, hidden)
+            out2, rnn_hidden = rnn.forward(x, rnn_hidden)
+            step = CrossEntropyLoss().forward(mlp.forward(out + out2), Tensor(np.array([0, 1, 6])))
+            loss = step if loss is None else loss + step
+        loss = loss + MSELoss().forward(out.softmax(), Tensor(np.zeros((3, 7)))).sum() / 2.0
+        loss.backward()
+        optim.step()
+
+
+def test_warmup_compiles_every_kernel_a_training_step_uses():
+    stream = io.StringIO()
+    seconds = jitgrad.warmup(progress=True, stream=stream)
+    assert seconds > 0 and "jitgrad warmup" in stream.getvalue()
+    after_warmup = kernel_signatures()
+    assert all(after_warmup.values()), f"kernels warmup missed: {after_warmup}"
+    for dtype in (np.float32, np.float64):
+        train_a_bit_of_everything(dtype)
+    assert kernel_signatures() == after_warmup
