@@ -1,26 +1,27 @@
-"""Sigmoid and tanh on flat arrays; each backward reads the forward's output y, not its input."""
+"""Sigmoid and tanh on flat arrays; each backward reads the forward's output y, not its input.
+
+The loops store into ``np.empty_like`` outputs: array expressions such as ``1.0 - y`` would
+promote float32 to float64.
+"""
 import numpy as np
 
+from . import vmath
 from .jit import kernel
 
 
 @kernel
 def sigmoid(x):
-    """1 / (1 + exp(-x)), shape (n,) -> (n,); exp never overflows for large |x|."""
+    """1 / (1 + exp(-x)), shape (n,) -> (n,)."""
     out = np.empty_like(x)
     for i in range(x.size):
-        if x[i] >= 0:
-            out[i] = 1.0 / (1.0 + np.exp(-x[i]))
-        else:
-            e = np.exp(x[i])
-            out[i] = e / (1.0 + e)
+        out[i] = vmath.sigmoid(x[i])
     return out
 
 
 @kernel
 def sigmoid_backward(grad, y):
     """grad * y * (1 - y) for y = sigmoid(x), shapes (n,), (n,) -> (n,)."""
-    out = np.empty_like(y)  # an explicit loop: `1.0 - y` would promote float32 to float64
+    out = np.empty_like(y)
     for i in range(y.size):
         out[i] = grad[i] * y[i] * (1.0 - y[i])
     return out
@@ -29,13 +30,16 @@ def sigmoid_backward(grad, y):
 @kernel
 def tanh(x):
     """tanh(x), shape (n,) -> (n,)."""
-    return np.tanh(x)
+    out = np.empty_like(x)
+    for i in range(x.size):
+        out[i] = vmath.tanh(x[i])
+    return out
 
 
 @kernel
 def tanh_backward(grad, y):
     """grad * (1 - y * y) for y = tanh(x), shapes (n,), (n,) -> (n,)."""
-    out = np.empty_like(y)  # an explicit loop, for the same reason as in sigmoid_backward
+    out = np.empty_like(y)
     for i in range(y.size):
         out[i] = grad[i] * (1.0 - y[i] * y[i])
     return out

@@ -4,6 +4,7 @@ Both subtract each row's maximum before exponentiating, so large logits never ov
 """
 import numpy as np
 
+from . import vmath
 from .jit import kernel
 
 
@@ -15,7 +16,7 @@ def softmax(x):
         row_max = x[r].max()
         total = 0.0
         for c in range(x.shape[1]):
-            out[r, c] = np.exp(x[r, c] - row_max)
+            out[r, c] = vmath.exp_nonpositive(x[r, c] - row_max)
             total += out[r, c]
         out[r] /= total
     return out
@@ -47,7 +48,7 @@ def cross_entropy(logits, targets):
         row_max = logits[r].max()
         log_sum = 0.0
         for c in range(logits.shape[1]):
-            log_sum += np.exp(logits[r, c] - row_max)
+            log_sum += vmath.exp_nonpositive(logits[r, c] - row_max)
         total += np.log(log_sum) + row_max - logits[r, targets[r]]
     return total / logits.shape[0], probs
 

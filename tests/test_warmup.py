@@ -18,18 +18,22 @@ import importlib, pkgutil, jitgrad, kernels
 from numba.core.registry import CPUDispatcher
 compiled = [name for info in pkgutil.iter_modules(kernels.__path__)
             for name, obj in vars(importlib.import_module('kernels.' + info.name)).items()
-            if isinstance(obj, CPUDispatcher) and obj.signatures]
+            if isinstance(obj, CPUDispatcher) and obj.signatures
+            and obj.targetoptions.get('inline') != 'always']
 print(len(compiled))
 """
 
 
 def kernel_signatures():
-    """{kernel name: number of compiled signatures} over the whole kernels package."""
+    """{kernel name: number of compiled signatures} over the whole kernels package.
+
+    Helpers compiled inline into kernels (``inline="always"``) are never called on their own.
+    """
     counts = {}
     for info in pkgutil.iter_modules(kernels.__path__):
         module = importlib.import_module(f"kernels.{info.name}")
         for name, obj in vars(module).items():
-            if isinstance(obj, CPUDispatcher):
+            if isinstance(obj, CPUDispatcher) and obj.targetoptions.get("inline") != "always":
                 counts[f"{info.name}.{name}"] = len(obj.signatures)
     return counts
 
