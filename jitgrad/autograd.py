@@ -5,43 +5,65 @@ the sum on to its ``creators``. Counting every child ever recorded stalls on chi
 not lead to the tensor ``backward`` was called on (an RNN step's unused output), so the pass
 first recounts ``children`` over the part of the graph that does lead there. Tensors are then
 processed in that dependency order with an explicit stack, so graph depth is unlimited.
+
+Gradients are kept only where they are asked for, as in PyTorch: in ``.grad`` of leaves
+(tensors no op made, such as parameters) and of tensors that called ``retain_grad()``.
+
+Buffers: an op's backward returns, for each input, either a new array or a view of the
+gradient it was given ("borrowed"). A leaf's ``.grad`` buffer is always its own: a borrowed
+first gradient is copied, later ones are added in place. An inner tensor used several times
+sums its gradients into one new buffer, then adds in place into that.
 """
 import numpy as np
 
 from kernels import elementwise
 
-from . import tensor as _tensor  # circular, used only at call time
+from . import tensor as _tensor  # a circular import, used only at call time
 
 
 def backward(root, grad):
     """Send ``grad`` (an array of root's shape) back through the graph that made ``root``."""
-    nodes = _recount_children(root)
+    _recount_children(root)
     pending = {root: grad.astype(root._grad_dtype(), copy=True)}
-    owned = _BufferOwnership()
+    summed = set()  # inner tensors whose pending gradient is a buffer of the pass's own
     ready = [root]
+    if root.creators is None:
+        _add_to_leaf(root, pending.pop(root), borrowed=False)
+        ready = []
     while ready:
         node = ready.pop()
         node_grad = pending.pop(node)
-        _store_grad(node, node_grad, owned)
+        summed.discard(node)
+        if node._retain_grad:
+            _add_to_leaf(node, node_grad, borrowed=True)
         op, node._op = node._op, None  # freed as it is used: a graph is back-propagated once
-        if op is None:
-            continue
         needs = [creator.autograd for creator in node.creators]
         for creator, creator_grad in zip(node.creators, op.backward(node_grad, needs)):
             if not creator.autograd:
                 continue
             creator_grad = creator_grad.astype(creator._grad_dtype(), copy=False)
-            if creator in pending:  # a tensor used several times sums its gradients
-                pending[creator] = _add(pending[creator], creator_grad)
+            borrowed = _memory_owner(creator_grad) is _memory_owner(node_grad)
+            if creator.creators is None:  # a leaf: nothing waits on it, add to .grad now
+                _add_to_leaf(creator, creator_grad, borrowed)
+            elif creator in summed:
+                _add_into(pending[creator], creator_grad)
+            elif creator in pending:  # a tensor used several times sums its gradients
+                pending[creator] = _sum(pending[creator], creator_grad)
+                summed.add(creator)
             else:
                 pending[creator] = creator_grad
-            uses = creator.children[node.id] - 1
-            if uses:
-                creator.children[node.id] = uses
-            else:
-                del creator.children[node.id]
-            if not creator.children:  # every child that leads to root has been heard from
+            if _heard_from(creator, node) and creator.creators is not None:
                 ready.append(creator)
+
+
+def _heard_from(creator, child):
+    """Count one gradient from ``child``; True once every child leading to root has sent one."""
+    uses = creator.children[child.id] - 1
+    if uses:
+        creator.children[child.id] = uses
+    else:
+        del creator.children[child.id]
+    return not creator.children
 
 
 def _recount_children(root):
@@ -69,22 +91,6 @@ def _recount_children(root):
         for creator in node.creators or ():
             if creator.autograd:
                 creator.children[node.id] = creator.children.get(node.id, 0) + 1
-    return nodes
-
-
-class _BufferOwnership:
-    """Makes sure no two tensors' ``.grad`` share memory (the book's add gave both inputs the
-    same gradient object, so zeroing one parameter's gradient zeroed the other's too)."""
-
-    def __init__(self):
-        self._claimed = set()
-
-    def claim(self, array):
-        """``array``, or a copy of it if another tensor's ``.grad`` already uses its memory."""
-        if id(_memory_owner(array)) in self._claimed:
-            array = array.copy()
-        self._claimed.add(id(_memory_owner(array)))
-        return array
 
 
 def _memory_owner(array):
@@ -95,19 +101,28 @@ def _memory_owner(array):
     return owner
 
 
-def _store_grad(node, grad, owned):
-    """Set ``node.grad`` to ``grad``, or add ``grad`` into the gradient it already has."""
-    if node.grad is None or node.grad.data.shape != grad.shape:
-        node.grad = _tensor.Tensor.wrap(owned.claim(grad))
-    elif node.grad.data.dtype == grad.dtype:
-        np.add(node.grad.data, grad, out=node.grad.data)  # in place: the buffer is node's own
+def _add_to_leaf(tensor, grad, borrowed):
+    """Add ``grad`` into ``tensor.grad``, which is created on first use and never shared."""
+    current = tensor.grad
+    if current is None or current.data.shape != grad.shape:
+        tensor.grad = _tensor.Tensor.wrap(grad.copy() if borrowed else grad)
+    elif current.data.dtype == grad.dtype:
+        _add_into(current.data, grad)
     else:
-        node.grad.data = node.grad.data + grad
+        current.data = current.data + grad
 
 
-def _add(a, b):
+def _flat(array):
+    return np.ascontiguousarray(array).reshape(-1)
+
+
+def _add_into(total, grad):
+    """total += grad, in place (``total`` is a C-contiguous buffer of the pass's own)."""
+    elementwise.add_into(total.reshape(-1), _flat(grad))
+
+
+def _sum(a, b):
     """a + b for two gradients of one shape, as a new array."""
     if a.dtype != b.dtype:
         return a + b
-    return elementwise.add(np.ascontiguousarray(a).reshape(-1),
-                           np.ascontiguousarray(b).reshape(-1)).reshape(a.shape)
+    return elementwise.add(_flat(a), _flat(b)).reshape(a.shape)

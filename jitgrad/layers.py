@@ -5,6 +5,7 @@ Initialisers draw from NumPy's global RNG in the book's order, so seeded runs ma
 """
 import numpy as np
 
+from . import functional
 from .tensor import Tensor
 
 
@@ -35,9 +36,8 @@ class Linear(Layer):
             self.parameters.append(self.bias)
 
     def forward(self, input):
-        if self.use_bias:
-            return input.mm(self.weight) + self.bias.expand(0, len(input.data))
-        return input.mm(self.weight)
+        """The book's ``input.mm(weight) + bias.expand(0, len(input))``, as one fused op."""
+        return functional.linear(input, self.weight, self.bias if self.use_bias else None)
 
 
 class Sequential(Layer):

@@ -46,6 +46,8 @@ class Tensor:
     """
 
     __array_priority__ = 1000  # so ndarray <op> Tensor defers to Tensor's reflected methods
+    __slots__ = ("data", "autograd", "grad", "creators", "creation_op", "children", "id",
+                 "_op", "_retain_grad", "__dict__", "__weakref__")
 
     def __init__(self, data, autograd=False):
         self.data = as_array(data)
@@ -56,6 +58,7 @@ class Tensor:
         self.children = {}
         self.id = _next_id()
         self._op = None
+        self._retain_grad = False
 
     @classmethod
     def wrap(cls, array, autograd=False):
@@ -63,17 +66,21 @@ class Tensor:
         out = cls.__new__(cls)
         out.data, out.autograd, out.grad = array, autograd, None
         out.creators = out.creation_op = out._op = None
-        out.children, out.id = {}, _next_id()
+        out.children, out.id, out._retain_grad = {}, _next_id(), False
         return out
 
     @classmethod
     def _from_op(cls, op, inputs):
         """Run ``op`` on the inputs' arrays; record the graph edge if any input wants grads."""
-        out = cls.wrap(op.forward(*(t.data for t in inputs)))
-        if any(t.autograd for t in inputs):
-            out.autograd, out.creators, out.creation_op, out._op = True, list(inputs), op.creation_op, op
-            for creator in inputs:
-                creator.children[out.id] = creator.children.get(out.id, 0) + 1
+        out = cls.wrap(op.forward(*[t.data for t in inputs]))
+        for t in inputs:
+            if t.autograd:
+                break
+        else:
+            return out
+        out.autograd, out.creators, out.creation_op, out._op = True, list(inputs), op.creation_op, op
+        for creator in inputs:
+            creator.children[out.id] = creator.children.get(out.id, 0) + 1
         return out
 
     def _lift(self, other):
@@ -89,7 +96,9 @@ class Tensor:
         """Back-propagate ``grad`` (default: ones) into every tensor this one was made from.
 
         Each tensor on the way receives the sum of the gradients of all its uses in the graph
-        before passing its own on; leaves accumulate into ``.grad`` across calls until zeroed.
+        before passing its own on. Leaves (tensors no op made, e.g. parameters) add theirs
+        into ``.grad`` across calls until it is zeroed; tensors an op made keep theirs only
+        after ``retain_grad()``, as in PyTorch.
         A graph can be back-propagated once; build it again (run forward) for another pass.
         """
         if not self.autograd:
@@ -104,6 +113,11 @@ class Tensor:
         if grad.dtype.kind not in "biuf":
             raise TypeError(f"backward: gradient must be numeric, got {describe(grad)}")
         autograd.backward(self, grad)
+
+    def retain_grad(self):
+        """Keep this tensor's gradient in ``.grad`` although an op made it (leaves always do)."""
+        self._retain_grad = True
+        return self
 
     def _grad_dtype(self):
         """Gradients keep a float tensor's dtype; integer tensors get float64 gradients."""

@@ -5,6 +5,7 @@ import time
 
 import numpy as np
 
+from . import functional
 from .tensor import Tensor
 
 
@@ -23,16 +24,25 @@ def _exercise_every_op(dtype, layouts):
 
     yield "elementwise", lambda: ((leaf(2, 3) + leaf(2, 3)) * leaf(2, 3) - leaf(2, 3) / leaf(2, 3)
                                   ).__neg__().sum().backward()
+    yield "accumulation", lambda: _used_three_times(leaf(2, 3) * leaf(2, 3)).sum().backward()
     yield "activations", lambda: (leaf(2, 3).sigmoid() + leaf(2, 3).tanh()).sum().backward()
     yield "softmax", lambda: (leaf(2, 3).softmax() * leaf(2, 3)).sum().backward()
     yield "cross_entropy", lambda: leaf(2, 3).cross_entropy(Tensor(np.array([0, 2]))).backward()
     yield "index_select", lambda: leaf(4, 3).index_select(Tensor(np.array([[0, 3]]))).sum().backward()
     yield "sum/expand", lambda: (leaf(3).expand(0, 2).sum(1).sum()).backward()
+    yield "squared_error", lambda: functional.squared_error(leaf(2, 3), leaf(2, 3)).sum().backward()
     for a_order, b_order, grad_order in itertools.product(layouts, repeat=3):
         # a transposed output gets its gradient in the other layout
         transposed = grad_order != "C"
         yield f"mm {a_order}{b_order}{grad_order}", lambda a=a_order, b=b_order, t=transposed: (
-            _maybe_transposed(leaf(2, 3, order=a).mm(leaf(3, 4, order=b)), t).sum().backward())
+            _maybe_transposed(leaf(2, 3, order=a).mm(leaf(3, 4, order=b)), t).sum().backward(),
+            _maybe_transposed(functional.linear(leaf(2, 3, order=a), leaf(3, 4, order=b), leaf(4)),
+                              t).sum().backward())
+
+
+def _used_three_times(tensor):
+    """Three uses: the backward pass sums two gradients, then adds the third in place."""
+    return tensor + tensor + tensor
 
 
 def _maybe_transposed(tensor, transpose):

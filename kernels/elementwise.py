@@ -40,3 +40,10 @@ def neg(a):
 def div_backward_divisor(grad, out, b):
     """Gradient of a / b with respect to b: -grad * out / b, all (n,) -> (n,)."""
     return -grad * out / b
+
+
+@kernel
+def add_into(total, x):
+    """total += x in place, shapes (n,), (n,); used to accumulate gradients."""
+    for i in range(total.size):
+        total[i] += x[i]

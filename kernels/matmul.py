@@ -24,3 +24,21 @@ def mm_grad_left(grad, b):
 def mm_grad_right(a, grad):
     """Gradient of a @ b with respect to b: a.T @ grad, (n, k), (n, m) -> (k, m)."""
     return np.dot(a.T, grad)
+
+
+@kernel
+def linear(x, w, b):
+    """x @ w + b, the bias added to every row: (n, k), (k, m), (m,) -> (n, m)."""
+    out = np.dot(x, w)
+    for i in range(out.shape[0]):
+        out[i, :] += b
+    return out
+
+
+@kernel
+def column_sums(grad):
+    """Gradient of the bias of ``linear``: grad summed over rows, (n, m) -> (m,)."""
+    out = np.zeros(grad.shape[1], dtype=grad.dtype)
+    for i in range(grad.shape[0]):
+        out += grad[i, :]
+    return out

@@ -113,9 +113,26 @@ def test_gradient_buffer_is_not_the_one_passed_to_backward():
 
 def test_transpose_gradient_does_not_alias_its_input():
     w = Tensor(np.arange(6.0).reshape(2, 3), autograd=True)
-    t = w.transpose()
+    t = w.transpose().retain_grad()
     t.backward(Tensor(np.ones((3, 2))))
     assert not np.shares_memory(w.grad.data, t.grad.data)
+
+
+def test_only_leaves_and_retained_tensors_keep_gradients():
+    a = leaf(1.0, 2.0)
+    inner, kept = a * 3.0, (a * 2.0).retain_grad()
+    (inner * kept).sum().backward()
+    assert inner.grad is None
+    np.testing.assert_allclose(kept.grad.data, inner.data)
+    np.testing.assert_allclose(a.grad.data, 12 * a.data)
+
+
+def test_add_gives_each_input_its_own_buffer_even_through_chains():
+    a, b, c = leaf(1.0), leaf(2.0), leaf(3.0)
+    ((a + b) + (c + a)).backward(Tensor(np.ones(1)))   # every gradient is one borrowed array
+    a.grad.data += 100
+    np.testing.assert_allclose([b.grad.data[0], c.grad.data[0]], [1.0, 1.0])
+    np.testing.assert_allclose(a.grad.data, [102.0])
 
 
 def test_gradients_accumulate_until_zeroed():

@@ -9,8 +9,9 @@ from .activations import Sigmoid, Tanh
 from .broadcast import Expand, Sum
 from .elementwise import Add, Div, Mul, Neg, Sub
 from .gather import IndexSelect
-from .matmul import MM, Transpose
+from .losses import SquaredError
+from .matmul import MM, Linear, Transpose
 from .softmax import CrossEntropy, Softmax
 
-__all__ = ["Add", "CrossEntropy", "Div", "Expand", "IndexSelect", "MM", "Mul", "Neg",
-           "Sigmoid", "Softmax", "Sub", "Sum", "Tanh", "Transpose"]
+__all__ = ["Add", "CrossEntropy", "Div", "Expand", "IndexSelect", "Linear", "MM", "Mul",
+           "Neg", "Sigmoid", "Softmax", "SquaredError", "Sub", "Sum", "Tanh", "Transpose"]

@@ -26,7 +26,7 @@ def spread(operand, shape, dtype):
 def reduce_to(grad, shape):
     """Fold a flat gradient back onto an operand's shape (summed where it was a scalar)."""
     if shape == ():
-        return grad.sum().reshape(())
+        return np.array(grad.sum())  # an ndarray: a NumPy scalar has no buffer to add into
     return grad.reshape(shape)
 
 

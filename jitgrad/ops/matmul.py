@@ -1,4 +1,6 @@
 """mm and transpose. Transposes are views, never copies: BLAS reads them with a flag."""
+import numpy as np
+
 from kernels import matmul as k
 
 from .base import Op, describe, float_dtype, matrix
@@ -33,3 +35,30 @@ class Transpose(Op):
 
     def backward(self, grad, needs_grad):
         return [grad.transpose()]
+
+
+class Linear(Op):
+    """x (n, k), w (k, m)[, b (m,)] -> x @ w + b: the book's ``x.mm(w) + b.expand(0, n)`` as
+    one op, with the bias added inside the kernel instead of through an expanded copy."""
+
+    creation_op = "linear"
+
+    def forward(self, x, w, b=None):
+        if x.ndim != 2 or w.ndim != 2 or x.shape[1] != w.shape[0] or (
+                b is not None and b.shape != (w.shape[1],)):
+            bias = "" if b is None else f" + {describe(b)}"
+            raise ValueError(f"linear: cannot compute {describe(x)} @ {describe(w)}{bias}; needs "
+                             "x (n, k), weight (k, m) and bias (m,)")
+        dtype = float_dtype("linear", x, w) if b is None else float_dtype("linear", x, w, b)
+        self.x, self.w = matrix(x, dtype), matrix(w, dtype)
+        if b is None:
+            return k.mm(self.x, self.w)
+        return k.linear(self.x, self.w, b.astype(dtype, copy=False))
+
+    def backward(self, grad, needs_grad):
+        grad = matrix(grad, grad.dtype)
+        grads = [k.mm_grad_left(grad, self.w) if needs_grad[0] else None,
+                 k.mm_grad_right(self.x, grad) if needs_grad[1] else None]
+        if len(needs_grad) == 3:
+            grads.append(k.column_sums(np.ascontiguousarray(grad)) if needs_grad[2] else None)
+        return grads
