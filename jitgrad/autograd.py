@@ -19,6 +19,7 @@ import numpy as np
 from kernels import elementwise
 
 from . import tensor as _tensor  # a circular import, used only at call time
+from .ops.base import ACCUMULATED
 
 
 def backward(root, grad):
@@ -38,8 +39,15 @@ def backward(root, grad):
             _add_to_leaf(node, node_grad, borrowed=True)
         op, node._op = node._op, None  # freed as it is used: a graph is back-propagated once
         needs = [creator.autograd for creator in node.creators]
-        for creator, creator_grad in zip(node.creators, op.backward(node_grad, needs)):
+        if op.accumulates:
+            grads = op.backward(node_grad, needs, [_leaf_buffer(c, node_grad.dtype) for c in node.creators])
+        else:
+            grads = op.backward(node_grad, needs)
+        for creator, creator_grad in zip(node.creators, grads):
             if not creator.autograd:
+                continue
+            if creator_grad is ACCUMULATED:
+                _heard_from(creator, node)  # a leaf: never made ready
                 continue
             creator_grad = creator_grad.astype(creator._grad_dtype(), copy=False)
             borrowed = _memory_owner(creator_grad) is _memory_owner(node_grad)
@@ -54,6 +62,16 @@ def backward(root, grad):
                 pending[creator] = creator_grad
             if _heard_from(creator, node) and creator.creators is not None:
                 ready.append(creator)
+
+
+def _leaf_buffer(tensor, dtype):
+    """The ``.grad`` buffer of a leaf that an op may add its gradient into, or None."""
+    grad = tensor.grad
+    if (tensor.creators is not None or grad is None or not tensor.autograd
+            or grad.data.shape != tensor.data.shape or grad.data.dtype != dtype
+            or not grad.data.flags.c_contiguous):
+        return None
+    return grad.data
 
 
 def _heard_from(creator, child):

@@ -1,6 +1,8 @@
 """The book's optimizer: plain stochastic gradient descent."""
 import numpy as np
 
+from kernels import optim as k
+
 from .ops.base import describe
 
 
@@ -29,6 +31,16 @@ class SGD:
                     f"SGD.step: parameter {index} ({describe(p.data)}) has no gradient; call "
                     "backward() on a loss that depends on it, or leave it out of the optimizer")
         for p in self.parameters:
-            p.data -= np.asarray(self.alpha * p.grad.data, dtype=p.data.dtype)
-        if zero:
-            self.zero()
+            if _fused_update_applies(p):
+                k.sgd_step(p.data.reshape(-1), p.grad.data.reshape(-1), float(self.alpha), bool(zero))
+            else:
+                p.data -= np.asarray(self.alpha * p.grad.data, dtype=p.data.dtype)
+                if zero:
+                    p.grad.data.fill(0)
+
+
+def _fused_update_applies(p):
+    """The one-pass kernel needs float data and gradient of one dtype, both C-contiguous."""
+    return (p.data.dtype == p.grad.data.dtype and p.data.dtype.kind == "f"
+            and p.data.flags.c_contiguous and p.grad.data.flags.c_contiguous
+            and p.data.shape == p.grad.data.shape)

@@ -6,6 +6,7 @@ import time
 import numpy as np
 
 from . import functional
+from .optim import SGD
 from .tensor import Tensor
 
 
@@ -24,6 +25,7 @@ def _exercise_every_op(dtype, layouts):
 
     yield "elementwise", lambda: ((leaf(2, 3) + leaf(2, 3)) * leaf(2, 3) - leaf(2, 3) / leaf(2, 3)
                                   ).__neg__().sum().backward()
+    yield "sgd", lambda: _one_sgd_step(leaf(2, 3))
     yield "accumulation", lambda: _used_three_times(leaf(2, 3) * leaf(2, 3)).sum().backward()
     yield "activations", lambda: (leaf(2, 3).sigmoid() + leaf(2, 3).tanh()).sum().backward()
     yield "softmax", lambda: (leaf(2, 3).softmax() * leaf(2, 3)).sum().backward()
@@ -32,21 +34,28 @@ def _exercise_every_op(dtype, layouts):
     yield "sum/expand", lambda: (leaf(3).expand(0, 2).sum(1).sum()).backward()
     yield "squared_error", lambda: functional.squared_error(leaf(2, 3), leaf(2, 3)).sum().backward()
     for a_order, b_order, grad_order in itertools.product(layouts, repeat=3):
-        # a transposed output gets its gradient in the other layout
-        transposed = grad_order != "C"
-        yield f"mm {a_order}{b_order}{grad_order}", lambda a=a_order, b=b_order, t=transposed: (
-            _maybe_transposed(leaf(2, 3, order=a).mm(leaf(3, 4, order=b)), t).sum().backward(),
-            _maybe_transposed(functional.linear(leaf(2, 3, order=a), leaf(3, 4, order=b), leaf(4)),
-                              t).sum().backward())
+        yield f"mm {a_order}{b_order}{grad_order}", lambda a=a_order, b=b_order, g=grad_order: (
+            _products_twice(leaf(2, 3, order=a), leaf(3, 4, order=b), leaf(4), g))
+
+
+def _products_twice(a, b, bias, grad_order):
+    """mm and linear, back-propagated twice: the second pass adds into the leaves' grads.
+
+    A transposed output gets its gradient in the other memory layout.
+    """
+    for _ in range(2):
+        for out in (a.mm(b), functional.linear(a, b, bias)):
+            (out.transpose() if grad_order == "F" else out).sum().backward()
+
+
+def _one_sgd_step(parameter):
+    (parameter * parameter).sum().backward()
+    SGD([parameter], alpha=0.1).step()
 
 
 def _used_three_times(tensor):
     """Three uses: the backward pass sums two gradients, then adds the third in place."""
     return tensor + tensor + tensor
-
-
-def _maybe_transposed(tensor, transpose):
-    return tensor.transpose() if transpose else tensor
 
 
 def warmup(dtypes=("float32", "float64"), progress=True, stream=None):

@@ -1,10 +1,12 @@
 """Matrix product and its backward, through Numba's ``np.dot`` (SciPy's BLAS).
 
 The backward products read the transposes as strided views (``b.T`` of a C array is an F
-array), so BLAS gets a transpose flag instead of a transposed copy.
+array), so BLAS gets a transpose flag instead of a transposed copy. The ``_into`` variants
+add the product into an existing gradient buffer (BLAS beta = 1) instead of returning it.
 """
 import numpy as np
 
+from .blas import gemm
 from .jit import kernel
 
 
@@ -39,6 +41,24 @@ def linear(x, w, b):
 def column_sums(grad):
     """Gradient of the bias of ``linear``: grad summed over rows, (n, m) -> (m,)."""
     out = np.zeros(grad.shape[1], dtype=grad.dtype)
+    column_sums_into(grad, out)
+    return out
+
+
+@kernel
+def mm_grad_left_into(grad, b, out):
+    """out += grad @ b.T: (n, m), (k, m) into (n, k)."""
+    gemm(grad, b.T, out, 1.0, 1.0)
+
+
+@kernel
+def mm_grad_right_into(a, grad, out):
+    """out += a.T @ grad: (n, k), (n, m) into (k, m)."""
+    gemm(a.T, grad, out, 1.0, 1.0)
+
+
+@kernel
+def column_sums_into(grad, out):
+    """out += grad summed over rows: (n, m) into (m,)."""
     for i in range(grad.shape[0]):
         out += grad[i, :]
-    return out

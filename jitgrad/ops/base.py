@@ -5,10 +5,20 @@ import numpy as np
 KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
+#: What ``backward`` returns for an input whose gradient it added into the ``into`` buffer.
+ACCUMULATED = "accumulated"
+
+
 class Op:
-    """One kind of graph node. ``creation_op`` is the book's name for it (``"mm"``, ``"sum_0"``)."""
+    """One kind of graph node. ``creation_op`` is the book's name for it (``"mm"``, ``"sum_0"``).
+
+    An op with ``accumulates = True`` takes a third argument to ``backward``: for each input,
+    a gradient buffer to add its gradient into (or None), and returns ``ACCUMULATED`` where it
+    did. Products use it to add straight into a parameter's ``.grad`` (BLAS beta = 1).
+    """
 
     creation_op = "op"
+    accumulates = False
 
     def forward(self, *arrays):
         """Check the inputs, compute the output array and keep what ``backward`` needs."""
@@ -18,8 +28,18 @@ class Op:
         """Gradients for each input, given ``grad`` (output's shape and dtype).
 
         ``needs_grad[i]`` is False where input i wants no gradient; that entry may be None.
+        Each gradient is a new array or a view of ``grad``, never one new array for two inputs
+        (the backward pass relies on that to know which buffers it may add into).
         """
         raise NotImplementedError
+
+
+def add_or_return(into, fresh_kernel, into_kernel, *args):
+    """``into_kernel(*args, into)`` and ACCUMULATED if there is a buffer, else ``fresh_kernel(*args)``."""
+    if into is None:
+        return fresh_kernel(*args)
+    into_kernel(*args, into)
+    return ACCUMULATED
 
 
 def describe(array):

@@ -3,13 +3,14 @@ import numpy as np
 
 from kernels import matmul as k
 
-from .base import Op, describe, float_dtype, matrix
+from .base import Op, add_or_return, describe, float_dtype, matrix
 
 
 class MM(Op):
     """a.mm(b): (n, k) @ (k, m) -> (n, m)."""
 
     creation_op = "mm"
+    accumulates = True
 
     def forward(self, a, b):
         if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
@@ -19,10 +20,12 @@ class MM(Op):
         self.a, self.b = matrix(a, dtype), matrix(b, dtype)
         return k.mm(self.a, self.b)
 
-    def backward(self, grad, needs_grad):
+    def backward(self, grad, needs_grad, into):
         grad = matrix(grad, grad.dtype)
-        return (k.mm_grad_left(grad, self.b) if needs_grad[0] else None,
-                k.mm_grad_right(self.a, grad) if needs_grad[1] else None)
+        return [add_or_return(into[0], k.mm_grad_left, k.mm_grad_left_into, grad, self.b)
+                if needs_grad[0] else None,
+                add_or_return(into[1], k.mm_grad_right, k.mm_grad_right_into, self.a, grad)
+                if needs_grad[1] else None]
 
 
 class Transpose(Op):
@@ -37,7 +40,7 @@ class Transpose(Op):
         return [grad.transpose()]
 
 
-class Linear(Op):
+class Linear(MM):
     """x (n, k), w (k, m)[, b (m,)] -> x @ w + b: the book's ``x.mm(w) + b.expand(0, n)`` as
     one op, with the bias added inside the kernel instead of through an expanded copy."""
 
@@ -50,15 +53,14 @@ class Linear(Op):
             raise ValueError(f"linear: cannot compute {describe(x)} @ {describe(w)}{bias}; needs "
                              "x (n, k), weight (k, m) and bias (m,)")
         dtype = float_dtype("linear", x, w) if b is None else float_dtype("linear", x, w, b)
-        self.x, self.w = matrix(x, dtype), matrix(w, dtype)
+        self.a, self.b = matrix(x, dtype), matrix(w, dtype)
         if b is None:
-            return k.mm(self.x, self.w)
-        return k.linear(self.x, self.w, b.astype(dtype, copy=False))
+            return k.mm(self.a, self.b)
+        return k.linear(self.a, self.b, b.astype(dtype, copy=False))
 
-    def backward(self, grad, needs_grad):
-        grad = matrix(grad, grad.dtype)
-        grads = [k.mm_grad_left(grad, self.w) if needs_grad[0] else None,
-                 k.mm_grad_right(self.x, grad) if needs_grad[1] else None]
+    def backward(self, grad, needs_grad, into):
+        grads = super().backward(grad, needs_grad[:2], into[:2])
         if len(needs_grad) == 3:
-            grads.append(k.column_sums(np.ascontiguousarray(grad)) if needs_grad[2] else None)
+            grads.append(add_or_return(into[2], k.column_sums, k.column_sums_into,
+                                       np.ascontiguousarray(grad)) if needs_grad[2] else None)
         return grads
