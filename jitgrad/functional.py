@@ -12,3 +12,14 @@ def linear(x, weight, bias=None):
 def squared_error(pred, target):
     """((pred - target) * (pred - target)).sum(0) as one op: (n, ...), (n, ...) -> (...)."""
     return Tensor._from_op(ops.SquaredError(), (pred, target))
+
+
+def lstm_cell(x, h, c, cell):
+    """One step of the book's LSTMCell as one op: (x, h, c) -> state (2, batch, hidden).
+
+    ``cell`` provides the gate layers ``xf xi xo xc`` (with bias) and ``hf hi ho hc``.
+    state[0] is the new h and state[1] the new c.
+    """
+    weights = [t for gate in (cell.xf, cell.xi, cell.xo, cell.xc) for t in (gate.weight, gate.bias)]
+    weights += [gate.weight for gate in (cell.hf, cell.hi, cell.ho, cell.hc)]
+    return Tensor._from_op(ops.LSTMCell(), (x, h, c, *weights))

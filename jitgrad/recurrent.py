@@ -1,6 +1,7 @@
 """The book's recurrent cells, with its attribute names, so its chapter-14 scripts run as-is."""
 import numpy as np
 
+from . import functional
 from .layers import Layer, Linear, Sigmoid, Tanh
 from .tensor import Tensor
 
@@ -59,15 +60,13 @@ class LSTMCell(Layer):
             self.parameters += layer.get_parameters()
 
     def forward(self, input, hidden):
+        """The book's gates, computed by one fused op:
+        f = sigmoid(xf(x) + hf(h)), i = sigmoid(xi(x) + hi(h)), o = sigmoid(xo(x) + ho(h)),
+        g = tanh(xc(x) + hc(h)); c' = f * c + i * g; h' = o * tanh(c'); output = w_ho(h')."""
         prev_hidden, prev_cell = hidden
-        f = (self.xf.forward(input) + self.hf.forward(prev_hidden)).sigmoid()
-        i = (self.xi.forward(input) + self.hi.forward(prev_hidden)).sigmoid()
-        o = (self.xo.forward(input) + self.ho.forward(prev_hidden)).sigmoid()
-        g = (self.xc.forward(input) + self.hc.forward(prev_hidden)).tanh()
-        c = (f * prev_cell) + (i * g)
-        h = o * c.tanh()
-        output = self.w_ho.forward(h)
-        return output, (h, c)
+        state = functional.lstm_cell(input, prev_hidden, prev_cell, self)
+        h, c = state[0], state[1]
+        return self.w_ho.forward(h), (h, c)
 
     def init_hidden(self, batch_size=1):
         """The book's initial state: zeros, except 1 in the first unit of both h and c."""

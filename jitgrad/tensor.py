@@ -176,6 +176,10 @@ class Tensor:
         """Softmax over the last axis, as a differentiable Tensor."""
         return Tensor._from_op(ops.Softmax(), (self,))
 
+    def __getitem__(self, index):
+        """The index-th slice along dim 0 (an int index only), differentiable."""
+        return Tensor._from_op(ops.Select(index), (self,))
+
     def index_select(self, indices):
         """Rows ``self.data[indices]``: (rows, *row) -> (*indices.shape, *row)."""
         return Tensor._from_op(ops.IndexSelect(self._lift_indices(indices)), (self,))

@@ -5,7 +5,7 @@ import time
 
 import numpy as np
 
-from . import functional
+from . import functional, ops
 from .optim import SGD
 from .tensor import Tensor
 
@@ -26,6 +26,7 @@ def _exercise_every_op(dtype, layouts):
     yield "elementwise", lambda: ((leaf(2, 3) + leaf(2, 3)) * leaf(2, 3) - leaf(2, 3) / leaf(2, 3)
                                   ).__neg__().sum().backward()
     yield "sgd", lambda: _one_sgd_step(leaf(2, 3))
+    yield "lstm_cell", lambda: _lstm_step_twice(leaf)
     yield "accumulation", lambda: _used_three_times(leaf(2, 3) * leaf(2, 3)).sum().backward()
     yield "activations", lambda: (leaf(2, 3).sigmoid() + leaf(2, 3).tanh()).sum().backward()
     yield "softmax", lambda: (leaf(2, 3).softmax() * leaf(2, 3)).sum().backward()
@@ -46,6 +47,16 @@ def _products_twice(a, b, bias, grad_order):
     for _ in range(2):
         for out in (a.mm(b), functional.linear(a, b, bias)):
             (out.transpose() if grad_order == "F" else out).sum().backward()
+
+
+def _lstm_step_twice(leaf):
+    """An LSTM step (2 rows, 3 inputs, 4 hidden), back-propagated twice so that the second
+    pass adds into the weights' gradients."""
+    x, h, c = leaf(2, 3), leaf(2, 4), leaf(2, 4)
+    weights = [leaf(3, 4) if i % 2 == 0 else leaf(4) for i in range(8)] + [leaf(4, 4) for _ in range(4)]
+    for _ in range(2):
+        state = Tensor._from_op(ops.LSTMCell(), (x, h, c, *weights))
+        (state[0] + state[1]).sum().backward()
 
 
 def _one_sgd_step(parameter):

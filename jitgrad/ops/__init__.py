@@ -8,10 +8,12 @@ and ``jitgrad.autograd`` own. Adding an op: a kernel, an ``Op`` subclass, a Tens
 from .activations import Sigmoid, Tanh
 from .broadcast import Expand, Sum
 from .elementwise import Add, Div, Mul, Neg, Sub
-from .gather import IndexSelect
+from .gather import IndexSelect, Select
 from .losses import SquaredError
 from .matmul import MM, Linear, Transpose
+from .recurrent import LSTMCell
 from .softmax import CrossEntropy, Softmax
 
-__all__ = ["Add", "CrossEntropy", "Div", "Expand", "IndexSelect", "Linear", "MM", "Mul",
-           "Neg", "Sigmoid", "Softmax", "SquaredError", "Sub", "Sum", "Tanh", "Transpose"]
+__all__ = ["Add", "CrossEntropy", "Div", "Expand", "IndexSelect", "LSTMCell", "Linear", "MM",
+           "Mul", "Neg", "Select", "Sigmoid", "Softmax", "SquaredError", "Sub", "Sum", "Tanh",
+           "Transpose"]

@@ -34,3 +34,28 @@ class IndexSelect(Op):
         grad_rows = rows(grad, grad.dtype, math.prod(self.weight_shape[1:]))
         table_grad = k.index_select_backward(grad_rows, self.indices, self.weight_shape[0])
         return [table_grad.reshape(self.weight_shape)]
+
+
+class Select(Op):
+    """a[index]: the index-th slice along dim 0, (n, *rest) -> rest; a view, not a copy."""
+
+    creation_op = "select"
+
+    def __init__(self, index):
+        self.index = index
+
+    def forward(self, a):
+        if a.ndim == 0:
+            raise IndexError(f"select: cannot index a 0-d tensor {describe(a)}")
+        if isinstance(self.index, (bool, np.bool_)) or not isinstance(self.index, (int, np.integer)):
+            raise TypeError(f"select: index must be an int, got {self.index!r}; use "
+                            "index_select for arrays of indices")
+        if not -a.shape[0] <= self.index < a.shape[0]:
+            raise IndexError(f"select: index {self.index} is out of range for {describe(a)}")
+        self.shape, self.dtype = a.shape, a.dtype
+        return a[self.index]
+
+    def backward(self, grad, needs_grad):
+        out = np.zeros(self.shape, dtype=grad.dtype)
+        out[self.index] = grad
+        return [out]

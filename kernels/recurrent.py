@@ -1,0 +1,71 @@
+"""One LSTM step, forward and backward, as two kernels (the book builds it from ~25 ops).
+
+Gates are stored gate-major, (4, batch, hidden) in the book's order forget, input, output,
+candidate (``xf hf``, ``xi hi``, ``xo ho``, ``xc hc``), so each gate is a C-contiguous matrix
+that BLAS reads and writes in place. Weights come as tuples of four: wx[g] (inputs, hidden),
+bx[g] (hidden,), wh[g] (hidden, hidden).
+"""
+import numpy as np
+
+from . import vmath
+from .blas import gemm
+from .jit import kernel
+
+
+@kernel
+def lstm_cell(x, h, c, wx, bx, wh):
+    """x (batch, inputs), h and c (batch, hidden) -> (state, gates).
+
+    state (2, batch, hidden) holds the new h and c; gates (4, batch, hidden) the activated
+    f, i, o, g that the backward needs. c' = f * c + i * g and h' = o * tanh(c').
+    """
+    batch, hidden = c.shape
+    gates = np.empty((4, batch, hidden), dtype=c.dtype)
+    for g in range(4):
+        gemm(x, wx[g], gates[g], 1.0, 0.0)
+        gemm(h, wh[g], gates[g], 1.0, 1.0)
+    state = np.empty((2, batch, hidden), dtype=c.dtype)
+    for b in range(batch):
+        for j in range(hidden):
+            f = vmath.sigmoid(gates[0, b, j] + bx[0][j])
+            i = vmath.sigmoid(gates[1, b, j] + bx[1][j])
+            o = vmath.sigmoid(gates[2, b, j] + bx[2][j])
+            candidate = vmath.tanh(gates[3, b, j] + bx[3][j])
+            gates[0, b, j], gates[1, b, j], gates[2, b, j], gates[3, b, j] = f, i, o, candidate
+            state[1, b, j] = f * c[b, j] + i * candidate
+            state[0, b, j] = o * vmath.tanh(state[1, b, j])
+    return state, gates
+
+
+@kernel
+def lstm_cell_backward(grad, x, h, c, state, gates, wx, wh, dwx, dbx, dwh):
+    """Gradients of one step, given grad (2, batch, hidden) for the new (h, c).
+
+    Adds the weight gradients into dwx, dbx, dwh (tuples shaped like wx, bx, wh) and returns
+    (dx (batch, inputs), dh (batch, hidden), dc (batch, hidden)) for the step's inputs.
+    """
+    batch, hidden = c.shape
+    d_pre = np.empty((4, batch, hidden), dtype=c.dtype)  # gradients before the activations
+    dc = np.empty((batch, hidden), dtype=c.dtype)
+    for b in range(batch):
+        for j in range(hidden):
+            f, i, o, candidate = gates[0, b, j], gates[1, b, j], gates[2, b, j], gates[3, b, j]
+            tanh_c = vmath.tanh(state[1, b, j])
+            dh_new = grad[0, b, j]
+            dc_new = grad[1, b, j] + dh_new * o * (1.0 - tanh_c * tanh_c)
+            dc[b, j] = dc_new * f
+            d_pre[0, b, j] = dc_new * c[b, j] * f * (1.0 - f)
+            d_pre[1, b, j] = dc_new * candidate * i * (1.0 - i)
+            d_pre[2, b, j] = dh_new * tanh_c * o * (1.0 - o)
+            d_pre[3, b, j] = dc_new * i * (1.0 - candidate * candidate)
+    dx = np.zeros_like(x)
+    dh = np.zeros_like(h)
+    for g in range(4):
+        gemm(x.T, d_pre[g], dwx[g], 1.0, 1.0)
+        gemm(h.T, d_pre[g], dwh[g], 1.0, 1.0)
+        bias_grad = dbx[g]  # a name: `dbx[g] += ...` would assign into the tuple
+        for b in range(batch):
+            bias_grad += d_pre[g, b]
+        gemm(d_pre[g], wx[g].T, dx, 1.0, 1.0)
+        gemm(d_pre[g], wh[g].T, dh, 1.0, 1.0)
+    return dx, dh, dc
