@@ -43,16 +43,17 @@ def backward(root, grad):
             grads = op.backward(node_grad, needs, [_leaf_buffer(c, node_grad.dtype) for c in node.creators])
         else:
             grads = op.backward(node_grad, needs)
+        grad_owner = _memory_owner(node_grad)
         for creator, creator_grad in zip(node.creators, grads):
             if not creator.autograd:
                 continue
             if creator_grad is ACCUMULATED:
                 _heard_from(creator, node)  # a leaf: never made ready
                 continue
-            creator_grad = creator_grad.astype(creator._grad_dtype(), copy=False)
-            borrowed = _memory_owner(creator_grad) is _memory_owner(node_grad)
+            if creator_grad.dtype != creator.data.dtype:
+                creator_grad = creator_grad.astype(creator._grad_dtype(), copy=False)
             if creator.creators is None:  # a leaf: nothing waits on it, add to .grad now
-                _add_to_leaf(creator, creator_grad, borrowed)
+                _add_to_leaf(creator, creator_grad, _memory_owner(creator_grad) is grad_owner)
             elif creator in summed:
                 _add_into(pending[creator], creator_grad)
             elif creator in pending:  # a tensor used several times sums its gradients

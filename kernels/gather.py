@@ -23,3 +23,13 @@ def index_select_backward(grad, indices, rows):
     for i in range(indices.size):
         out[indices[i], :] += grad[i, :]
     return out
+
+
+@kernel
+def index_range(indices):
+    """(smallest, largest) of a non-empty int array (n,), to bounds-check it in one pass."""
+    low = high = indices[0]
+    for i in range(1, indices.size):
+        low = min(low, indices[i])
+        high = max(high, indices[i])
+    return low, high

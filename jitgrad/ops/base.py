@@ -1,6 +1,8 @@
 """What every op shares: the Op protocol, dtype promotion, layouts, and error wording."""
 import numpy as np
 
+from kernels import gather
+
 #: The float dtypes the kernels are compiled for.
 KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -100,8 +102,10 @@ def check_indices(op, indices, size):
     """``indices`` as a flat intp array, each in [0, size); raises naming ``op`` otherwise."""
     if indices.dtype.kind not in "iu":
         raise TypeError(f"{op}: indices must be integers, got {describe(indices)}")
-    flat_indices = indices.reshape(-1).astype(np.intp, copy=False)
-    if flat_indices.size and (flat_indices.min() < 0 or flat_indices.max() >= size):
-        raise IndexError(f"{op}: indices must lie in [0, {size}), got values from "
-                         f"{flat_indices.min()} to {flat_indices.max()}")
-    return np.ascontiguousarray(flat_indices)
+    flat_indices = np.ascontiguousarray(indices.reshape(-1), dtype=np.intp)
+    if flat_indices.size:
+        low, high = gather.index_range(flat_indices)
+        if low < 0 or high >= size:
+            raise IndexError(f"{op}: indices must lie in [0, {size}), got values from "
+                             f"{low} to {high}")
+    return flat_indices
