@@ -3,6 +3,7 @@
 Importing jitgrad compiles nothing; call ``jitgrad.warmup()`` to compile (or load from the
 on-disk cache) every kernel before the first training step.
 """
+from .grad_mode import no_grad
 from .layers import Embedding, Layer, Linear, Sequential, Sigmoid, Tanh
 from .losses import CrossEntropyLoss, MSELoss
 from .optim import SGD
@@ -13,4 +14,4 @@ from .warmup import warmup
 __version__ = "0.1.0"
 
 __all__ = ["CrossEntropyLoss", "Embedding", "LSTMCell", "Layer", "Linear", "MSELoss", "RNNCell",
-           "SGD", "Sequential", "Sigmoid", "Tanh", "Tensor", "warmup"]
+           "SGD", "Sequential", "Sigmoid", "Tanh", "Tensor", "no_grad", "warmup"]

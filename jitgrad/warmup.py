@@ -23,7 +23,8 @@ def _exercise_every_op(dtype, layouts):
 
     yield "elementwise", lambda: ((leaf(2, 3) + leaf(2, 3)) * leaf(2, 3) - leaf(2, 3) / leaf(2, 3)
                                   ).__neg__().sum().backward()
-    yield "activations", lambda: (leaf(2, 3).sigmoid() + leaf(2, 3).tanh()).sum().backward()
+    yield "activations", lambda: (leaf(2, 3).sigmoid() + leaf(2, 3).tanh() + leaf(2, 3).relu()
+                                  ).sum().backward()
     yield "softmax", lambda: (leaf(2, 3).softmax() * leaf(2, 3)).sum().backward()
     yield "cross_entropy", lambda: leaf(2, 3).cross_entropy(Tensor(np.array([0, 2]))).backward()
     yield "index_select", lambda: leaf(4, 3).index_select(Tensor(np.array([[0, 3]]))).sum().backward()

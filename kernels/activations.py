@@ -1,4 +1,4 @@
-"""Sigmoid and tanh on flat arrays; each backward reads the forward's output y, not its input."""
+"""Sigmoid, tanh and ReLU on flat arrays; each backward reads the forward's output y, not its input."""
 import numpy as np
 
 from .jit import kernel
@@ -38,4 +38,22 @@ def tanh_backward(grad, y):
     out = np.empty_like(y)  # an explicit loop, for the same reason as in sigmoid_backward
     for i in range(y.size):
         out[i] = grad[i] * (1.0 - y[i] * y[i])
+    return out
+
+
+@kernel
+def relu(x):
+    """max(x, 0), shape (n,) -> (n,); NaN stays NaN, as with np.maximum."""
+    out = np.empty_like(x)
+    for i in range(x.size):
+        out[i] = 0.0 if x[i] < 0.0 else x[i]
+    return out
+
+
+@kernel
+def relu_backward(grad, y):
+    """grad where y = relu(x) > 0, else 0, shapes (n,), (n,) -> (n,)."""
+    out = np.empty_like(y)
+    for i in range(y.size):
+        out[i] = grad[i] if y[i] > 0.0 else 0.0
     return out

@@ -5,7 +5,7 @@ An op is a small class with ``forward(*arrays) -> array`` and
 and picks the kernels; it knows nothing of Tensors or of the graph, which ``jitgrad.tensor``
 and ``jitgrad.autograd`` own. Adding an op: a kernel, an ``Op`` subclass, a Tensor method.
 """
-from .activations import Sigmoid, Tanh
+from .activations import ReLU, Sigmoid, Tanh
 from .broadcast import Expand, Sum
 from .elementwise import Add, Div, Mul, Neg, Sub
 from .gather import IndexSelect
@@ -13,4 +13,4 @@ from .matmul import MM, Transpose
 from .softmax import CrossEntropy, Softmax
 
 __all__ = ["Add", "CrossEntropy", "Div", "Expand", "IndexSelect", "MM", "Mul", "Neg",
-           "Sigmoid", "Softmax", "Sub", "Sum", "Tanh", "Transpose"]
+           "ReLU", "Sigmoid", "Softmax", "Sub", "Sum", "Tanh", "Transpose"]
