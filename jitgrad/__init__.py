@@ -4,7 +4,7 @@ Importing jitgrad compiles nothing; call ``jitgrad.warmup()`` to compile (or loa
 on-disk cache) every kernel before the first training step.
 """
 from .grad_mode import no_grad
-from .layers import Embedding, Layer, Linear, Sequential, Sigmoid, Tanh
+from .layers import Dropout, Embedding, Layer, Linear, ReLU, Sequential, Sigmoid, Tanh
 from .losses import CrossEntropyLoss, MSELoss
 from .optim import SGD
 from .recurrent import LSTMCell, RNNCell
@@ -13,5 +13,5 @@ from .warmup import warmup
 
 __version__ = "0.1.0"
 
-__all__ = ["CrossEntropyLoss", "Embedding", "LSTMCell", "Layer", "Linear", "MSELoss", "RNNCell",
-           "SGD", "Sequential", "Sigmoid", "Tanh", "Tensor", "no_grad", "warmup"]
+__all__ = ["CrossEntropyLoss", "Dropout", "Embedding", "LSTMCell", "Layer", "Linear", "MSELoss",
+           "RNNCell", "ReLU", "SGD", "Sequential", "Sigmoid", "Tanh", "Tensor", "no_grad", "warmup"]
