@@ -6,12 +6,13 @@ on-disk cache) every kernel before the first training step.
 from .grad_mode import no_grad
 from .layers import Dropout, Embedding, Layer, Linear, ReLU, Sequential, Sigmoid, Tanh
 from .losses import CrossEntropyLoss, MSELoss
-from .optim import SGD
+from .optim import SGD, Adam, clip_grad_norm
 from .recurrent import LSTMCell, RNNCell
 from .tensor import Tensor
 from .warmup import warmup
 
 __version__ = "0.1.0"
 
-__all__ = ["CrossEntropyLoss", "Dropout", "Embedding", "LSTMCell", "Layer", "Linear", "MSELoss",
-           "RNNCell", "ReLU", "SGD", "Sequential", "Sigmoid", "Tanh", "Tensor", "no_grad", "warmup"]
+__all__ = ["Adam", "CrossEntropyLoss", "Dropout", "Embedding", "LSTMCell", "Layer", "Linear",
+           "MSELoss", "RNNCell", "ReLU", "SGD", "Sequential", "Sigmoid", "Tanh", "Tensor",
+           "clip_grad_norm", "no_grad", "warmup"]
