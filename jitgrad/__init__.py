@@ -8,6 +8,7 @@ from .layers import Dropout, Embedding, Layer, Linear, ReLU, Sequential, Sigmoid
 from .losses import CrossEntropyLoss, MSELoss
 from .optim import SGD, Adam, clip_grad_norm
 from .recurrent import LSTMCell, RNNCell
+from .serialization import load, save
 from .tensor import Tensor
 from .warmup import warmup
 
@@ -15,4 +16,4 @@ __version__ = "0.1.0"
 
 __all__ = ["Adam", "CrossEntropyLoss", "Dropout", "Embedding", "LSTMCell", "Layer", "Linear",
            "MSELoss", "RNNCell", "ReLU", "SGD", "Sequential", "Sigmoid", "Tanh", "Tensor",
-           "clip_grad_norm", "no_grad", "warmup"]
+           "clip_grad_norm", "load", "no_grad", "save", "warmup"]
