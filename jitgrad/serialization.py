@@ -5,13 +5,12 @@ with its dtype, plus a format marker and a JSON ``metadata`` dict (what the call
 rebuild the model, e.g. layer sizes). It is plain NumPy: no pickles, ``np.load`` reads it.
 """
 import json
-import os
-import tempfile
 import zipfile
 import zlib
 
 import numpy as np
 
+from .atomic import atomic_write
 from .ops.base import describe
 
 FORMAT = "jitgrad-parameters-1"
@@ -27,9 +26,9 @@ class ModelFileError(ValueError):
 def save(model, path, metadata=None):
     """Write the parameters of ``model`` (a Layer, or a list of Tensors) to ``path``.
 
-    ``metadata`` is an optional JSON-serialisable dict stored beside them. The file is written
-    to a temporary file in the same directory and then renamed over ``path``, so an
-    interrupted save leaves either the old file or the new one, never half of one.
+    ``metadata`` is an optional JSON-serialisable dict stored beside them. The write is
+    atomic (``jitgrad.atomic``): an interrupted save leaves the old file or the new one,
+    never half of one.
     """
     arrays = {f"p{index}": p.data for index, p in enumerate(_parameters_of(model))}
     try:
@@ -37,18 +36,8 @@ def save(model, path, metadata=None):
     except TypeError as error:
         raise TypeError(f"save: metadata must be JSON-serialisable ({error})") from None
     arrays[_FORMAT_KEY] = np.array(FORMAT)
-    directory, name = os.path.split(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            np.savez(file, **arrays)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, 0o644)  # mkstemp makes it private (0600)
-        os.replace(temporary, path)
-    except BaseException:  # also KeyboardInterrupt: leave no temporary file behind
-        os.unlink(temporary)
-        raise
+    with atomic_write(path) as file:
+        np.savez(file, **arrays)
 
 
 def read(path):
