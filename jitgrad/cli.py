@@ -326,7 +326,7 @@ def build_parser():
 def add_data_options(parser, default_dataset, choose=True):
     if choose:
         parser.add_argument("--dataset", choices=["digits", "mnist"], default=default_dataset,
-                            help=f"(default: {default_dataset or 'the model’s own'})")
+                            help="(default: " + (default_dataset or "the model's own") + ")")
     parser.add_argument("--data-dir", metavar="DIR",
                         help=f"where the MNIST files are or go (default: "
                              f"{datasets.default_mnist_dir()})")
