@@ -4,8 +4,12 @@ write like its training text.
     python examples/char_lstm.py [text file] [epochs]
 
 The default text is the book's Shakespeare, kept beside this repository (../shared/data).
-Every epoch prints the perplexity (how many characters the model is, on average, unsure
-between) and a sample of generated text. ``jitgrad train-text`` is the same with more options.
+The pieces come from ``jitgrad.charlm``: ``CharLSTM`` is the book's Embedding feeding an
+LSTMCell; ``windows`` cuts the text into 32 streams read side by side, 25 characters at a
+time; ``train_window`` runs one window forward, back-propagates the summed losses through
+its 25 steps only (truncated BPTT), clips the gradient and steps the optimizer. Every epoch
+prints the perplexity (how many characters the model is, on average, unsure between) and a
+generated sample. ``jitgrad train-text`` does the same, with options and progress bars.
 """
 import math
 import sys
@@ -13,58 +17,29 @@ from pathlib import Path
 
 import numpy as np
 
-from jitgrad import SGD, CrossEntropyLoss, Embedding, LSTMCell, Tensor, clip_grad_norm
-from jitgrad.charlm import Vocabulary, sample, windows
+from jitgrad import SGD
+from jitgrad.charlm import CharLSTM, Vocabulary, sample, train_window, windows
 
 DEFAULT_TEXT = Path(__file__).resolve().parents[2] / "shared" / "data" / "shakespeare.txt"
-
-
-class Model:
-    """The book's pair: an Embedding feeding an LSTMCell, which predicts the next character."""
-
-    def __init__(self, vocab_size, hidden):
-        self.embed = Embedding(vocab_size=vocab_size, dim=hidden)
-        self.lstm = LSTMCell(n_inputs=hidden, n_hidden=hidden, n_output=vocab_size)
-        self.lstm.w_ho.weight.data *= 0  # start from uniform predictions, as the book does
-
-    def forward(self, indices, state):
-        return self.lstm.forward(self.embed.forward(indices), state)
-
-    def init_hidden(self, batch_size):
-        return self.lstm.init_hidden(batch_size)
-
-    def get_parameters(self):
-        return self.embed.get_parameters() + self.lstm.get_parameters()
 
 
 def main(path, epochs):
     text = Path(path).read_text()
     vocab = Vocabulary(text)
-    # 32 streams read side by side, 25 characters per window of backpropagation
     inputs, targets = windows(vocab.encode(text), batch_size=32, bptt=25)
 
     np.random.seed(0)
-    model = Model(len(vocab), hidden=128)
-    criterion = CrossEntropyLoss()
-    optimizer = SGD(model.get_parameters(), alpha=0.5)
+    model = CharLSTM(len(vocab), hidden=128)
+    optimizer = SGD(model.parameters(), alpha=0.5)
 
-    for epoch in range(epochs):
-        state = model.init_hidden(batch_size=32)
-        total = 0.0
-        for window_inputs, window_targets in zip(inputs, targets):
-            # Carry the state over from the previous window, but not its graph: gradients
-            # flow back through this window's 25 steps only (truncated BPTT).
-            state = tuple(Tensor(s.data) for s in state)
-            loss = None
-            for x, y in zip(window_inputs, window_targets):
-                logits, state = model.forward(Tensor(x), state)
-                step_loss = criterion.forward(logits, Tensor(y))
-                loss = step_loss if loss is None else loss + step_loss
-            loss.backward()
-            clip_grad_norm(optimizer.parameters, 5.0)  # keeps a rare huge gradient harmless
-            optimizer.step()
-            total += float(loss.data) / len(window_inputs)
-        print(f"epoch {epoch + 1}: perplexity {math.exp(total / len(inputs)):.2f}")
+    for epoch in range(1, epochs + 1):
+        state = model.init_hidden(batch_size=32)  # carried from each window to the next
+        losses = []
+        for window in range(len(inputs)):
+            loss, state = train_window(model, optimizer, state, inputs[window],
+                                       targets[window], clip=5.0)
+            losses.append(loss)
+        print(f"epoch {epoch}: perplexity {math.exp(np.mean(losses)):.2f}")
         print(text[0] + sample(model, vocab, 200, start=text[0], temperature=0.8, rng=epoch))
 
 
