@@ -13,9 +13,11 @@ import textwrap
 import time
 
 import numpy as np
+from tqdm import tqdm
 
 from . import __version__, charlm, datasets, serialization, training
 from .data import Batches
+from .optim import SGD
 
 MODEL_KIND = "jitgrad-mlp-classifier"
 
@@ -88,15 +90,13 @@ def run_train(args):
 
 def train_epochs(model, optimizer, batches, test_x, test_y, epochs):
     """Train for ``epochs``, printing a line per epoch; the list of ``EpochStats``."""
-    from tqdm import tqdm
-
     history = []
     for epoch in tqdm(range(1, epochs + 1), desc="epochs", unit="epoch", disable=None):
         loss, accuracy, seconds = training.train_epoch(
             model, optimizer, batches, progress=f"epoch {epoch}/{epochs}")
         test_loss, test_accuracy = training.evaluate(model, test_x, test_y)
         stats = training.EpochStats(epoch, loss, accuracy, test_loss, test_accuracy,
-                                    len(batches.arrays[0]) / seconds)
+                                    batches.rows / seconds)
         history.append(stats)
         tqdm.write(f"epoch {epoch:>{len(str(epochs))}}/{epochs}  {stats}", file=sys.stdout)
     return history
@@ -158,12 +158,30 @@ def read_rows(path):
     if path.endswith(".npy"):
         array = np.load(path, allow_pickle=False)
     else:
-        lines = (sys.stdin if path == "-" else open(path, encoding="utf-8")).read().splitlines()
-        array = np.array([line.replace(",", " ").split() for line in lines if line.strip()],
-                         dtype=np.float64)
+        array = parse_rows(path, sys.stdin.read() if path == "-" else read_text(path))
     if array.size == 0:
         raise ValueError(f"{path}: no rows to predict")
-    return np.atleast_2d(array).reshape(len(np.atleast_2d(array)), -1).astype(np.float64)
+    array = np.atleast_2d(array)  # a single row
+    return array.reshape(len(array), -1).astype(np.float64)
+
+
+def parse_rows(path, text):
+    """Text with one row of numbers per line (comma- or space-separated) as a 2-D array."""
+    rows = [line.replace(",", " ").split() for line in text.splitlines() if line.strip()]
+    try:
+        return np.array(rows, dtype=np.float64)
+    except ValueError as error:
+        raise ValueError(f"{path}: every line must hold numbers, as many as the others "
+                         f"({error})") from None
+
+
+def read_text(path):
+    """The content of a UTF-8 text file, or ValueError saying that it is not one."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            return file.read()
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path} is not UTF-8 text ({error.reason})") from None
 
 
 def check_features(model_path, metadata, features, source):
@@ -186,13 +204,7 @@ def count_parameters(model):
 
 # --- train-text -------------------------------------------------------------------------------
 def run_train_text(args):
-    from .optim import SGD
-
-    try:
-        with open(args.text, encoding="utf-8") as file:
-            text = file.read()
-    except UnicodeDecodeError as error:
-        raise ValueError(f"{args.text} is not UTF-8 text ({error.reason})") from None
+    text = read_text(args.text)
     vocab = charlm.Vocabulary(text)
     inputs, targets = charlm.windows(vocab.encode(text), args.batch_size, args.bptt)
     np.random.seed(args.seed)

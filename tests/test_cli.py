@@ -1,14 +1,15 @@
 """The jitgrad command end to end: subprocesses for real runs, main() in-process for errors."""
+import io
 import os
-import subprocess
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from jitgrad import cli
+from jitgrad import Linear, cli, save, training
 from idx import write_fake_mnist
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,6 +75,17 @@ def test_predict_classifies_rows_from_a_file(trained, tmp_path):
     assert lines[0].split() == ["row", "class", "probability"] and len(lines) == 21
     predicted = np.array([int(line.split()[1]) for line in lines[1:]])
     assert (predicted == labels[:20]).mean() >= 0.5  # chance is 0.1
+
+
+def test_predict_reads_text_rows_from_a_file_or_stdin(trained, tmp_path, capsys, monkeypatch):
+    from sklearn.datasets import load_digits
+    images = load_digits().data[:4]
+    np.save(tmp_path / "rows.npy", images)
+    np.savetxt(tmp_path / "rows.csv", images, delimiter=",")
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(" ".join(map(str, row)) for row in images)))
+    outputs = [run_main(capsys, "predict", "--load", trained[0] / "model.npz", source)[1]
+               for source in (tmp_path / "rows.npy", tmp_path / "rows.csv", "-")]
+    assert len(outputs[0].splitlines()) == 5 and outputs[0] == outputs[1] == outputs[2]
 
 
 def test_predict_without_input_shows_test_images_and_labels(trained, capsys):
@@ -147,11 +159,17 @@ def test_a_failing_command_prints_one_line_and_no_traceback(tmp_path):
     (["eval", "--load", "{tmp}/text.npz"], 1, "is not a jitgrad model file"),
     (["train-text", "--text", "{tmp}/short.txt"], 1, "the text has 11 characters; with batch size 32"),
     (["train-text", "--text", "{tmp}/latin1.txt"], 1, "is not UTF-8 text"),
+    (["predict", "--load", "{tmp}/model.npz", "{tmp}/short.txt"], 1, "every line must hold numbers"),
+    (["predict", "--load", "{tmp}/model.npz", "{tmp}/row.txt"], 1, "takes 64 pixels per image but"),
 ])
 def test_bad_input_gets_a_one_line_error(capsys, tmp_path, args, status, message):
     (tmp_path / "text.npz").write_text("not a model")
     (tmp_path / "short.txt").write_text("hello world")
     (tmp_path / "latin1.txt").write_bytes("café".encode("latin-1"))
+    (tmp_path / "row.txt").write_text("1 2 3\n")
+    save(training.build_mlp(64, [4], 10), tmp_path / "model.npz", metadata=dict(
+        kind=cli.MODEL_KIND, dataset="digits", scale=16.0, features=64, hidden=[4], classes=10,
+        activation="relu", dropout=0.0, dtype="float64"))
     code, out, err = run_main(capsys, *[a.format(tmp=tmp_path) for a in args])
     assert code == status and message in err
     assert err.count("\n") == 1 and err.startswith("jitgrad ")
@@ -165,8 +183,7 @@ def test_plot_without_matplotlib_fails_before_training(capsys, monkeypatch, tmp_
 
 
 def test_saved_file_from_other_code_is_refused(tmp_path, capsys):
-    import jitgrad
-    jitgrad.save(jitgrad.Linear(2, 3), tmp_path / "linear.npz")
+    save(Linear(2, 3), tmp_path / "linear.npz")
     code, _, err = run_main(capsys, "eval", "--load", tmp_path / "linear.npz")
     assert code == 1 and "not a model saved by `jitgrad train --save`" in err
 
