@@ -106,8 +106,8 @@ def load_mnist(data_dir, download=True):
         if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
             raise ValueError(f"mnist: images {images.shape} and labels {labels.shape} in "
                              f"{data_dir} do not match")
-    return Dataset("mnist", _rows(train_x) / 255.0, train_y.astype(np.int64),
-                   _rows(test_x) / 255.0, test_y.astype(np.int64), scale=255.0)
+    return Dataset("mnist", _scaled_rows(train_x, 255.0), train_y.astype(np.int64),
+                   _scaled_rows(test_x, 255.0), test_y.astype(np.int64), scale=255.0)
 
 
 def read_idx(path):
@@ -138,9 +138,11 @@ def read_idx(path):
     return np.frombuffer(raw, dtype, offset=offset).reshape(shape).astype(dtype.newbyteorder("="))
 
 
-def _rows(images):
-    """(n, height, width) images as (n, height * width) float64 rows."""
-    return images.reshape(len(images), -1).astype(np.float64)
+def _scaled_rows(images, scale):
+    """(n, height, width) images as (n, height * width) float64 rows divided by ``scale``."""
+    rows = images.reshape(len(images), -1).astype(np.float64)
+    rows /= scale  # in place: MNIST's rows take 376 MB
+    return rows
 
 
 def _find(data_dir, name):

@@ -92,7 +92,8 @@ def _read_archive(path, archive):
     names = set(archive.files) - {_FORMAT_KEY, _METADATA_KEY}
     expected = {f"p{index}" for index in range(len(names))}
     if names != expected:
-        raise ModelFileError(f"load: {path} is damaged: its parameters are not p0..p{len(names) - 1}")
+        raise ModelFileError(f"load: {path} is damaged: its parameters are not named "
+                             f"p0..p{len(names) - 1}")
     return ([archive[f"p{index}"] for index in range(len(names))],
             json.loads(str(archive[_METADATA_KEY])))
 

@@ -38,7 +38,10 @@ def _numba_threads():
 def _cache_directory():
     """Where Numba keeps the compiled kernels, and how many of them are stored there."""
     from kernels import elementwise
-    path = elementwise.add._cache._cache_path  # Numba's own choice (in-tree, or user-wide)
+    # Numba's own choice (beside the source, else user-wide), from a private attribute
+    path = getattr(getattr(elementwise.add, "_cache", None), "_cache_path", None)
+    if path is None:
+        return "unknown (this Numba version does not say)"
     stored = len([f for f in os.listdir(path) if f.endswith(".nbi")]) if os.path.isdir(path) else 0
     return f"{path} (holds {stored} compiled kernels; `jitgrad warmup` compiles them all)"
 

@@ -1,4 +1,4 @@
-"""Sigmoid, tanh and ReLU on flat arrays; each backward reads the forward's output y, not its input."""
+"""Sigmoid, tanh and ReLU on flat arrays; each backward reads the forward's output y, not x."""
 import numpy as np
 
 from .jit import kernel
