@@ -3,14 +3,17 @@
 Importing jitgrad compiles nothing; call ``jitgrad.warmup()`` to compile (or load from the
 on-disk cache) every kernel before the first training step.
 """
-from .layers import Embedding, Layer, Linear, Sequential, Sigmoid, Tanh
+from .grad_mode import no_grad
+from .layers import Dropout, Embedding, Layer, Linear, ReLU, Sequential, Sigmoid, Tanh
 from .losses import CrossEntropyLoss, MSELoss
-from .optim import SGD
+from .optim import SGD, Adam, clip_grad_norm
 from .recurrent import LSTMCell, RNNCell
+from .serialization import load, save
 from .tensor import Tensor
 from .warmup import warmup
 
 __version__ = "0.1.0"
 
-__all__ = ["CrossEntropyLoss", "Embedding", "LSTMCell", "Layer", "Linear", "MSELoss", "RNNCell",
-           "SGD", "Sequential", "Sigmoid", "Tanh", "Tensor", "warmup"]
+__all__ = ["Adam", "CrossEntropyLoss", "Dropout", "Embedding", "LSTMCell", "Layer", "Linear",
+           "MSELoss", "RNNCell", "ReLU", "SGD", "Sequential", "Sigmoid", "Tanh", "Tensor",
+           "clip_grad_norm", "load", "no_grad", "save", "warmup"]

@@ -1,4 +1,5 @@
-"""The book's layers: Layer, Linear, Sequential, Tanh, Sigmoid, Embedding.
+"""The book's layers -- Layer, Linear, Sequential, Tanh, Sigmoid, Embedding -- plus ReLU and
+Dropout, and PyTorch-style ``parameters()`` / ``train()`` / ``eval()``.
 
 Initialisers draw from NumPy's global RNG in the book's order, so seeded runs match the book.
 ``dtype`` (default float64, as the book) sets the parameters' dtype after the draw.
@@ -9,14 +10,83 @@ from . import functional
 from .tensor import Tensor
 
 
+class ParameterList(list):
+    """The list behind a layer's ``parameters`` attribute, which can also be called.
+
+    As a list it is the book's: ``self.parameters.append(p)`` and
+    ``self.parameters += layer.get_parameters()`` change the layer's own parameters.
+    Called, ``layer.parameters()`` returns a new list of *all* the layer's parameters,
+    ``layer.get_parameters()`` (for a Sequential, those of its layers).
+    """
+
+    def __init__(self, layer, values=()):
+        super().__init__(values)
+        self.layer = layer
+
+    def __call__(self):
+        return list(self.layer.get_parameters())
+
+
 class Layer:
-    """A piece of a model: ``forward(...)`` and a list of trainable ``parameters``."""
+    """A piece of a model: ``forward(...)`` and a list of trainable ``parameters``.
+
+    ``parameters`` serves two styles at once. The book's code treats it as a list attribute
+    (``self.parameters = list()``, ``.append(p)``, ``+= other.get_parameters()``), and
+    ``get_parameters()`` returns it; PyTorch-style code calls ``model.parameters()``. The
+    attribute is a property whose setter turns any list assigned to it into a
+    ``ParameterList`` -- a list that belongs to this layer and, when called, returns
+    ``get_parameters()``. So both ``layer.parameters.append(p)`` and ``model.parameters()``
+    work, and ``model.parameters() == model.get_parameters()`` for every layer, including a
+    Sequential, whose own list stays empty while ``get_parameters()`` gathers its layers'.
+    (The layer keeps the list it was given as a ``ParameterList`` copy: append to
+    ``layer.parameters``, not to the plain list you assigned.)
+
+    ``train()`` and ``eval()`` set ``training`` on the layer and every layer inside it;
+    ``Dropout`` drops only while training.
+    """
+
+    training = True
 
     def __init__(self):
         self.parameters = []
 
+    @property
+    def parameters(self):
+        if "_parameters" not in vars(self):  # a subclass that never called Layer.__init__
+            self._parameters = ParameterList(self)
+        return self._parameters
+
+    @parameters.setter
+    def parameters(self, values):
+        if not (isinstance(values, ParameterList) and values.layer is self):  # += keeps it
+            values = ParameterList(self, values)
+        self._parameters = values
+
     def get_parameters(self):
         return self.parameters
+
+    def train(self, mode=True):
+        """Put this layer and every layer inside it in training mode (``mode=False``: eval)."""
+        for layer in self.layers_within():
+            layer.training = mode
+        return self
+
+    def eval(self):
+        """Put this layer and every layer inside it in evaluation mode (no dropout)."""
+        return self.train(False)
+
+    def layers_within(self):
+        """This layer and every Layer reachable through its attributes (and lists of them)."""
+        found, stack = {}, [self]
+        while stack:
+            layer = stack.pop()
+            if id(layer) in found:
+                continue
+            found[id(layer)] = layer
+            for value in vars(layer).values():
+                items = value if isinstance(value, (list, tuple)) else (value,)
+                stack.extend(item for item in items if isinstance(item, Layer))
+        return list(found.values())
 
 
 class Linear(Layer):
@@ -67,6 +137,33 @@ class Tanh(Layer):
 class Sigmoid(Layer):
     def forward(self, input):
         return input.sigmoid()
+
+
+class ReLU(Layer):
+    def forward(self, input):
+        return input.relu()
+
+
+class Dropout(Layer):
+    """Inverted dropout: while training, zero each input element with probability ``p`` and
+    scale the rest by 1 / (1 - p), so the expected output is the input; in eval mode the input
+    passes unchanged. Masks come from NumPy's global RNG unless an ``rng``
+    (``np.random.Generator``) is given.
+    """
+
+    def __init__(self, p=0.5, rng=None):
+        super().__init__()
+        if not 0 <= p < 1:
+            raise ValueError(f"Dropout: p must be in [0, 1), got {p!r}")
+        self.p, self.rng = p, rng
+
+    def forward(self, input):
+        if not self.training or self.p == 0:
+            return input
+        draw = np.random.random_sample if self.rng is None else self.rng.random
+        keep = draw(input.data.shape) >= self.p
+        dtype = input.data.dtype if input.data.dtype.kind == "f" else np.float64
+        return input * Tensor(keep.astype(dtype) / dtype.type(1 - self.p))
 
 
 class Embedding(Layer):

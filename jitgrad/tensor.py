@@ -10,7 +10,7 @@ import numbers
 
 import numpy as np
 
-from . import autograd, ops
+from . import autograd, grad_mode, ops
 from .ops.base import describe
 
 # Ids come from a counter, not the RNG: unique, and seeded runs draw no random numbers for them.
@@ -71,12 +71,15 @@ class Tensor:
 
     @classmethod
     def _from_op(cls, op, inputs):
-        """Run ``op`` on the inputs' arrays; record the graph edge if any input wants grads."""
+        """Run ``op`` on the inputs' arrays; record the graph edge if any input wants grads
+        (and ``no_grad()`` is not active in this thread)."""
         out = cls.wrap(op.forward(*[t.data for t in inputs]))
         for t in inputs:
             if t.autograd:
                 break
         else:
+            return out
+        if not grad_mode.is_grad_enabled():
             return out
         out.autograd, out.creators, out.creation_op, out._op = True, list(inputs), op.creation_op, op
         for creator in inputs:
@@ -171,6 +174,10 @@ class Tensor:
 
     def tanh(self):
         return Tensor._from_op(ops.Tanh(), (self,))
+
+    def relu(self):
+        """max(self, 0), elementwise."""
+        return Tensor._from_op(ops.ReLU(), (self,))
 
     def softmax(self):
         """Softmax over the last axis, as a differentiable Tensor."""

@@ -6,7 +6,7 @@ One module per family of ops, each holding an op's forward kernel beside its bac
 ``elementwise``     add, sub, mul, div, neg (equal-shape flat arrays)
 ``matmul``          mm and the two products of its backward
 ``broadcast``       expand and sum over one dim (each other's backward)
-``activations``     sigmoid and tanh, forward and backward
+``activations``     sigmoid, tanh and relu, forward and backward
 ``softmax``         softmax and cross-entropy, forward and backward
 ``gather``          index_select and its scatter-add backward
 ==================  ==========================================================

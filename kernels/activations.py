@@ -1,4 +1,4 @@
-"""Sigmoid and tanh on flat arrays; each backward reads the forward's output y, not its input.
+"""Sigmoid, tanh and ReLU on flat arrays; each backward reads the forward's output y, not x.
 
 The loops store into ``np.empty_like`` outputs: array expressions such as ``1.0 - y`` would
 promote float32 to float64.
@@ -42,4 +42,22 @@ def tanh_backward(grad, y):
     out = np.empty_like(y)
     for i in range(y.size):
         out[i] = grad[i] * (1.0 - y[i] * y[i])
+    return out
+
+
+@kernel
+def relu(x):
+    """max(x, 0), shape (n,) -> (n,); NaN stays NaN, as with np.maximum."""
+    out = np.empty_like(x)
+    for i in range(x.size):
+        out[i] = 0.0 if x[i] < 0.0 else x[i]
+    return out
+
+
+@kernel
+def relu_backward(grad, y):
+    """grad where y = relu(x) > 0, else 0, shapes (n,), (n,) -> (n,)."""
+    out = np.empty_like(y)
+    for i in range(y.size):
+        out[i] = grad[i] if y[i] > 0.0 else 0.0
     return out

@@ -9,7 +9,7 @@ from jitgrad import (SGD, CrossEntropyLoss, Embedding, Linear, LSTMCell, MSELoss
 def every_op(a, b, m, idx):
     """One graph through every op; a, b (3, 4), m (4, 2), idx int (3,)."""
     x = (a + b) * a - b / (a * a + 1.0)
-    x = (-x).sigmoid() + x.tanh() + x.softmax()
+    x = (-x).sigmoid() + x.tanh() + x.softmax() + x.relu()
     y = x.mm(m) + x.sum(1).expand(1, 2) + x.transpose().sum(0).expand(1, 2) * 0.5
     z = m.index_select(idx)
     return y.sum() + z.sum() + y.cross_entropy(Tensor(idx.data % 2))

@@ -26,6 +26,7 @@ def randn(*shape):
     ("transpose 3-d", lambda a: a.transpose(), [(2, 3, 4)]),
     ("sigmoid", lambda a: (a * 3.0).sigmoid(), [(3, 4)]),
     ("tanh", lambda a: a.tanh(), [(3, 4)]),
+    ("relu", lambda a: a.relu(), [(3, 4)]),
     ("softmax", lambda a: a.softmax(), [(3, 5)]),
     ("softmax 3-d", lambda a: a.softmax(), [(2, 3, 4)]),
     ("sum all", lambda a: a.sum(), [(3, 4)]),

@@ -11,7 +11,7 @@ from numba.core.registry import CPUDispatcher
 
 import jitgrad
 import kernels
-from jitgrad import (SGD, CrossEntropyLoss, Embedding, Linear, LSTMCell, MSELoss, RNNCell,
+from jitgrad import (SGD, CrossEntropyLoss, Embedding, Linear, LSTMCell, MSELoss, ReLU, RNNCell,
                      Sequential, Sigmoid, Tanh, Tensor)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -51,7 +51,7 @@ def train_a_bit_of_everything(dtype):
     np.random.seed(0)
     embed = Embedding(7, 4, dtype=dtype)
     lstm, rnn = LSTMCell(4, 5, 7, dtype=dtype), RNNCell(4, 5, 7, dtype=dtype)
-    mlp = Sequential([Linear(7, 6, dtype=dtype), Tanh(), Linear(6, 7, dtype=dtype), Sigmoid()])
+    mlp = Sequential([Linear(7, 6, dtype=dtype), Tanh(), ReLU(), Linear(6, 7, dtype=dtype), Sigmoid()])
     params = embed.get_parameters() + lstm.get_parameters() + rnn.get_parameters() + mlp.get_parameters()
     optim = SGD(params, alpha=0.1)
     for _ in range(2):

@@ -5,7 +5,7 @@ An op is a small class with ``forward(*arrays) -> array`` and
 and picks the kernels; it knows nothing of Tensors or of the graph, which ``jitgrad.tensor``
 and ``jitgrad.autograd`` own. Adding an op: a kernel, an ``Op`` subclass, a Tensor method.
 """
-from .activations import Sigmoid, Tanh
+from .activations import ReLU, Sigmoid, Tanh
 from .broadcast import Expand, Sum
 from .elementwise import Add, Div, Mul, Neg, Sub
 from .gather import IndexSelect, Select
@@ -15,5 +15,5 @@ from .recurrent import LSTMCell
 from .softmax import CrossEntropy, Softmax
 
 __all__ = ["Add", "CrossEntropy", "Div", "Expand", "IndexSelect", "LSTMCell", "Linear", "MM",
-           "Mul", "Neg", "Select", "Sigmoid", "Softmax", "SquaredError", "Sub", "Sum", "Tanh",
-           "Transpose"]
+           "Mul", "Neg", "ReLU", "Select", "Sigmoid", "Softmax", "SquaredError", "Sub", "Sum",
+           "Tanh", "Transpose"]

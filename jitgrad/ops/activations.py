@@ -1,4 +1,4 @@
-"""sigmoid and tanh; each keeps its output, from which its backward is computed."""
+"""sigmoid, tanh and relu; each keeps its output, from which its backward is computed."""
 from kernels import activations as k
 
 from .base import Op, flat, float_dtype
@@ -26,3 +26,8 @@ class Sigmoid(Activation):
 class Tanh(Activation):
     creation_op = "tanh"
     kernel, backward_kernel = k.tanh, k.tanh_backward
+
+
+class ReLU(Activation):
+    creation_op = "relu"
+    kernel, backward_kernel = k.relu, k.relu_backward

@@ -1,0 +1,97 @@
+"""Each optimizer against steps worked out by hand, and gradient clipping."""
+import numpy as np
+import pytest
+
+from jitgrad import SGD, Adam, Tensor, clip_grad_norm
+
+GRAD = [0.5, -1.0]
+
+
+def param(values=(1.0, 2.0), dtype=np.float64):
+    return Tensor(np.array(values, dtype=dtype), autograd=True)
+
+
+def step_with(optim, p, grads):
+    """Give ``p`` each gradient in turn and step once per gradient."""
+    for grad in grads:
+        p.grad = Tensor(np.array(grad, dtype=p.data.dtype))
+        optim.step()
+    return p.data
+
+
+def test_sgd_is_the_book_update():
+    p = param()
+    # p - alpha * g = [1 - 0.05, 2 + 0.1]
+    np.testing.assert_allclose(step_with(SGD([p], alpha=0.1), p, [GRAD]), [0.95, 2.1])
+    np.testing.assert_array_equal(p.grad.data, [0.0, 0.0])  # zeroed after the step
+
+
+def test_sgd_momentum_accumulates_a_velocity():
+    p = param()
+    # v1 = g, p1 = p0 - 0.1 g;  v2 = 0.9 g + g = 1.9 g, p2 = p1 - 0.19 g;  total 0.29 g
+    data = step_with(SGD([p], alpha=0.1, momentum=0.9), p, [GRAD, GRAD])
+    np.testing.assert_allclose(data, [1 - 0.29 * 0.5, 2 + 0.29 * 1.0])
+
+
+def test_sgd_weight_decay_adds_decay_times_weight_to_the_gradient():
+    p = param()
+    # g' = g + 0.01 p = [0.51, -0.98];  p - 0.1 g' = [0.949, 2.098]
+    np.testing.assert_allclose(step_with(SGD([p], alpha=0.1, weight_decay=0.01), p, [GRAD]),
+                               [0.949, 2.098])
+
+
+def test_adam_first_step_moves_each_weight_by_alpha():
+    p = param()
+    # m_hat = g, v_hat = g**2 after one step, so the step is alpha * g / (|g| + eps)
+    np.testing.assert_allclose(step_with(Adam([p], alpha=0.1), p, [GRAD]), [0.9, 2.1], rtol=1e-7)
+
+
+def test_adam_second_step_uses_bias_corrected_moments():
+    p = param([1.0])
+    data = step_with(Adam([p], alpha=0.1), p, [[0.5], [1.0]])
+    m2 = 0.9 * (0.1 * 0.5) + 0.1 * 1.0                 # 0.145
+    v2 = 0.999 * (0.001 * 0.25) + 0.001 * 1.0          # 0.00124975
+    second = 0.1 * (m2 / (1 - 0.9 ** 2)) / ((v2 / (1 - 0.999 ** 2)) ** 0.5 + 1e-8)
+    np.testing.assert_allclose(data, [1.0 - 0.1 - second], rtol=1e-7)
+    assert 0.09 < second < 0.1
+
+
+@pytest.mark.parametrize("make", [lambda ps: SGD(ps, alpha=0.1, momentum=0.9, weight_decay=0.1),
+                                  lambda ps: Adam(ps, weight_decay=0.1)])
+def test_updates_keep_float32(make):
+    p = param(dtype=np.float32)
+    assert step_with(make([p]), p, [GRAD, GRAD]).dtype == np.float32
+
+
+def test_adam_reports_a_parameter_without_gradient():
+    used, unused = param(), param()
+    used.grad = Tensor(np.ones(2))
+    with pytest.raises(RuntimeError, match=r"Adam.step: parameter 1 \(float64\[2\]\) has no gradient"):
+        Adam([used, unused]).step()
+    np.testing.assert_array_equal(used.data, [1.0, 2.0])
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: SGD([], alpha=0), "SGD: alpha"),
+    (lambda: SGD([], momentum=1.0), r"SGD: momentum must be in \[0, 1\)"),
+    (lambda: Adam([], betas=(0.9, 1.5)), "Adam: betas"),
+    (lambda: Adam([], weight_decay=-1), "Adam: weight_decay"),
+])
+def test_bad_hyperparameters(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+def test_clip_grad_norm_scales_all_gradients_together():
+    a, b, unused = param(), param([0.0]), param()
+    a.grad, b.grad = Tensor(np.array([3.0, 0.0])), Tensor(np.array([4.0]))  # global norm 5
+    assert clip_grad_norm([a, b, unused], max_norm=1.0) == pytest.approx(5.0)
+    np.testing.assert_allclose(a.grad.data, [0.6, 0.0])
+    np.testing.assert_allclose(b.grad.data, [0.8])
+
+
+def test_clip_grad_norm_leaves_small_gradients_alone():
+    a = param()
+    a.grad = Tensor(np.array([0.3, 0.4]))
+    assert clip_grad_norm([a], max_norm=1.0) == pytest.approx(0.5)
+    np.testing.assert_array_equal(a.grad.data, [0.3, 0.4])
