@@ -18,6 +18,9 @@ from .ops.base import describe
 _next_id = itertools.count(1).__next__
 
 
+_DEFAULT_DTYPES = (np.dtype(np.float64), np.dtype(np.int64), np.dtype(np.bool_))
+
+
 def as_array(data):
     """``data`` as a new numeric NumPy array (the book copies too), or a clear TypeError."""
     try:
@@ -213,6 +216,8 @@ class Tensor:
         return self.data >= _data(other)
 
     def __array__(self, dtype=None, copy=None):
+        """``np.asarray(t)`` is ``t.data`` itself (no copy), as for any array-like that wraps
+        an array; ``np.array(t)`` or ``copy=True`` copies."""
         return np.array(self.data, dtype=dtype, copy=True if copy else None)
 
     def __len__(self):
@@ -230,9 +235,12 @@ class Tensor:
         return str(self.data)
 
     def __repr__(self):
+        """e.g. ``Tensor([1., 2.], dtype=float32, autograd=True, creation_op='add')``; the dtype
+        is shown unless it is NumPy's default for the kind of data (float64, int64, bool)."""
+        dtype = "" if self.data.dtype in _DEFAULT_DTYPES else f", dtype={self.data.dtype}"
         graph = f", creation_op={self.creation_op!r}" if self.creation_op else ""
-        return f"Tensor({np.array2string(self.data, separator=', ', prefix='Tensor(')}, " \
-               f"autograd={self.autograd}{graph})"
+        return (f"Tensor({np.array2string(self.data, separator=', ', prefix='Tensor(')}{dtype}, "
+                f"autograd={self.autograd}{graph})")
 
 
 def _data(value):

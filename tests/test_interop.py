@@ -28,3 +28,8 @@ def test_repr_shows_values_autograd_and_the_op():
     assert repr(leaf) == "Tensor([[1., 2.],\n        [3., 4.]], autograd=True)"
     assert repr(leaf * 0.5).endswith("autograd=True, creation_op='mul')")
     assert str(leaf) == str(leaf.data)
+
+
+def test_repr_shows_a_dtype_that_is_not_the_default():
+    assert "dtype=float32" in repr(Tensor(np.ones(2, dtype=np.float32)))
+    assert "dtype" not in repr(Tensor(np.ones(2)))
