@@ -81,12 +81,20 @@ def exit_job(out):
         wait_for_every_rank()
 
 
+def mismatch_job(out):
+    """Rank 1 broadcasts one parameter more than rank 0."""
+    dp = DataParallel()
+    params = [Tensor(np.zeros((2, 3)), autograd=True) for _ in range(2 + dp.rank)]
+    dp.broadcast(params)
+
+
 def wait_for_every_rank():
     from mpi4py import MPI
     MPI.COMM_WORLD.Barrier()
 
 
-JOBS = {"train": train_job, "fail": fail_job, "killed": killed_job, "exit": exit_job}
+JOBS = {"train": train_job, "fail": fail_job, "killed": killed_job, "exit": exit_job,
+        "mismatch": mismatch_job}
 
 if __name__ == "__main__":
     JOBS[sys.argv[1]](sys.argv[2])

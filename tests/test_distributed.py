@@ -180,6 +180,9 @@ def test_each_rank_limits_its_threads_to_its_share_of_the_cores(two_rank_trainin
               "aborting all 2 ranks (MPI_Abort)"]),
     ("exit", ["jitgrad.distributed: rank 1 of 2 exited with status 3; aborting all 2 ranks"]),
     ("killed", []),  # nothing of ours: the launcher reports the lost rank
+    ("mismatch", ["ValueError: broadcast_parameters: ranks hold different parameters: rank 0 has "
+                  "[float64[2, 3], float64[2, 3]] but rank 1 has [float64[2, 3], float64[2, 3], "
+                  "float64[2, 3]]"]),
 ])
 def test_a_rank_that_fails_ends_the_whole_job_with_an_error(tmp_path, job, messages):
     result = mpiexec(os.path.join("tests", "mpi_jobs.py"), job, str(tmp_path / "unused"), timeout=120)
