@@ -57,43 +57,68 @@ def layer_sizes(text):
 
 # --- train / eval / predict -------------------------------------------------------------------
 def run_train(args):
-    check_output_paths(args)
+    """``jitgrad train``; with ``--distributed``, one rank of an ``mpiexec`` job."""
+    if not args.distributed:
+        train_and_report(args, parallel=None)
+        return
+    from .distributed import DataParallel
+    with DataParallel(threads=args.threads) as parallel:
+        # rank 0 alone prints, saves and plots; the others train silently beside it
+        with open(os.devnull, "w") as sink, contextlib.redirect_stdout(
+                sys.stdout if parallel.is_root else sink):
+            train_and_report(args, parallel)
+
+
+def train_and_report(args, parallel):
+    """Train the MLP as the options say, print progress and a summary, save and plot.
+
+    ``parallel``: a ``DataParallel`` when this process is one rank of a data-parallel job
+    (each rank then trains on its share of every batch), else None.
+    """
+    is_root = parallel is None or parallel.is_root
+    if is_root:
+        check_output_paths(args)
     data = datasets.load(args.dataset, args.data_dir, download=not args.no_download)
     np.random.seed(args.seed)  # the book's initialisers and Dropout draw from the global RNG
     architecture = dict(features=data.features, hidden=args.hidden, classes=data.classes,
                         activation=args.activation, dropout=args.dropout, dtype=args.dtype)
     model = training.build_mlp(**architecture)
+    if parallel is not None:
+        parallel.broadcast(model.parameters())
     lr = args.lr or training.DEFAULT_LR[args.optimizer]
     optimizer = training.OPTIMIZERS[args.optimizer](model.parameters(), lr)
     train_x, test_x = data.train_x.astype(args.dtype), data.test_x.astype(args.dtype)
     batches = Batches(train_x, data.train_y, batch_size=args.batch_size, seed=args.seed)
+    ranks = "" if parallel is None else f", on {parallel.world_size} ranks"
     print(f"{data.name}: {len(train_x):,} training and {len(test_x):,} test images of "
           f"{data.features} pixels, {data.classes} classes")
     print(f"model: {describe_model(architecture)}, {count_parameters(model):,} parameters; "
-          f"{args.optimizer} lr {lr:g}, batch size {args.batch_size}, seed {args.seed}")
-    history = train_epochs(model, optimizer, batches, test_x, data.test_y, args.epochs)
+          f"{args.optimizer} lr {lr:g}, batch size {args.batch_size}, seed {args.seed}{ranks}")
+    history = train_epochs(model, optimizer, batches, test_x, data.test_y, args.epochs, parallel)
     final = history[-1]
     print(f"done: test accuracy {final.test_accuracy:.2%} "
           f"({round(final.test_accuracy * len(test_x))}/{len(test_x)}), test loss "
           f"{final.test_loss:.4f}, after {args.epochs} epochs in {args.elapsed():.1f} s")
-    if args.save:
+    if args.save and is_root:
         metadata = dict(kind=MODEL_KIND, dataset=data.name, scale=data.scale,
                         test_accuracy=final.test_accuracy, **architecture)
         serialization.save(model, args.save, metadata)
         print(f"saved the model to {args.save}")
-    if args.plot:
+    if args.plot and is_root:
         from .plotting import plot_history
         plot_history(history, args.plot, f"jitgrad train: {data.name}, "
                                          f"{describe_model(architecture)}, {args.optimizer}")
         print(f"wrote loss and accuracy curves to {args.plot}")
 
 
-def train_epochs(model, optimizer, batches, test_x, test_y, epochs):
+def train_epochs(model, optimizer, batches, test_x, test_y, epochs, parallel=None):
     """Train for ``epochs``, printing a line per epoch; the list of ``EpochStats``."""
     history = []
-    for epoch in tqdm(range(1, epochs + 1), desc="epochs", unit="epoch", disable=None):
+    bars = None if parallel is None or parallel.is_root else True  # None: only on a terminal
+    for epoch in tqdm(range(1, epochs + 1), desc="epochs", unit="epoch", disable=bars):
         loss, accuracy, seconds = training.train_epoch(
-            model, optimizer, batches, progress=f"epoch {epoch}/{epochs}")
+            model, optimizer, batches, progress=f"epoch {epoch}/{epochs}" if bars is None else None,
+            parallel=parallel)
         test_loss, test_accuracy = training.evaluate(model, test_x, test_y)
         stats = training.EpochStats(epoch, loss, accuracy, test_loss, test_accuracy,
                                     batches.rows / seconds)
@@ -281,6 +306,9 @@ def build_parser():
     add_threads_option(train)
     train.add_argument("--seed", type=int, default=0, help="for weights and batches (default: 0)")
     train.add_argument("--save", metavar="FILE.npz", help="save the trained model here")
+    train.add_argument("--distributed", action="store_true",
+                       help="one rank of a data-parallel job started with `mpiexec -n N`: each "
+                            "rank trains on its share of every batch (needs jitgrad[distributed])")
     train.add_argument("--plot", metavar="FILE.png",
                        help="plot loss and accuracy curves here (needs jitgrad[plot])")
     train.set_defaults(run=run_train)

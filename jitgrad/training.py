@@ -55,10 +55,14 @@ class EpochStats:
                 f"  test acc {self.test_accuracy:7.2%}  {self.samples_per_second:>9,.0f} samples/s")
 
 
-def train_epoch(model, optimizer, batches, progress=None):
+def train_epoch(model, optimizer, batches, progress=None, parallel=None):
     """One pass over ``batches`` of (x (n, features), y (n,)): (mean loss, accuracy, seconds).
 
     ``progress`` is a description for a tqdm bar over the batches (None: no bar).
+    ``parallel``: a ``jitgrad.distributed.DataParallel``; each rank then computes the gradient
+    of its shard of every batch and they are combined into the whole batch's before the step
+    (loss and accuracy are then this rank's shard's). Batches too small to give every rank a
+    row are skipped on every rank alike.
     """
     model.train()
     criterion = CrossEntropyLoss()
@@ -67,9 +71,15 @@ def train_epoch(model, optimizer, batches, progress=None):
     bar = tqdm(batches, desc=progress, leave=False, disable=progress is None or None,
                unit="batch")
     for x, y in bar:
+        if parallel is not None:
+            if len(y) < parallel.world_size:
+                continue
+            batch_size, x, y = len(y), parallel.shard(x), parallel.shard(y)
         logits = model.forward(Tensor(x))
         loss = criterion.forward(logits, Tensor(y))
         loss.backward()
+        if parallel is not None:
+            parallel.sync_gradients(optimizer.parameters, batch_size)
         optimizer.step()
         total_loss += float(loss.data) * len(y)
         correct += int((logits.data.argmax(axis=1) == y).sum())

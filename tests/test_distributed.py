@@ -200,3 +200,24 @@ def test_the_example_trains_data_parallel_and_only_rank_0_prints():
     epochs = [line for line in lines if line.startswith("epoch ")]
     assert [line.split(":")[0] for line in epochs] == ["epoch 1", "epoch 2"]
     assert float(epochs[-1].split("test accuracy ")[1].split(",")[0]) > 0.5
+
+
+@needs_mpi
+def test_jitgrad_train_distributed_matches_one_process(tmp_path):
+    """`mpiexec -n 2 python -m jitgrad train --distributed`: rank 0 alone prints and saves,
+    and the model equals the one a single process trains with the same global batches."""
+    options = ["--epochs", "2", "--hidden", "16", "--batch-size", "33", "--dtype", "float64",
+               "--optimizer", "sgd"]
+    job = mpiexec("-m", "jitgrad", "train", "--distributed", *options,
+                  "--save", str(tmp_path / "two.npz"), timeout=120)
+    assert job.returncode == 0, job.stdout
+    assert job.stdout.count("done: test accuracy") == 1 and "on 2 ranks" in job.stdout
+    single = subprocess.run([sys.executable, "-m", "jitgrad", "train", *options,
+                             "--save", str(tmp_path / "one.npz")], cwd=ROOT, env=ENV,
+                            capture_output=True, text=True)
+    assert single.returncode == 0, single.stderr
+    with np.load(tmp_path / "two.npz") as two, np.load(tmp_path / "one.npz") as one:
+        weights = [name for name in one.files if not name.startswith("__")]
+        assert weights and set(weights) <= set(two.files)
+        for name in weights:
+            np.testing.assert_allclose(two[name], one[name], rtol=1e-10, atol=1e-12)
