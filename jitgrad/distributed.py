@@ -32,6 +32,7 @@ import os
 import shutil
 import sys
 import sysconfig
+import time
 import traceback
 from typing import NamedTuple
 
@@ -78,6 +79,9 @@ def init(threads="auto"):
     return comm.rank, comm.size
 
 
+_ABORT_GRACE_SECONDS = 0.5
+
+
 def abort_job(error):
     """Report ``error`` (an exception, or a SystemExit's status) as this rank's failure, then
     end every rank of the job with MPI_Abort. Does not return."""
@@ -91,6 +95,9 @@ def abort_job(error):
         reason = f"failed with {type(error).__name__}: {error}"
     print(f"jitgrad.distributed: rank {comm.rank} of {comm.size} {reason}; aborting all "
           f"{comm.size} ranks (MPI_Abort)", file=sys.stderr, flush=True)
+    # mpiexec forwards each rank's output through pipes; MPI_Abort tears the job down at once
+    # and could drop the message above, so give the forwarding a moment to pass it on
+    time.sleep(_ABORT_GRACE_SECONDS)
     comm.Abort(status)
 
 
