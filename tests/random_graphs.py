@@ -55,15 +55,23 @@ class Program:
 # fresh leaf it needs). A rule whose operand is missing (no 2-D node for mm) adds a leaf for it.
 
 def _pick(draw, nodes, fits=lambda shape: True):
-    """The position of a random earlier node whose shape ``fits``, or None."""
+    """The position of an earlier node whose shape ``fits``, or None.
+
+    Mostly the newest, so that graphs grow deep rather than wide; sometimes any of them, so
+    that nodes are reused and some branches end without reaching the output.
+    """
     candidates = [i for i, node in enumerate(nodes) if fits(node.shape)]
-    return draw(st.sampled_from(candidates)) if candidates else None
+    if not candidates:
+        return None
+    if draw(st.integers(0, 3)):
+        return candidates[-1]
+    return draw(st.sampled_from(candidates))
 
 
-def _pick_or_add_leaf(draw, nodes, fits, shape_strategy):
-    """A fitting earlier node, or (sometimes, and always when none fits) a fresh leaf."""
+def _pick_or_add_leaf(draw, nodes, fits, shape_strategy, fresh=st.booleans()):
+    """A fitting earlier node, or (when ``fresh`` draws True, or none fits) a fresh leaf."""
     position = _pick(draw, nodes, fits)
-    if position is None or draw(st.booleans()):
+    if position is None or draw(fresh):
         nodes.append(Node("leaf", draw(shape_strategy)))
         position = len(nodes) - 1
     return position
@@ -128,7 +136,7 @@ def _transpose(draw, nodes):
 def _mm(draw, nodes):
     """x.mm(y): x any 2-D node (n, k), y any (k, m) node, either one maybe a fresh leaf.
     An mm's output is 2-D again, so later mm's chain onto it."""
-    x = _pick_or_add_leaf(draw, nodes, lambda s: len(s) == 2, _shapes(2, 2))
+    x = _pick_or_add_leaf(draw, nodes, lambda s: len(s) == 2, _shapes(2, 2), st.just(False))
     k = nodes[x].shape[1]
     y = _pick_or_add_leaf(draw, nodes, lambda s: len(s) == 2 and s[0] == k,
                           SIDES.map(lambda m: (k, m)))
@@ -170,10 +178,10 @@ RULES = {
 
 
 @st.composite
-def programs(draw, max_ops=10):
-    """A random Program of 1 to ``max_ops`` ops, whose last node is an op's output."""
+def programs(draw, max_ops=12):
+    """A random Program of 2 to ``max_ops`` ops, whose last node is an op's output."""
     nodes = [Node("leaf", draw(_shapes()))]
-    for _ in range(draw(st.integers(1, max_ops))):
+    for _ in range(draw(st.integers(2, max_ops))):
         RULES[draw(st.sampled_from(sorted(RULES)))](draw, nodes)
     if nodes[-1].op == "leaf":  # the last rule only added a leaf, or found no operand
         _unary("tanh")(draw, nodes)
