@@ -18,14 +18,17 @@ from .ops.base import describe
 _next_id = itertools.count(1).__next__
 
 
-def as_array(data):
-    """``data`` as a new numeric NumPy array (the book copies too), or a clear TypeError."""
+def as_array(data, what="Tensor: data"):
+    """``data`` as a new numeric NumPy array (the book copies too), or a clear error.
+
+    ``what`` starts the error message: who was given ``data``.
+    """
     try:
         array = np.array(data)
     except ValueError as error:  # NumPy's message for ragged nested lists
-        raise ValueError(f"Tensor: data is not a rectangular array of numbers ({error})") from None
+        raise ValueError(f"{what} is not a rectangular array of numbers ({error})") from None
     if array.dtype.kind not in "biuf":
-        raise TypeError(f"Tensor: data must be numeric (bool, int or float), got dtype "
+        raise TypeError(f"{what} must be numeric (bool, int or float), got dtype "
                         f"{array.dtype} from {type(data).__name__}")
     return array
 
@@ -97,12 +100,13 @@ class Tensor:
                                "recorded for it; create its inputs with autograd=True")
         if isinstance(grad, Tensor):
             grad = grad.data
-        grad = np.ones_like(self.data, dtype=self._grad_dtype()) if grad is None else np.asarray(grad)
+        if grad is None:
+            grad = np.ones_like(self.data, dtype=self._grad_dtype())
+        else:
+            grad = as_array(grad, what="backward: gradient")
         if grad.shape != self.data.shape:
             raise ValueError(f"backward: gradient {describe(grad)} does not match the tensor's "
                              f"shape {describe(self.data)}")
-        if grad.dtype.kind not in "biuf":
-            raise TypeError(f"backward: gradient must be numeric, got {describe(grad)}")
         autograd.backward(self, grad)
 
     def _grad_dtype(self):
