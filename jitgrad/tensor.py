@@ -76,7 +76,10 @@ class Tensor:
         if any(t.autograd for t in inputs):
             out.autograd, out.creators, out.creation_op, out._op = True, list(inputs), op.creation_op, op
             for creator in inputs:
-                creator.children[out.id] = creator.children.get(out.id, 0) + 1
+                # a creator without autograd never hears back from backward, so counting its
+                # children would only grow its dict (a data batch reused every step)
+                if creator.autograd:
+                    creator.children[out.id] = creator.children.get(out.id, 0) + 1
         return out
 
     def _lift(self, other):
