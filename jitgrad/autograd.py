@@ -10,6 +10,7 @@ import numpy as np
 
 from kernels import elementwise
 
+from . import anomaly
 from . import tensor as _tensor  # circular, used only at call time
 
 
@@ -27,7 +28,10 @@ def backward(root, grad):
         if op is None:
             continue
         needs = [creator.autograd for creator in node.creators]
-        for creator, creator_grad in zip(node.creators, op.backward(node_grad, needs)):
+        creator_grads = op.backward(node_grad, needs)
+        if anomaly.switch.active:
+            anomaly.check_backward(node, node_grad, creator_grads)
+        for creator, creator_grad in zip(node.creators, creator_grads):
             if not creator.autograd:
                 continue
             creator_grad = creator_grad.astype(creator._grad_dtype(), copy=False)

@@ -10,7 +10,7 @@ import numbers
 
 import numpy as np
 
-from . import autograd, ops
+from . import anomaly, autograd, ops
 from .ops.base import describe
 
 # Ids come from a counter, not the RNG: unique, and seeded runs draw no random numbers for them.
@@ -73,6 +73,8 @@ class Tensor:
     def _from_op(cls, op, inputs):
         """Run ``op`` on the inputs' arrays; record the graph edge if any input wants grads."""
         out = cls.wrap(op.forward(*(t.data for t in inputs)))
+        if anomaly.switch.active:
+            anomaly.check_forward(op, [t.data for t in inputs], out.data)
         if any(t.autograd for t in inputs):
             out.autograd, out.creators, out.creation_op, out._op = True, list(inputs), op.creation_op, op
             for creator in inputs:

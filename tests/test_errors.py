@@ -163,7 +163,8 @@ def test_rows_of_width_zero_can_be_selected():
 
 @pytest.mark.parametrize("shape, targets, match", [
     ((0, 4), [], r"cross_entropy: no rows to average over, logits float64\[0, 4\]"),
-    ((2, 0), [0, 0], r"cross_entropy: logits need a non-empty last dim of classes, got float64\[2, 0\]"),
+    ((2, 0), [0, 0], r"cross_entropy: logits need a non-empty last dim of classes, "
+                     r"got float64\[2, 0\]"),
 ])
 def test_an_empty_cross_entropy_raises(shape, targets, match):
     logits = leaf(shape)

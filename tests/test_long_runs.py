@@ -76,7 +76,8 @@ def test_training_keeps_memory_and_bookkeeping_flat():
 
     first_loss = train(model, data, 1)
     last_loss = train(model, data, TRAINING_STEPS, after_step)
-    (rss_start, tensors_start), (rss_end, tensors_end) = measured[checkpoint], measured[TRAINING_STEPS]
+    (rss_start, tensors_start), (rss_end, tensors_end) = (measured[checkpoint],
+                                                          measured[TRAINING_STEPS])
     print(f"\nRSS at step {checkpoint}: {rss_start / 2**20:.2f} MiB, at step {TRAINING_STEPS}: "
           f"{rss_end / 2**20:.2f} MiB ({(rss_end - rss_start) / 2**10:+.0f} KiB); "
           f"{tensors_end} live Tensors; loss {first_loss:.1f} -> {last_loss:.1f}")
