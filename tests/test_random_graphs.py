@@ -15,8 +15,9 @@ from random_graphs import COMMON_OPS, leaf_values, programs, run
 SEEDS = st.integers(0, 2**32 - 1)
 
 #: float32 outputs and gradients agree with float64 ones within this fraction of the largest
-#: magnitude among them (or absolutely, below magnitude 1).
-FLOAT32_TOLERANCE = 1e-4
+#: magnitude among them (or absolutely, below magnitude 1). The worst seen in 3,000 graphs
+#: was 6e-7, float32's rounding error times a few.
+FLOAT32_TOLERANCE = 1e-5
 
 
 def leaves_of(program, seed, dtype=np.float64):
