@@ -3,6 +3,7 @@
 Importing jitgrad compiles nothing; call ``jitgrad.warmup()`` to compile (or load from the
 on-disk cache) every kernel before the first training step.
 """
+from .anomaly import AnomalyError, detect_anomaly
 from .grad_mode import no_grad
 from .layers import Dropout, Embedding, Layer, Linear, ReLU, Sequential, Sigmoid, Tanh
 from .losses import CrossEntropyLoss, MSELoss
@@ -14,6 +15,6 @@ from .warmup import warmup
 
 __version__ = "0.1.0"
 
-__all__ = ["Adam", "CrossEntropyLoss", "Dropout", "Embedding", "LSTMCell", "Layer", "Linear",
-           "MSELoss", "RNNCell", "ReLU", "SGD", "Sequential", "Sigmoid", "Tanh", "Tensor",
-           "clip_grad_norm", "load", "no_grad", "save", "warmup"]
+__all__ = ["Adam", "AnomalyError", "CrossEntropyLoss", "Dropout", "Embedding", "LSTMCell", "Layer",
+           "Linear", "MSELoss", "RNNCell", "ReLU", "SGD", "Sequential", "Sigmoid", "Tanh", "Tensor",
+           "clip_grad_norm", "detect_anomaly", "load", "no_grad", "save", "warmup"]

@@ -18,6 +18,7 @@ import numpy as np
 
 from kernels import elementwise
 
+from . import anomaly
 from . import tensor as _tensor  # a circular import, used only at call time
 from .ops.base import ACCUMULATED
 
@@ -43,6 +44,8 @@ def backward(root, grad):
             grads = op.backward(node_grad, needs, [_leaf_buffer(c, node_grad.dtype) for c in node.creators])
         else:
             grads = op.backward(node_grad, needs)
+        if anomaly.switch.active:
+            anomaly.check_backward(node, node_grad, grads)
         grad_owner = _memory_owner(node_grad)
         for creator, creator_grad in zip(node.creators, grads):
             if not creator.autograd:

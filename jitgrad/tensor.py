@@ -10,7 +10,7 @@ import numbers
 
 import numpy as np
 
-from . import autograd, grad_mode, ops
+from . import anomaly, autograd, grad_mode, ops
 from .ops.base import describe
 
 # Ids come from a counter, not the RNG: unique, and seeded runs draw no random numbers for them.
@@ -21,14 +21,17 @@ _next_id = itertools.count(1).__next__
 _DEFAULT_DTYPES = (np.dtype(np.float64), np.dtype(np.int64), np.dtype(np.bool_))
 
 
-def as_array(data):
-    """``data`` as a new numeric NumPy array (the book copies too), or a clear TypeError."""
+def as_array(data, what="Tensor: data"):
+    """``data`` as a new numeric NumPy array (the book copies too), or a clear error.
+
+    ``what`` starts the error message: who was given ``data``.
+    """
     try:
         array = np.array(data)
     except ValueError as error:  # NumPy's message for ragged nested lists
-        raise ValueError(f"Tensor: data is not a rectangular array of numbers ({error})") from None
+        raise ValueError(f"{what} is not a rectangular array of numbers ({error})") from None
     if array.dtype.kind not in "biuf":
-        raise TypeError(f"Tensor: data must be numeric (bool, int or float), got dtype "
+        raise TypeError(f"{what} must be numeric (bool, int or float), got dtype "
                         f"{array.dtype} from {type(data).__name__}")
     return array
 
@@ -77,6 +80,8 @@ class Tensor:
         """Run ``op`` on the inputs' arrays; record the graph edge if any input wants grads
         (and ``no_grad()`` is not active in this thread)."""
         out = cls.wrap(op.forward(*[t.data for t in inputs]))
+        if anomaly.switch.active:
+            anomaly.check_forward(op, [t.data for t in inputs], out.data)
         for t in inputs:
             if t.autograd:
                 break
@@ -86,7 +91,10 @@ class Tensor:
             return out
         out.autograd, out.creators, out.creation_op, out._op = True, list(inputs), op.creation_op, op
         for creator in inputs:
-            creator.children[out.id] = creator.children.get(out.id, 0) + 1
+            # a creator without autograd never hears back from backward, so counting its
+            # children would only grow its dict (a data batch reused every step)
+            if creator.autograd:
+                creator.children[out.id] = creator.children.get(out.id, 0) + 1
         return out
 
     def _lift(self, other):
@@ -112,12 +120,13 @@ class Tensor:
                                "recorded for it; create its inputs with autograd=True")
         if isinstance(grad, Tensor):
             grad = grad.data
-        grad = np.ones_like(self.data, dtype=self._grad_dtype()) if grad is None else np.asarray(grad)
+        if grad is None:
+            grad = np.ones_like(self.data, dtype=self._grad_dtype())
+        else:
+            grad = as_array(grad, what="backward: gradient")
         if grad.shape != self.data.shape:
             raise ValueError(f"backward: gradient {describe(grad)} does not match the tensor's "
                              f"shape {describe(self.data)}")
-        if grad.dtype.kind not in "biuf":
-            raise TypeError(f"backward: gradient must be numeric, got {describe(grad)}")
         autograd.backward(self, grad)
 
     def retain_grad(self):

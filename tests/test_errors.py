@@ -2,25 +2,12 @@
 import numpy as np
 import pytest
 
-from jitgrad import SGD, Tensor
+from jitgrad import SGD, Linear, Tensor
+from unchanged import assert_unchanged
 
 
 def leaf(shape, dtype=np.float64):
     return Tensor(np.ones(shape, dtype=dtype), autograd=True)
-
-
-def assert_unchanged(tensors, call, error, match):
-    """``call`` raises ``error`` matching ``match`` and leaves data, grads and children alone."""
-    before = [(t.data.copy(), None if t.grad is None else t.grad.data.copy(), dict(t.children))
-              for t in tensors]
-    with pytest.raises(error, match=match):
-        call()
-    for t, (data, grad, children) in zip(tensors, before):
-        np.testing.assert_array_equal(t.data, data)
-        assert (t.grad is None) == (grad is None)
-        if grad is not None:
-            np.testing.assert_array_equal(t.grad.data, grad)
-        assert t.children == children
 
 
 @pytest.mark.parametrize("op", ["__add__", "__sub__", "__mul__", "__truediv__"])
@@ -29,6 +16,16 @@ def test_elementwise_shape_mismatch(op):
     name = {"__add__": "add", "__sub__": "sub", "__mul__": "mul", "__truediv__": "div"}[op]
     assert_unchanged([a, b], lambda: getattr(a, op)(b), ValueError,
                      rf"{name}: shapes float64\[2, 3\] and float64\[3, 2\] differ")
+
+
+@pytest.mark.parametrize("make_call", [
+    lambda t: lambda: t + np.ones(3),   # an array operand of another shape
+    lambda t: lambda: np.ones(3) * t,   # ... on the left, through Tensor's reflected ops
+    lambda t: lambda: t - [1.0, 2.0, 3.0],
+])
+def test_elementwise_shape_mismatch_with_array_operands(make_call):
+    t = leaf((2,))
+    assert_unchanged([t], make_call(t), ValueError, r"(add|mul|sub): shapes float64\[")
 
 
 @pytest.mark.parametrize("a_shape, b_shape", [((2, 3), (4, 5)), ((3,), (3, 2)), ((2, 3, 4), (4, 2))])
@@ -48,6 +45,14 @@ def test_out_of_range_dims(call, match):
     assert_unchanged([t], lambda: call(t), (IndexError, TypeError), match)
 
 
+def test_linear_rejects_a_batch_of_the_wrong_width():
+    np.random.seed(0)
+    layer = Linear(3, 2)
+    batch = Tensor(np.ones((4, 5)))
+    assert_unchanged(layer.get_parameters(), lambda: layer.forward(batch), ValueError,
+                     r"linear: cannot compute float64\[4, 5\] @ float64\[3, 2\] \+ float64\[2\]")
+
+
 def test_expand_bad_copies():
     t = leaf((2,))
     assert_unchanged([t], lambda: t.expand(0, -1), TypeError, "expand: copies must be")
@@ -57,6 +62,9 @@ def test_expand_bad_copies():
     ([0, 5], IndexError, r"index_select: indices must lie in \[0, 5\), got values from 0 to 5"),
     ([-1, 2], IndexError, r"index_select: indices must lie in \[0, 5\)"),
     ([0.0, 1.0], TypeError, r"index_select: indices must be integers, got float64\[2\]"),
+    ([True, False], TypeError, r"index_select: indices must be integers, got bool\[2\]"),
+    # reported as given, not wrapped round to -1 by a cast to a signed index type
+    (np.array([2**64 - 1], dtype=np.uint64), IndexError, "got values from 18446744073709551615"),
 ])
 def test_index_select_bad_indices(indices, error, match):
     w = leaf((5, 3))
@@ -79,6 +87,8 @@ def test_cross_entropy_bad_targets(targets, error, match):
     (["a", "b"], TypeError, "Tensor: data must be numeric"),
     (np.array([1, None], dtype=object), TypeError, "Tensor: data must be numeric"),
     ([1 + 2j], TypeError, "Tensor: data must be numeric"),
+    (None, TypeError, "Tensor: data must be numeric"),
+    ([[[1.0, 2.0]], [[3.0]]], ValueError, "Tensor: data is not a rectangular array"),
 ])
 def test_bad_tensor_data(data, error, match):
     with pytest.raises(error, match=match):
@@ -95,6 +105,64 @@ def test_zero_dim_operands():
     assert_unchanged([scalar], lambda: scalar.mm(scalar), ValueError, r"mm: cannot multiply float64\[\]")
     assert_unchanged([scalar], lambda: scalar.softmax(), ValueError, "softmax: needs at least 1 dim")
     assert_unchanged([scalar], lambda: scalar.index_select(Tensor([0])), ValueError, "index_select")
+    assert_unchanged([scalar], lambda: scalar.cross_entropy(Tensor(0)), ValueError,
+                     r"cross_entropy: logits need a non-empty last dim of classes, got float64\[\]")
+    assert_unchanged([scalar], lambda: scalar.sum(0), IndexError,
+                     r"sum: dim 0 is out of range .* \(a 0-d tensor has no dims\)")
+
+
+def test_zero_dim_tensors_work_where_a_scalar_makes_sense():
+    scalar = Tensor(np.array(2.0), autograd=True)
+    matrix = leaf((2, 3))
+    out = (matrix * scalar + scalar.tanh()).sum() + scalar.expand(0, 3).sum()
+    out.backward()
+    # d/d scalar: sum(matrix) + 6 uses of tanh(scalar) + 3 copies
+    np.testing.assert_allclose(scalar.grad.data, 6 + 6 * (1 - np.tanh(2.0) ** 2) + 3)
+    np.testing.assert_allclose(matrix.grad.data, np.full((2, 3), 2.0))
+
+
+def test_an_empty_batch_goes_through_linear():
+    np.random.seed(0)
+    layer = Linear(3, 2)
+    out = layer.forward(Tensor(np.ones((0, 3))))
+    assert out.data.shape == (0, 2)
+    out.backward()
+    for parameter in layer.get_parameters():
+        np.testing.assert_array_equal(parameter.grad.data, np.zeros_like(parameter.data))
+
+
+@pytest.mark.parametrize("indices", [[], np.array([], dtype=np.int64), np.zeros((2, 0), dtype=int)])
+def test_an_empty_index_list_selects_no_rows(indices):
+    table = leaf((5, 3))
+    rows = table.index_select(Tensor(indices))
+    assert rows.data.shape == np.shape(indices) + (3,)
+    rows.backward()
+    np.testing.assert_array_equal(table.grad.data, np.zeros((5, 3)))
+
+
+def test_rows_of_width_zero_can_be_selected():
+    table = leaf((5, 0))
+    rows = table.index_select(Tensor([1, 1, 4]))
+    assert rows.data.shape == (3, 0)
+    rows.backward()
+    assert table.grad.data.shape == (5, 0)
+
+
+@pytest.mark.parametrize("shape, targets, match", [
+    ((0, 4), [], r"cross_entropy: no rows to average over, logits float64\[0, 4\]"),
+    ((2, 0), [0, 0], r"cross_entropy: logits need a non-empty last dim of classes, "
+                     r"got float64\[2, 0\]"),
+])
+def test_an_empty_cross_entropy_raises(shape, targets, match):
+    logits = leaf(shape)
+    assert_unchanged([logits], lambda: logits.cross_entropy(Tensor(targets)), ValueError, match)
+
+
+def test_softmax_over_no_classes_raises_but_no_rows_is_fine():
+    no_classes = leaf((2, 0))
+    assert_unchanged([no_classes], no_classes.softmax, ValueError,
+                     r"softmax: needs .* a non-empty last dim .* got float64\[2, 0\]")
+    assert leaf((0, 3)).softmax().data.shape == (0, 3)
 
 
 def test_unsupported_float_dtype():
@@ -112,6 +180,17 @@ def test_backward_with_wrong_gradient_shape():
                      r"backward: gradient float64\[3, 2\] does not match the tensor's shape float64\[2, 3\]")
     out.backward(Tensor(np.ones((2, 3))))  # the graph is still usable after the refusal
     np.testing.assert_array_equal(a.grad.data, np.full((2, 3), 2.0))
+
+
+@pytest.mark.parametrize("grad, error, match", [
+    ([[1.0], [1.0, 2.0]], ValueError, "backward: gradient is not a rectangular array"),
+    (np.array(["a", "b"]), TypeError, "backward: gradient must be numeric"),
+    ("x", TypeError, "backward: gradient must be numeric"),
+])
+def test_backward_with_a_gradient_that_is_not_numbers(grad, error, match):
+    a = leaf((2,))
+    out = a * 2.0
+    assert_unchanged([a], lambda: out.backward(grad), error, match)
 
 
 def test_sgd_step_with_missing_gradient_changes_nothing():

@@ -15,6 +15,8 @@ def test_readme_python_examples_run(tmp_path, monkeypatch, capsys):
     blocks = re.findall(r"```python\n(.*?)```", README, re.S)
     assert len(blocks) >= 2
     for number, block in enumerate(blocks):
+        if "jitgrad.distributed" in block:
+            continue  # a sketch for mpiexec; tests/test_distributed.py runs that API for real
         exec(compile(block, f"README.md python block {number}", "exec"), {})
 
 

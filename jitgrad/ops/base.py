@@ -71,9 +71,12 @@ def flat(array, dtype):
     return np.ascontiguousarray(array, dtype=dtype).reshape(-1)
 
 
-def rows(array, dtype, width):
-    """``array`` as a C-contiguous (n, width) array of ``dtype`` (a view when possible)."""
-    return np.ascontiguousarray(array, dtype=dtype).reshape(-1, width)
+def rows(array, dtype, width, count=-1):
+    """``array`` as a C-contiguous (count, width) array of ``dtype`` (a view when possible).
+
+    Give ``count`` when ``width`` may be 0: NumPy cannot infer it from an empty array.
+    """
+    return np.ascontiguousarray(array, dtype=dtype).reshape(count, width)
 
 
 def matrix(array, dtype):
@@ -93,19 +96,34 @@ def check_dim(op, array, dim, extra=0):
         raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__} {dim!r}")
     bound = array.ndim + extra
     if not -bound <= dim < bound:
+        valid = f"valid: {-bound} to {bound - 1}" if bound else "a 0-d tensor has no dims"
         raise IndexError(f"{op}: dim {dim} is out of range for a tensor of shape "
-                         f"{describe(array)} (valid: {-bound} to {bound - 1})")
+                         f"{describe(array)} ({valid})")
     return int(dim) % bound
 
 
 def check_indices(op, indices, size):
-    """``indices`` as a flat intp array, each in [0, size); raises naming ``op`` otherwise."""
-    if indices.dtype.kind not in "iu":
+    """``indices`` as a flat intp array, each in [0, size); raises naming ``op`` otherwise.
+
+    An empty list of indices is fine whatever its dtype (``np.array([])`` is float64).
+    """
+    if indices.dtype.kind not in "iu" and indices.size:
         raise TypeError(f"{op}: indices must be integers, got {describe(indices)}")
-    flat_indices = np.ascontiguousarray(indices.reshape(-1), dtype=np.intp)
+    flat_indices = indices.reshape(-1)
     if flat_indices.size:
-        low, high = gather.index_range(flat_indices)
+        low, high = _index_range(flat_indices)
         if low < 0 or high >= size:
             raise IndexError(f"{op}: indices must lie in [0, {size}), got values from "
                              f"{low} to {high}")
-    return flat_indices
+    return np.ascontiguousarray(flat_indices, dtype=np.intp)
+
+
+def _index_range(flat_indices):
+    """(smallest, largest) of a non-empty int array, by one kernel pass over it as intp.
+
+    Unsigned values too large for intp would wrap to negative ones in that cast, so those
+    arrays are measured as they are.
+    """
+    if flat_indices.dtype.kind == "u" and flat_indices.dtype.itemsize >= np.dtype(np.intp).itemsize:
+        return flat_indices.min(), flat_indices.max()
+    return gather.index_range(np.ascontiguousarray(flat_indices, dtype=np.intp))

@@ -27,11 +27,11 @@ class IndexSelect(Op):
         self.indices = check_indices("index_select", self.indices, weight.shape[0])
         self.weight_shape = weight.shape
         width = math.prod(weight.shape[1:])
-        table = rows(weight, float_dtype("index_select", weight), width)
+        table = rows(weight, float_dtype("index_select", weight), width, weight.shape[0])
         return k.index_select(table, self.indices).reshape(self.index_shape + weight.shape[1:])
 
     def backward(self, grad, needs_grad):
-        grad_rows = rows(grad, grad.dtype, math.prod(self.weight_shape[1:]))
+        grad_rows = rows(grad, grad.dtype, math.prod(self.weight_shape[1:]), self.indices.size)
         table_grad = k.index_select_backward(grad_rows, self.indices, self.weight_shape[0])
         return [table_grad.reshape(self.weight_shape)]
 

@@ -12,8 +12,9 @@ class Softmax(Op):
     creation_op = "softmax"
 
     def forward(self, a):
-        if a.ndim == 0:
-            raise ValueError(f"softmax: needs at least 1 dim, got {describe(a)}")
+        if a.ndim == 0 or a.shape[-1] == 0:
+            raise ValueError(f"softmax: needs at least 1 dim, and a non-empty last dim to "
+                             f"normalise over; got {describe(a)}")
         self.y = k.softmax(rows(a, float_dtype("softmax", a), a.shape[-1]))
         return self.y.reshape(a.shape)
 
