@@ -58,8 +58,10 @@ def rss_bytes():
 
 
 def live_tensors():
+    # other tests may leave cyclic garbage holding Tensors; collect it so the count is ours.
     # type(), not isinstance(): the latter reads __class__, which some of torch's objects
     # (loaded by other tests) answer with a deprecation warning
+    gc.collect()
     return sum(type(obj) is Tensor for obj in gc.get_objects())
 
 
