@@ -17,6 +17,8 @@ and its speed does not drift during a long run:
 - cross-entropy is the batch mean with its true gradient (the book omitted the 1 / rows).
 
 Ids come from a counter rather than the RNG, so building a model draws only its initial weights.
+The small layers mirror jitgrad's (both are the book's API) but share no code with it, so the
+baseline stays the same whatever jitgrad's internals become.
 """
 import itertools
 
@@ -212,11 +214,6 @@ class Sequential(Layer):
 class Tanh(Layer):
     def forward(self, input):
         return input.tanh()
-
-
-class Sigmoid(Layer):
-    def forward(self, input):
-        return input.sigmoid()
 
 
 class Embedding(Layer):

@@ -6,6 +6,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+import jitgrad
+from benchmarks import book_numpy
 from benchmarks.workloads import (DTYPES, IMPLEMENTATIONS, WORKLOADS, build_floor, build_step,
                                   gemm_flops)
 
@@ -57,6 +59,19 @@ def test_reference_gradients_match_jitgrad(workload):
     for expected, got in zip(ours.gradients(), reference.gradients(), strict=True):
         assert np.any(expected != 0)
         np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
+
+
+def test_reference_neg_and_transpose_match_jitgrad():
+    """The reference's ops that no workload uses."""
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((3, 4)), rng.standard_normal((5, 4))
+    grads = []
+    for fw in (jitgrad, book_numpy):
+        x, y = fw.Tensor(a, autograd=True), fw.Tensor(b, autograd=True)
+        (-(x.mm(y.transpose()))).sum(0).backward()
+        grads.append((x.grad.data, y.grad.data))
+    for ours, reference in zip(*grads):
+        np.testing.assert_allclose(reference, ours, rtol=1e-12)
 
 
 def test_gemm_floor_computes_each_product():
