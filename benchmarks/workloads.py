@@ -3,8 +3,8 @@
 A workload is one training step: forward, backward and an SGD update. ``build_step`` makes it
 for jitgrad, for the NumPy reference (``benchmarks.book_numpy``) or for PyTorch eager, all from
 the same initial parameters and data, so the three compute the same losses step after step;
-``build_floor`` makes the step's matrix products alone. ``Workload.scaled`` shrinks a workload
-for the test suite. Shared by the benchmarks, the smoke test and ``benchmarks.memory``.
+``build_floor`` makes the step's matrix products alone. A workload's ``scaled`` shrinks it for
+the test suite. Shared by the benchmarks, the smoke test and ``benchmarks.memory``.
 """
 import importlib
 from dataclasses import dataclass, replace
@@ -38,10 +38,11 @@ class MLP:
 
     def parameter_shapes(self):
         """(kind, shape) of each parameter in the book's order: weight, bias per Linear."""
-        return [shape for n_in, n_out in self.layer_sizes()
-                for shape in (("weight", (n_in, n_out)), ("bias", (n_out,)))]
+        return [entry for n_in, n_out in self.layer_sizes()
+                for entry in (("weight", (n_in, n_out)), ("bias", (n_out,)))]
 
     def layer_sizes(self):
+        """(n_inputs, n_outputs) of each Linear."""
         return list(zip(self.sizes, self.sizes[1:]))
 
     def products(self):
