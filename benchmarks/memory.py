@@ -23,6 +23,7 @@ import re
 import subprocess
 import sys
 
+from .report import markdown
 from .workloads import DTYPES, IMPLEMENTATIONS, WORKLOADS, build_step
 
 LATER_STEPS = 5
@@ -72,13 +73,11 @@ def measure_in_subprocess(workload, implementation, dtype):
 def table(results):
     """Markdown for {(workload, dtype, implementation): figures or None}."""
     columns = ["built", "step peak", "growth after step 1", "kept"]
-    lines = ["| workload | dtype | implementation | " + " | ".join(f"{c} (MiB)" for c in columns)
-             + " |", "|" + " --- |" * (3 + len(columns))]
-    for (workload, dtype, implementation), figures in results.items():
-        cells = (["–"] * len(columns) if figures is None
-                 else [f"{figures[c]:.1f}" for c in columns])
-        lines.append(f"| {workload} | {dtype} | {implementation} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    lines = [[*key, *(["–"] * len(columns) if figures is None
+                      else [f"{figures[c]:.1f}" for c in columns])]
+             for key, figures in results.items()]
+    return markdown(["workload", "dtype", "implementation", *(f"{c} (MiB)" for c in columns)],
+                    lines)
 
 
 def main(argv=None):

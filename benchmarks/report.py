@@ -135,7 +135,9 @@ def report(path):
     sections = [f"Measured {data.get('datetime', '?')} on {cpu.get('brand_raw', '?')} "
                 f"({cpu.get('count', '?')} cores), commit {commit.get('id', '?')[:7]}"
                 f"{' (dirty)' if commit.get('dirty') else ''}. Other load: the cores other "
-                "processes kept busy during the measurement."]
+                "processes kept busy meanwhile; where it is well above 0, times that use a "
+                "multi-threaded BLAS are unreliable (its threads wait for each other while the "
+                "scheduler runs the other processes)."]
     if steps:
         sections += ["### Training step, median ms", step_table(steps, "median"),
                      "### Training step, fastest round ms", step_table(steps, "min")]

@@ -1,13 +1,15 @@
 """The benchmark workloads, at reduced sizes: every implementation trains, all compute the
-same losses, the NumPy reference's gradients are jitgrad's, and the GEMM floor multiplies."""
+same losses, the NumPy reference's gradients are jitgrad's, the GEMM floor multiplies, and the
+report computes its ratios."""
 import functools
+import json
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
 import jitgrad
-from benchmarks import book_numpy
+from benchmarks import book_numpy, report
 from benchmarks.workloads import (DTYPES, IMPLEMENTATIONS, WORKLOADS, build_floor, build_step,
                                   gemm_flops)
 
@@ -86,3 +88,20 @@ def test_gemm_floor_counts_only_the_needed_products():
     only for the second layer (the first layer's input is data, which needs no gradient)."""
     batch, first, second = 100, 784 * 128, 128 * 10
     assert gemm_flops(WORKLOADS["mlp_small"]) == 2 * batch * (2 * first + 3 * second)
+
+
+def test_report_gives_jitgrad_ratios_per_group(tmp_path):
+    def bench(implementation, median, **info):
+        return {"extra_info": {"kind": "step", "workload": "mlp_small", "dtype": "float32",
+                               "implementation": implementation, "gemm_flops": 10**6,
+                               "foreign_cores": 0.0, **info},
+                "stats": {"median": median, "min": median / 2}}
+    path = tmp_path / "bench.json"
+    path.write_text(json.dumps({"benchmarks": [
+        bench("jitgrad", 0.002), bench("numpy", 0.008), bench("torch", 0.004),
+        bench("gemm_floor", 0.001)]}))
+    median_table = report.report(path).split("### Training step, median ms")[1]
+    row = next(line for line in median_table.splitlines() if line.startswith("| mlp_small"))
+    # ms of jitgrad, NumPy, PyTorch, floor; jitgrad / PyTorch, / NumPy, / floor; floor / jitgrad
+    assert row.split(" | ")[2:10] == ["2.00", "8.00", "4.00", "1.00", "0.50", "0.25", "2.00",
+                                      "0.50"]
