@@ -1,5 +1,6 @@
 """Fixtures of the benchmarks: jitgrad warmed up, PyTorch optional, a time-boxed runner."""
 import math
+import os
 import statistics
 import time
 
@@ -15,6 +16,11 @@ WARMUP_SECONDS = 0.5
 #: Shortest round: calls shorter than this are repeated within a round, so that the timer's
 #: resolution and the per-round overhead do not matter.
 MIN_ROUND_SECONDS = 0.001
+
+
+def pytest_benchmark_update_machine_info(config, machine_info):
+    """Record the BLAS thread count in the JSON, for ``benchmarks.report``."""
+    machine_info["openblas_num_threads"] = os.environ.get("OPENBLAS_NUM_THREADS", "unset")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -131,9 +131,11 @@ def report(path):
     rows, data = load(path)
     steps, peaks, kernels = (of_kind(rows, kind) for kind in ("step", "peak", "kernel"))
     commit = data.get("commit_info", {})
-    cpu = data.get("machine_info", {}).get("cpu", {})
+    machine = data.get("machine_info", {})
+    cpu = machine.get("cpu", {})
     sections = [f"Measured {data.get('datetime', '?')} on {cpu.get('brand_raw', '?')} "
-                f"({cpu.get('count', '?')} cores), commit {commit.get('id', '?')[:7]}"
+                f"({cpu.get('count', '?')} cores, OPENBLAS_NUM_THREADS "
+                f"{machine.get('openblas_num_threads', '?')}), commit {commit.get('id', '?')[:7]}"
                 f"{' (dirty)' if commit.get('dirty') else ''}. Other load: the cores other "
                 "processes kept busy meanwhile; where it is well above 0, times that use a "
                 "multi-threaded BLAS are unreliable (its threads wait for each other while the "

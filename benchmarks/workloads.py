@@ -7,6 +7,7 @@ the same initial parameters and data, so the three compute the same losses step 
 the test suite. Shared by the benchmarks, the smoke test and ``benchmarks.memory``.
 """
 import importlib
+import os
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -16,6 +17,9 @@ from .gemm import GemmRun, Product
 #: The implementations a step can be built for; "numpy" is the book-style NumPy reference.
 IMPLEMENTATIONS = ("jitgrad", "numpy", "torch")
 DTYPES = ("float32", "float64")
+#: PyTorch's threads: as many as the OpenBLAS of jitgrad and NumPy use (OPENBLAS_NUM_THREADS),
+#: else 2, the cores of the machine issue 3's targets were set on.
+TORCH_THREADS = int(os.environ.get("OPENBLAS_NUM_THREADS", "2"))
 
 
 @dataclass(frozen=True)
@@ -310,7 +314,7 @@ def build_step(workload, implementation, dtype, seed=0):
     data = workload.data(np.dtype(dtype), rng)
     if implementation == "torch":
         import torch
-        torch.set_num_threads(2)
+        torch.set_num_threads(TORCH_THREADS)
         parameters, loss_fn = _TORCH_BUILDERS[type(workload)](workload, dtype, arrays, data)
         return TorchStep(parameters, loss_fn, workload.alpha)
     fw = importlib.import_module(_BOOK_FRAMEWORKS[implementation])
