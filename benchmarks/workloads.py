@@ -190,9 +190,9 @@ def _book_lstm(fw, workload, dtype, data):
 
     def loss_fn():
         hidden, loss = cell.init_hidden(batch_size=workload.batch), None
-        for input, target in zip(inputs, targets):
-            output, hidden = cell.forward(embed.forward(input), hidden)
-            step_loss = criterion.forward(output, target)
+        for input_chars, target_chars in zip(inputs, targets):
+            output, hidden = cell.forward(embed.forward(input_chars), hidden)
+            step_loss = criterion.forward(output, target_chars)
             loss = step_loss if loss is None else loss + step_loss
         return loss
     return embed.get_parameters() + cell.get_parameters(), loss_fn
