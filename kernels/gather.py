@@ -9,7 +9,9 @@ def index_select(weight, indices):
     """weight[indices]: (rows, width), (n,) int -> (n, width)."""
     out = np.empty((indices.size, weight.shape[1]), dtype=weight.dtype)
     for i in range(indices.size):
-        out[i, :] = weight[indices[i], :]
+        row = indices[i]
+        for j in range(weight.shape[1]):
+            out[i, j] = weight[row, j]
     return out
 
 
@@ -21,7 +23,9 @@ def index_select_backward(grad, indices, rows):
     """
     out = np.zeros((rows, grad.shape[1]), dtype=grad.dtype)
     for i in range(indices.size):
-        out[indices[i], :] += grad[i, :]
+        row = indices[i]
+        for j in range(grad.shape[1]):
+            out[row, j] += grad[i, j]
     return out
 
 

@@ -33,7 +33,8 @@ def linear(x, w, b):
     """x @ w + b, the bias added to every row: (n, k), (k, m), (m,) -> (n, m)."""
     out = np.dot(x, w)
     for i in range(out.shape[0]):
-        out[i, :] += b
+        for j in range(out.shape[1]):
+            out[i, j] += b[j]
     return out
 
 
@@ -61,4 +62,5 @@ def mm_grad_right_into(a, grad, out):
 def column_sums_into(grad, out):
     """out += grad summed over rows: (n, m) into (m,)."""
     for i in range(grad.shape[0]):
-        out += grad[i, :]
+        for j in range(grad.shape[1]):
+            out[j] += grad[i, j]

@@ -63,9 +63,10 @@ def lstm_cell_backward(grad, x, h, c, state, gates, wx, wh, dwx, dbx, dwh):
     for g in range(4):
         gemm(x.T, d_pre[g], dwx[g], 1.0, 1.0)
         gemm(h.T, d_pre[g], dwh[g], 1.0, 1.0)
-        bias_grad = dbx[g]  # a name: `dbx[g] += ...` would assign into the tuple
+        bias_grad = dbx[g]
         for b in range(batch):
-            bias_grad += d_pre[g, b]
+            for j in range(hidden):
+                bias_grad[j] += d_pre[g, b, j]
         gemm(d_pre[g], wx[g].T, dx, 1.0, 1.0)
         gemm(d_pre[g], wh[g].T, dh, 1.0, 1.0)
     return dx, dh, dc

@@ -5,24 +5,36 @@ Both subtract each row's maximum before exponentiating, so large logits never ov
 import numpy as np
 
 from . import vmath
-from .jit import kernel
+from .jit import summing_kernel
+from .vmath import inline
 
 
-@kernel
+@inline
+def _softmax_row(x, r, out):
+    """out[r] = softmax(x[r]); returns (row max, sum of exp(x[r] - max)) for log-sum-exp."""
+    row_max = x[r, 0]
+    for c in range(1, x.shape[1]):
+        row_max = max(row_max, x[r, c])
+    for c in range(x.shape[1]):
+        out[r, c] = vmath.exp_nonpositive(x[r, c] - row_max)
+    total = 0.0
+    for c in range(x.shape[1]):
+        total += out[r, c]
+    for c in range(x.shape[1]):
+        out[r, c] /= total
+    return row_max, total
+
+
+@summing_kernel
 def softmax(x):
     """Row-wise softmax, (rows, classes) -> (rows, classes)."""
     out = np.empty_like(x)
     for r in range(x.shape[0]):
-        row_max = x[r].max()
-        total = 0.0
-        for c in range(x.shape[1]):
-            out[r, c] = vmath.exp_nonpositive(x[r, c] - row_max)
-            total += out[r, c]
-        out[r] /= total
+        _softmax_row(x, r, out)
     return out
 
 
-@kernel
+@summing_kernel
 def softmax_backward(grad, y):
     """grad of softmax given its output y: y * (grad - sum(grad * y)), per row."""
     out = np.empty_like(y)
@@ -35,25 +47,23 @@ def softmax_backward(grad, y):
     return out
 
 
-@kernel
+@summing_kernel
 def cross_entropy(logits, targets):
     """Mean over rows of -log(softmax(logits)[row, target]).
 
     logits (rows, classes) float, targets (rows,) int in [0, classes).
     Returns (loss as float64, probabilities (rows, classes)) -- the backward needs the latter.
+    Each row's loss is log(sum(exp(x - max))) + max - x[target], exact for tiny probabilities.
     """
-    probs = softmax(logits)
+    probs = np.empty_like(logits)
     total = 0.0
     for r in range(logits.shape[0]):
-        row_max = logits[r].max()
-        log_sum = 0.0
-        for c in range(logits.shape[1]):
-            log_sum += vmath.exp_nonpositive(logits[r, c] - row_max)
-        total += np.log(log_sum) + row_max - logits[r, targets[r]]
+        row_max, row_sum = _softmax_row(logits, r, probs)
+        total += np.log(row_sum) + row_max - logits[r, targets[r]]
     return total / logits.shape[0], probs
 
 
-@kernel
+@summing_kernel
 def cross_entropy_backward(probs, targets, grad):
     """Gradient of the mean cross-entropy: (probs - onehot(targets)) * grad / rows."""
     scale = grad / probs.shape[0]
