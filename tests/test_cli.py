@@ -2,6 +2,7 @@
 import io
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -198,3 +199,19 @@ def test_console_script_points_at_main():
 def test_installed_console_script_runs():
     result = subprocess.run(["jitgrad", "--version"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and result.stdout.startswith("jitgrad ")
+
+
+def test_ctrl_c_during_training_leaves_no_model_file(tmp_path):
+    """SIGINT (what Ctrl-C sends) mid-training: status 130, and neither the model file nor a
+    temporary is left. (An interrupt while the file is written: test_serialization.py.)"""
+    target = tmp_path / "model.npz"
+    process = subprocess.Popen([sys.executable, "-u", "-m", "jitgrad", "train", "--epochs", "200",
+                                "--hidden", "32", "--save", str(target)], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in process.stdout:  # wait until it is training
+        if line.startswith("epoch"):
+            break
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130 and "interrupted" in err
+    assert os.listdir(tmp_path) == []
