@@ -199,3 +199,9 @@ def test_sgd_step_with_missing_gradient_changes_nothing():
     optim = SGD([used, unused], alpha=0.1)
     assert_unchanged([used, unused], optim.step, RuntimeError,
                      r"SGD.step: parameter 1 \(float64\[3\]\) has no gradient")
+
+
+def test_expand_too_large_to_allocate_names_the_op():
+    t = leaf((1000,))
+    assert_unchanged([t], lambda: t.expand(0, 2**50), MemoryError,
+                     r"expand: 1125899906842624 copies of float64\[1000\] need")

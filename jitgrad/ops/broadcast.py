@@ -5,7 +5,7 @@ import numpy as np
 
 from kernels import broadcast as k
 
-from .base import Op, check_dim, float_dtype
+from .base import Op, check_dim, describe, float_dtype
 
 
 def sum_over(array, dim):
@@ -60,8 +60,13 @@ class Expand(Op):
         if isinstance(self.copies, (bool, np.bool_)) or not isinstance(
                 self.copies, (int, np.integer)) or self.copies < 0:
             raise TypeError(f"expand: copies must be a non-negative int, got {self.copies!r}")
-        return expand_at(np.asarray(a, dtype=float_dtype("expand", a), order="C"),
-                         self.dim, int(self.copies))
+        source = np.asarray(a, dtype=float_dtype("expand", a), order="C")
+        try:
+            return expand_at(source, self.dim, int(self.copies))
+        except MemoryError:  # raised by the kernel's allocation, which cannot name the op
+            raise MemoryError(f"expand: {self.copies} copies of {describe(a)} need "
+                              f"{source.nbytes * int(self.copies):,} bytes, more than "
+                              "can be allocated") from None
 
     def backward(self, grad, needs_grad):
         return [sum_over(np.asarray(grad, order="C"), self.dim)]
