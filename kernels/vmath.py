@@ -3,16 +3,21 @@
 Numba's ``np.exp``/``np.tanh`` call the C library one element at a time (about 10 ns each,
 against NumPy's 1-2 ns SIMD loops), and this llvmlite has no vector math library. These
 versions use only arithmetic that LLVM vectorizes: exp(y) = 2**n * (1 + q) with
-n = round(y / ln 2), q = expm1(y - n ln 2) by its Taylor series to the 13th power (error below
-1e-17 on |y - n ln 2| <= ln(2) / 2), and 2**n built directly from its IEEE-754 bits.
-They compute in float64 whatever the array's dtype; results are within a few ulp of NumPy's.
-Every caller must be compiled with ``error_model="numpy"`` (the ``kernel`` decorator is), or
-Python's zero-division checks stop the vectorizer.
+n = round(y / ln 2), q = expm1(y - n ln 2) by a polynomial in r = y - n ln 2 (|r| <= ln(2) / 2),
+and 2**n built directly from its IEEE-754 bits.
+
+Each function has a float64 and a float32 version, chosen by the argument's type, so float32
+arrays are computed in float32 (twice the SIMD width): float64 sums r's Taylor series to the
+13th power (error below 1e-17), float32 uses Cephes' degree-7 minimax polynomial for ``expf``.
+Results are within a few ulp of NumPy's. Every caller must be compiled with
+``error_model="numpy"`` (the ``kernel`` decorator is), or Python's zero-division checks stop
+the vectorizer; and float32 constants are spelled ``np.float32(...)``, as a bare literal would
+promote the arithmetic to float64.
 """
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 inline = njit(cache=True, inline="always", error_model="numpy")
 
@@ -21,22 +26,36 @@ LN2_HIGH = 0.693147180369123816490  # ln 2 split in two so that n * LN2_HIGH is 
 LN2_LOW = 1.90821492927058770002e-10
 EXP_UNDERFLOW = -708.0  # below this exp(y) is subnormal or 0; taken as 0
 
+F32_ONE, F32_TWO, F32_HALF = np.float32(1.0), np.float32(2.0), np.float32(0.5)
+F32_LOG2_E = np.float32(1.44269504088896341)
+F32_LN2_HIGH, F32_LN2_LOW = np.float32(0.693359375), np.float32(-2.12194440e-4)
+F32_EXP_UNDERFLOW = np.float32(-87.0)
+F32_TANH_SATURATION = np.float32(-20.0)  # past |x| = 10 tanh is 1 in float32
+F32_EXPM1_POLY = tuple(np.float32(c) for c in (1.9875691500e-4, 1.3981999507e-3,
+                                                 8.3334519073e-3, 4.1665795894e-2,
+                                                 1.6666665459e-1, 5.0000001201e-1))
+
 
 @intrinsic
-def _float64_from_bits(typingctx, bits):
-    """Reinterpret an int64's bits as a float64 (an LLVM bitcast, free and vectorizable)."""
-    if bits != types.int64:
+def _float_from_bits(typingctx, bits):
+    """Reinterpret an int64's (int32's) bits as a float64 (float32): a free LLVM bitcast."""
+    if bits == types.int64:
+        signature, target = types.float64(types.int64), ir.DoubleType()
+    elif bits == types.int32:
+        signature, target = types.float32(types.int32), ir.FloatType()
+    else:
         return None
 
     def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.DoubleType())
-    return types.float64(types.int64), codegen
+        return builder.bitcast(args[0], target)
+    return signature, codegen
 
 
+# --- float64 -----------------------------------------------------------------------------
 @inline
 def power_of_two(n):
     """2.0 ** n for a whole float n in [-1022, 1023], from the exponent bits."""
-    return _float64_from_bits((np.int64(n) + 1023) << 52)
+    return _float_from_bits((np.int64(n) + 1023) << 52)
 
 
 @inline
@@ -53,18 +72,13 @@ def exp_split(y):
 
 
 @inline
-def exp_nonpositive(y):
-    """exp(y) for y <= 0 (0 below -708; NaN stays NaN)."""
+def _exp_nonpositive64(y):
     scale, q = exp_split(EXP_UNDERFLOW if y < EXP_UNDERFLOW else y)
     return 0.0 if y < EXP_UNDERFLOW else scale + scale * q
 
 
 @inline
-def tanh(x):
-    """tanh(x) = -expm1(-2|x|) / (2 + expm1(-2|x|)), with the sign of x.
-
-    expm1 keeps full relative precision for small |x|; past |x| = 32 tanh is 1 in float64.
-    """
+def _tanh64(x):
     y = -2.0 * abs(x)
     scale, q = exp_split(-64.0 if y < -64.0 else y)
     expm1 = scale * q + (scale - 1.0)
@@ -72,8 +86,74 @@ def tanh(x):
 
 
 @inline
-def sigmoid(x):
-    """1 / (1 + exp(-x)), computed from e = exp(-|x|) <= 1 so that nothing overflows."""
-    e = exp_nonpositive(-abs(x))
+def _sigmoid64(x):
+    e = _exp_nonpositive64(-abs(x))
     s = 1.0 / (1.0 + e)
     return s if x >= 0 else e * s
+
+
+# --- float32 -----------------------------------------------------------------------------
+@inline
+def _exp_split32(y):
+    """(2**n, q) with exp(y) = 2**n * (1 + q), in float32; y in [-87, 88]."""
+    n = np.floor(y * F32_LOG2_E + F32_HALF)
+    r = (y - n * F32_LN2_HIGH) - n * F32_LN2_LOW
+    q = F32_EXPM1_POLY[0]
+    for coefficient in F32_EXPM1_POLY[1:]:
+        q = q * r + coefficient
+    # Numba widens int32 arithmetic to int64: narrow the exponent bits back before the bitcast
+    return _float_from_bits(np.int32((np.int64(n) + 127) << 23)), q * r * r + r
+
+
+@inline
+def _exp_nonpositive32(y):
+    scale, q = _exp_split32(F32_EXP_UNDERFLOW if y < F32_EXP_UNDERFLOW else y)
+    return np.float32(0.0) if y < F32_EXP_UNDERFLOW else scale + scale * q
+
+
+@inline
+def _tanh32(x):
+    y = -F32_TWO * abs(x)
+    scale, q = _exp_split32(F32_TANH_SATURATION if y < F32_TANH_SATURATION else y)
+    expm1 = scale * q + (scale - F32_ONE)
+    return np.copysign(expm1 / -(F32_TWO + expm1), x)
+
+
+@inline
+def _sigmoid32(x):
+    e = _exp_nonpositive32(-abs(x))
+    s = F32_ONE / (F32_ONE + e)
+    return s if x >= 0 else e * s
+
+
+# --- one name per function, the precision chosen by the argument's type -------------------
+def exp_nonpositive(y):
+    """exp(y) for y <= 0 (0 below the smallest normal result; NaN stays NaN)."""
+    raise NotImplementedError("compiled into kernels only")
+
+
+def tanh(x):
+    """tanh(x) = -expm1(-2|x|) / (2 + expm1(-2|x|)), with the sign of x.
+
+    expm1 keeps full relative precision for small |x|; large |x| saturate to +-1.
+    """
+    raise NotImplementedError("compiled into kernels only")
+
+
+def sigmoid(x):
+    """1 / (1 + exp(-x)), computed from e = exp(-|x|) <= 1 so that nothing overflows."""
+    raise NotImplementedError("compiled into kernels only")
+
+
+def _by_precision(function, single, double):
+    """Compile ``function`` as ``single`` for float32 arguments, else as ``double``. (LLVM
+    inlines the choice into the caller's loop; Numba's own ``inline="always"`` here made its
+    IR checker warn.)"""
+    @overload(function)
+    def choose(x):
+        return (lambda x: single(x)) if x == types.float32 else (lambda x: double(x))
+
+
+_by_precision(exp_nonpositive, _exp_nonpositive32, _exp_nonpositive64)
+_by_precision(tanh, _tanh32, _tanh64)
+_by_precision(sigmoid, _sigmoid32, _sigmoid64)
