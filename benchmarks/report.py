@@ -20,8 +20,22 @@ def load(path):
     """The JSON's benchmarks as dicts of their ``extra_info`` plus ``stats``, and its header."""
     with open(path) as file:
         data = json.load(file)
-    rows = [{**bench["extra_info"], "stats": bench["stats"]} for bench in data["benchmarks"]]
+    rows = [{**bench["extra_info"], "stats": bench["stats"], "name": bench["fullname"]}
+            for bench in data["benchmarks"]]
     return rows, data
+
+
+def fastest_runs(paths):
+    """The rows of several runs, keeping for each benchmark the run with the lowest median
+    (on a shared machine other load only ever adds time), and the first run's header."""
+    best = {}
+    for path in paths:
+        rows, data = load(path)
+        header = header if best else data
+        for row in rows:
+            if row["name"] not in best or median(row) < median(best[row["name"]]):
+                best[row["name"]] = row
+    return list(best.values()), header
 
 
 def of_kind(rows, kind):
@@ -126,9 +140,10 @@ def kernel_table(kernels):
     return markdown(header, lines)
 
 
-def report(path):
-    """The whole Markdown report for the JSON file at ``path``."""
-    rows, data = load(path)
+def report(*paths):
+    """The whole Markdown report for the JSON files at ``paths`` (several: runs of the same
+    benchmarks, of which each benchmark's fastest is reported)."""
+    rows, data = fastest_runs(paths)
     steps, peaks, kernels = (of_kind(rows, kind) for kind in ("step", "peak", "kernel"))
     commit = data.get("commit_info", {})
     machine = data.get("machine_info", {})
@@ -136,7 +151,9 @@ def report(path):
     sections = [f"Measured {data.get('datetime', '?')} on {cpu.get('brand_raw', '?')} "
                 f"({cpu.get('count', '?')} cores, OPENBLAS_NUM_THREADS "
                 f"{machine.get('openblas_num_threads', '?')}), commit {commit.get('id', '?')[:7]}"
-                f"{' (dirty)' if commit.get('dirty') else ''}. Other load: the cores other "
+                f"{' (dirty)' if commit.get('dirty') else ''}"
+                f"{f'; each benchmark the lowest median of {len(paths)} runs' if len(paths) > 1 else ''}"
+                ". Other load: the cores other "
                 "processes kept busy meanwhile; where it is well above 0, times that use a "
                 "multi-threaded BLAS are unreliable (its threads wait for each other while the "
                 "scheduler runs the other processes)."]
@@ -154,9 +171,9 @@ def report(path):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        sys.exit("usage: python -m benchmarks.report BENCH.json")
-    print(report(argv[0]))
+    if not argv:
+        sys.exit("usage: python -m benchmarks.report BENCH.json [MORE_RUNS.json ...]")
+    print(report(*argv))
 
 
 if __name__ == "__main__":

@@ -90,18 +90,37 @@ def test_gemm_floor_counts_only_the_needed_products():
     assert gemm_flops(WORKLOADS["mlp_small"]) == 2 * batch * (2 * first + 3 * second)
 
 
-def test_report_gives_jitgrad_ratios_per_group(tmp_path):
-    def bench(implementation, median, **info):
-        return {"extra_info": {"kind": "step", "workload": "mlp_small", "dtype": "float32",
+def fake_step_run(path, medians):
+    """A pytest-benchmark JSON with one mlp_small step per implementation: {impl: seconds}."""
+    def bench(implementation, median):
+        return {"fullname": f"test_step[mlp_small-float32-{implementation}]",
+                "extra_info": {"kind": "step", "workload": "mlp_small", "dtype": "float32",
                                "implementation": implementation, "gemm_flops": 10**6,
-                               "foreign_cores": 0.0, **info},
+                               "foreign_cores": 0.0},
                 "stats": {"median": median, "min": median / 2}}
-    path = tmp_path / "bench.json"
-    path.write_text(json.dumps({"benchmarks": [
-        bench("jitgrad", 0.002), bench("numpy", 0.008), bench("torch", 0.004),
-        bench("gemm_floor", 0.001)]}))
-    median_table = report.report(path).split("### Training step, median ms")[1]
-    row = next(line for line in median_table.splitlines() if line.startswith("| mlp_small"))
+    path.write_text(json.dumps({"benchmarks": [bench(*item) for item in medians.items()]}))
+    return path
+
+
+def median_row(markdown):
+    table = markdown.split("### Training step, median ms")[1]
+    return next(line for line in table.splitlines() if line.startswith("| mlp_small"))
+
+
+def test_report_gives_jitgrad_ratios_per_group(tmp_path):
+    path = fake_step_run(tmp_path / "bench.json", {"jitgrad": 0.002, "numpy": 0.008,
+                                                   "torch": 0.004, "gemm_floor": 0.001})
+    row = median_row(report.report(path))
     # ms of jitgrad, NumPy, PyTorch, floor; jitgrad / PyTorch, / NumPy, / floor; floor / jitgrad
     assert row.split(" | ")[2:10] == ["2.00", "8.00", "4.00", "1.00", "0.50", "0.25", "2.00",
                                       "0.50"]
+
+
+def test_report_of_several_runs_keeps_each_benchmarks_fastest(tmp_path):
+    first = fake_step_run(tmp_path / "one.json", {"jitgrad": 0.004, "numpy": 0.008,
+                                                  "torch": 0.004, "gemm_floor": 0.001})
+    second = fake_step_run(tmp_path / "two.json", {"jitgrad": 0.002, "numpy": 0.016,
+                                                   "torch": 0.004, "gemm_floor": 0.002})
+    markdown = report.report(first, second)
+    assert "lowest median of 2 runs" in markdown
+    assert median_row(markdown).split(" | ")[2:6] == ["2.00", "8.00", "4.00", "1.00"]
