@@ -28,10 +28,9 @@ def load(path):
 def fastest_runs(paths):
     """The rows of several runs, keeping for each benchmark the run with the lowest median
     (on a shared machine other load only ever adds time), and the first run's header."""
-    best = {}
+    best, header = {}, load(paths[0])[1]
     for path in paths:
-        rows, data = load(path)
-        header = header if best else data
+        rows, _ = load(path)
         for row in rows:
             if row["name"] not in best or median(row) < median(best[row["name"]]):
                 best[row["name"]] = row

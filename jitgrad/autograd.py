@@ -20,7 +20,7 @@ from kernels import elementwise
 
 from . import anomaly
 from . import tensor as _tensor  # a circular import, used only at call time
-from .ops.base import ACCUMULATED
+from .ops.base import ACCUMULATED, flat
 
 
 def backward(root, grad):
@@ -134,17 +134,13 @@ def _add_to_leaf(tensor, grad, borrowed):
         current.data = current.data + grad
 
 
-def _flat(array):
-    return np.ascontiguousarray(array).reshape(-1)
-
-
 def _add_into(total, grad):
     """total += grad, in place (``total`` is a C-contiguous buffer of the pass's own)."""
-    elementwise.add_into(total.reshape(-1), _flat(grad))
+    elementwise.add_into(total.reshape(-1), flat(grad, total.dtype))
 
 
 def _sum(a, b):
     """a + b for two gradients of one shape, as a new array."""
     if a.dtype != b.dtype:
         return a + b
-    return elementwise.add(_flat(a), _flat(b)).reshape(a.shape)
+    return elementwise.add(flat(a, a.dtype), flat(b, a.dtype)).reshape(a.shape)
