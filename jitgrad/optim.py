@@ -78,7 +78,10 @@ class SGD(Optimizer):
     def fused_step(self, p, zero):
         if self.momentum or self.weight_decay or not _one_float_layout(p):
             return False
-        k.sgd_step(p.data.reshape(-1), p.grad.data.reshape(-1), float(self.alpha), bool(zero))
+        # alpha in the parameter's dtype, as NumPy's ``p.data -= p.grad.data * alpha`` takes
+        # it: float32 steps round as the book's do, and the loop runs at float32's SIMD width
+        alpha = p.data.dtype.type(self.alpha)
+        k.sgd_step(p.data.reshape(-1), p.grad.data.reshape(-1), alpha, bool(zero))
         return True
 
     def update(self, index, p, grad):

@@ -26,6 +26,17 @@ def test_sgd_is_the_book_update():
     np.testing.assert_array_equal(p.grad.data, [0.0, 0.0])  # zeroed after the step
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sgd_rounds_as_the_books_numpy_update(dtype):
+    """The book's ``p.data -= p.grad.data * alpha``, bit for bit: in float32 NumPy takes
+    alpha as a float32, so computing the step in float64 would round differently."""
+    rng = np.random.default_rng(0)
+    values, grad = rng.standard_normal((2, 1000)).astype(dtype)
+    expected = values - grad * 0.1
+    p = param(values, dtype)
+    np.testing.assert_array_equal(step_with(SGD([p], alpha=0.1), p, [grad]), expected)
+
+
 def test_sgd_momentum_accumulates_a_velocity():
     p = param()
     # v1 = g, p1 = p0 - 0.1 g;  v2 = 0.9 g + g = 1.9 g, p2 = p1 - 0.19 g;  total 0.29 g
