@@ -1,40 +1,48 @@
-"""Markdown tables from a pytest-benchmark JSON file written by ``pytest benchmarks/``.
+"""Markdown tables from pytest-benchmark JSON files written by ``pytest benchmarks/``.
 
-    python -m benchmarks.report bench.json
+    python -m benchmarks.report bench.json [more_runs.json ...]
 
-Prints, for each workload and dtype, the median milliseconds per training step of jitgrad,
-the NumPy reference, PyTorch and the GEMM-only floor with jitgrad's ratios to each; the same
-ratios from each benchmark's fastest round (less sensitive to other processes on a shared
-machine); the GEMM peak and ``mlp_wide`` as a fraction of it; and each kernel against NumPy.
+Prints, for each workload and dtype, the milliseconds per training step of jitgrad, the NumPy
+references, PyTorch and the GEMM-only floor, and jitgrad's ratios to each. A ratio is taken
+within each pass (``benchmarks/test_steps.py`` runs every implementation once per pass, side by
+side) and the median over the passes of all the files is reported, so the machine's drift
+between passes cancels; times are medians over the passes. Then the same from each benchmark's
+fastest round, the GEMM peak and ``mlp_wide`` as a fraction of it, and each kernel against
+NumPy (of several files, each kernel's lowest median).
 """
 import json
 import statistics
 import sys
 
-IMPLEMENTATIONS = ("jitgrad", "numpy", "torch", "gemm_floor")
-LABELS = {"jitgrad": "jitgrad", "numpy": "NumPy ref", "torch": "PyTorch",
-          "gemm_floor": "GEMM floor"}
+IMPLEMENTATIONS = ("jitgrad", "numpy", "numpy_printed", "torch", "gemm_floor")
+LABELS = {"jitgrad": "jitgrad", "numpy": "NumPy ref", "numpy_printed": "book as printed",
+          "torch": "PyTorch", "gemm_floor": "GEMM floor"}
 
 
-def load(path):
-    """The JSON's benchmarks as dicts of their ``extra_info`` plus ``stats``, and its header."""
+def load(path, source=0):
+    """The JSON's benchmarks as dicts of their ``extra_info`` plus ``stats``, ``name`` and
+    ``source`` (which file), and its header."""
     with open(path) as file:
         data = json.load(file)
-    rows = [{**bench["extra_info"], "stats": bench["stats"], "name": bench["fullname"]}
-            for bench in data["benchmarks"]]
+    rows = [{**bench["extra_info"], "stats": bench["stats"], "name": bench["fullname"],
+             "source": source} for bench in data["benchmarks"]]
     return rows, data
 
 
-def fastest_runs(paths):
-    """The rows of several runs, keeping for each benchmark the run with the lowest median
-    (on a shared machine other load only ever adds time), and the first run's header."""
-    best, header = {}, load(paths[0])[1]
-    for path in paths:
-        rows, _ = load(path)
-        for row in rows:
-            if row["name"] not in best or median(row) < median(best[row["name"]]):
-                best[row["name"]] = row
-    return list(best.values()), header
+def load_runs(paths):
+    """The rows of all the files at ``paths``, and the first file's header."""
+    loaded = [load(path, source) for source, path in enumerate(paths)]
+    return [row for rows, _ in loaded for row in rows], loaded[0][1]
+
+
+def fastest(rows):
+    """Of the rows of each benchmark (one per file), the one with the lowest median: on a
+    shared machine other load only ever adds time."""
+    best = {}
+    for row in rows:
+        if row["name"] not in best or median(row) < median(best[row["name"]]):
+            best[row["name"]] = row
+    return list(best.values())
 
 
 def of_kind(rows, kind):
@@ -66,13 +74,36 @@ def markdown(header, lines):
                      for cells in [header, rule, *lines])
 
 
-def step_times(steps, stat):
-    """{(workload, dtype): {implementation: seconds}} for statistic ``stat`` ("median", "min")."""
-    times = {}
+def step_passes(steps, stat):
+    """{(workload, dtype): {pass: {implementation: seconds}}} for statistic ``stat`` ("median",
+    "min"); a pass is (file, run), and files without runs count as one pass each."""
+    groups = {}
     for row in steps:
-        times.setdefault((row["workload"], row["dtype"]), {})[row["implementation"]] = \
-            row["stats"][stat]
-    return times
+        one_pass = groups.setdefault((row["workload"], row["dtype"]), {}).setdefault(
+            (row["source"], row.get("run", 1)), {})
+        one_pass[row["implementation"]] = row["stats"][stat]
+    return groups
+
+
+def paired_ratios(passes, numerator, denominator):
+    """numerator / denominator within each pass that measured both."""
+    return [t[numerator] / t[denominator] for t in passes.values()
+            if numerator in t and denominator in t]
+
+
+def median_over(passes, implementation):
+    times = [t[implementation] for t in passes.values() if implementation in t]
+    return statistics.median(times) if times else None
+
+
+def median_ratio(passes, numerator, denominator):
+    ratios = paired_ratios(passes, numerator, denominator)
+    return cell(statistics.median(ratios) if ratios else None)
+
+
+def ratio_range(passes, numerator, denominator):
+    ratios = paired_ratios(passes, numerator, denominator)
+    return f"{min(ratios):.2f}-{max(ratios):.2f}" if ratios else "–"
 
 
 def foreign_cores(steps):
@@ -85,17 +116,23 @@ def foreign_cores(steps):
 
 
 def step_table(steps, stat):
-    """Times (ms) and jitgrad's ratios per workload and dtype, from statistic ``stat``."""
+    """Times (ms, medians over passes) and jitgrad's ratios (medians of the ratios within each
+    pass) per workload and dtype, from statistic ``stat``."""
     loads = foreign_cores(steps)
     header = ["workload", "dtype", *(f"{LABELS[i]} ms" for i in IMPLEMENTATIONS),
-              "jitgrad / PyTorch", "jitgrad / NumPy ref", "jitgrad / floor",
-              "floor / jitgrad", "other load (cores)"]
+              "jitgrad / PyTorch", "(range over passes)", "jitgrad / NumPy ref",
+              "jitgrad / book as printed", "jitgrad / floor", "floor / jitgrad", "passes",
+              "other load (cores)"]
     lines = []
-    for (workload, dtype), t in step_times(steps, stat).items():
-        ours, floor = t.get("jitgrad"), t.get("gemm_floor")
-        lines.append([workload, dtype, *(cell(t.get(i), 1e3) for i in IMPLEMENTATIONS),
-                      ratio(ours, t.get("torch")), ratio(ours, t.get("numpy")),
-                      ratio(ours, floor), ratio(floor, ours), cell(loads.get((workload, dtype)))])
+    for group, passes in step_passes(steps, stat).items():
+        lines.append([*group, *(cell(median_over(passes, i), 1e3) for i in IMPLEMENTATIONS),
+                      median_ratio(passes, "jitgrad", "torch"),
+                      ratio_range(passes, "jitgrad", "torch"),
+                      median_ratio(passes, "jitgrad", "numpy"),
+                      median_ratio(passes, "jitgrad", "numpy_printed"),
+                      median_ratio(passes, "jitgrad", "gemm_floor"),
+                      median_ratio(passes, "gemm_floor", "jitgrad"), len(passes),
+                      cell(loads.get(group))])
     return markdown(header, lines)
 
 
@@ -114,16 +151,20 @@ def peak_table(peaks):
 
 def fraction_of_peak_table(steps, peaks, workload="mlp_wide"):
     """Each implementation's useful GEMM rate on ``workload`` (the step's necessary products'
-    flops over its median time) as a fraction of the GEMM peak."""
+    flops over its median time over the passes) as a fraction of the GEMM peak."""
     peak = peak_gflops(peaks)
+    flops = {row["workload"]: row["gemm_flops"] for row in steps}
     header = ["workload", "dtype", "implementation", "useful GFLOP/s", "fraction of peak"]
     lines = []
-    for row in steps:
-        if row["workload"] != workload or row["dtype"] not in peak:
+    for (name, dtype), passes in step_passes(steps, "median").items():
+        if name != workload or dtype not in peak:
             continue
-        rate = row["gemm_flops"] / row["stats"]["median"] / 1e9
-        lines.append([workload, row["dtype"], LABELS[row["implementation"]], f"{rate:.0f}",
-                      f"{rate / peak[row['dtype']]:.0%}"])
+        for implementation in IMPLEMENTATIONS:
+            seconds = median_over(passes, implementation)
+            if seconds is not None:
+                rate = flops[name] / seconds / 1e9
+                lines.append([name, dtype, LABELS[implementation], f"{rate:.0f}",
+                              f"{rate / peak[dtype]:.0%}"])
     return markdown(header, lines)
 
 
@@ -141,9 +182,10 @@ def kernel_table(kernels):
 
 def report(*paths):
     """The whole Markdown report for the JSON files at ``paths`` (several: runs of the same
-    benchmarks, of which each benchmark's fastest is reported)."""
-    rows, data = fastest_runs(paths)
-    steps, peaks, kernels = (of_kind(rows, kind) for kind in ("step", "peak", "kernel"))
+    benchmarks, whose passes are pooled)."""
+    rows, data = load_runs(paths)
+    steps = of_kind(rows, "step")
+    peaks, kernels = (of_kind(fastest(rows), kind) for kind in ("peak", "kernel"))
     commit = data.get("commit_info", {})
     machine = data.get("machine_info", {})
     cpu = machine.get("cpu", {})
@@ -151,13 +193,14 @@ def report(*paths):
                 f"({cpu.get('count', '?')} cores, OPENBLAS_NUM_THREADS "
                 f"{machine.get('openblas_num_threads', '?')}), commit {commit.get('id', '?')[:7]}"
                 f"{' (dirty)' if commit.get('dirty') else ''}"
-                f"{f'; each benchmark the lowest median of {len(paths)} runs' if len(paths) > 1 else ''}"
+                f"{f'; {len(paths)} runs' if len(paths) > 1 else ''}"
                 ". Other load: the cores other "
                 "processes kept busy meanwhile; where it is well above 0, times that use a "
                 "multi-threaded BLAS are unreliable (its threads wait for each other while the "
                 "scheduler runs the other processes)."]
     if steps:
-        sections += ["### Training step, median ms", step_table(steps, "median"),
+        sections += ["### Training step, median ms (ratios: median over passes of the ratio "
+                     "within a pass)", step_table(steps, "median"),
                      "### Training step, fastest round ms", step_table(steps, "min")]
     if peaks:
         sections += ["### GEMM peak (Numba np.dot, SciPy's OpenBLAS)", peak_table(peaks)]

@@ -1,22 +1,29 @@
-"""One training step of each workload on jitgrad, the NumPy reference and PyTorch, beside the
-step's GEMM-only floor: one pytest-benchmark group per workload and dtype."""
+"""One training step of each workload on jitgrad, the NumPy references and PyTorch, beside the
+step's GEMM-only floor: one pytest-benchmark group per workload and dtype.
+
+The whole set runs PASSES times, and each pass measures a group's implementations one right
+after another, within seconds. On a shared machine speed drifts by tens of percent for tens of
+seconds at a time; ``benchmarks.report`` divides times of the same pass and takes the median of
+those ratios over the passes, which are minutes apart, so that one slow spell moves one pass.
+"""
 import pytest
 
 from .conftest import require
 from .workloads import DTYPES, IMPLEMENTATIONS, WORKLOADS, build_floor, build_step, gemm_flops
 
-#: Seconds of measurement per benchmark (a step of 0.1 s gets 40 rounds).
-STEP_SECONDS = 4.0
+#: Seconds of measurement per benchmark (a step of 0.1 s gets 15 rounds), after the warm-up.
+STEP_SECONDS = 1.5
+PASSES = 3
 FLOOR = "gemm_floor"
 
-# Ordered so that one group's benchmarks run one after another, under the same machine load.
-CASES = [(workload, dtype, implementation) for workload in WORKLOADS for dtype in DTYPES
+CASES = [(workload, dtype, implementation, run) for run in range(1, PASSES + 1)
+         for workload in WORKLOADS for dtype in DTYPES
          for implementation in (*IMPLEMENTATIONS, FLOOR)]
 
 
-@pytest.mark.parametrize("workload, dtype, implementation", CASES,
-                         ids=["-".join(case) for case in CASES])
-def test_step(measure, workload, dtype, implementation):
+@pytest.mark.parametrize("workload, dtype, implementation, run", CASES,
+                         ids=[f"{w}-{d}-{i}-pass{r}" for w, d, i, r in CASES])
+def test_step(measure, workload, dtype, implementation, run):
     require(implementation)
     spec = WORKLOADS[workload]
     if implementation == FLOOR:
@@ -24,5 +31,5 @@ def test_step(measure, workload, dtype, implementation):
     else:
         step = build_step(spec, implementation, dtype)
     measure(step, group=f"{workload}-{dtype}", seconds=STEP_SECONDS, kind="step",
-            workload=workload, dtype=dtype, implementation=implementation,
+            workload=workload, dtype=dtype, implementation=implementation, run=run,
             gemm_flops=gemm_flops(spec))

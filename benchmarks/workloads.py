@@ -14,8 +14,13 @@ import numpy as np
 
 from .gemm import GemmRun, Product
 
-#: The implementations a step can be built for; "numpy" is the book-style NumPy reference.
-IMPLEMENTATIONS = ("jitgrad", "numpy", "torch")
+#: The implementations a step can be built for. "numpy" is the book's design on NumPy, written
+#: with care: parameters in the workload's dtype, no gradient for the data. "numpy_printed" is
+#: the same code used as the book's scripts use it: the layers' default float64 parameters
+#: (the book's initialisers take no dtype, so float32 data is computed in float64) and data
+#: tensors made with ``autograd=True`` (the book needs that for the first layer's weights to
+#: get a gradient, so every step also computes the data's gradient).
+IMPLEMENTATIONS = ("jitgrad", "numpy", "numpy_printed", "torch")
 DTYPES = ("float32", "float64")
 #: PyTorch's threads: as many as the OpenBLAS of jitgrad and NumPy use (OPENBLAS_NUM_THREADS),
 #: else 2, the cores of the machine issue 3's targets were set on.
@@ -171,21 +176,22 @@ class BookStep:
         return [p.grad.data for p in self.parameters]
 
 
-def _book_mlp(fw, workload, dtype, data):
+def _book_mlp(fw, workload, dtype, data, as_printed=False):
     layers = []
     for n_in, n_out in workload.layer_sizes():
-        layers += [fw.Linear(n_in, n_out, dtype=dtype), fw.Tanh()]
+        layers += [_book_layer(fw.Linear, as_printed, n_in, n_out, dtype=dtype), fw.Tanh()]
     model = fw.Sequential(layers[:-1])
     criterion = fw.MSELoss() if workload.loss == "mse" else fw.CrossEntropyLoss()
-    x, target = fw.Tensor(data["x"]), fw.Tensor(data["target"])
+    x, target = fw.Tensor(data["x"], autograd=as_printed), fw.Tensor(data["target"])
     return model.get_parameters(), lambda: criterion.forward(model.forward(x), target)
 
 
-def _book_lstm(fw, workload, dtype, data):
-    embed = fw.Embedding(workload.vocab, workload.embed, dtype=dtype)
-    cell = fw.LSTMCell(workload.embed, workload.hidden, workload.vocab, dtype=dtype)
+def _book_lstm(fw, workload, dtype, data, as_printed=False):
+    embed = _book_layer(fw.Embedding, as_printed, workload.vocab, workload.embed, dtype=dtype)
+    cell = _book_layer(fw.LSTMCell, as_printed, workload.embed, workload.hidden, workload.vocab,
+                       dtype=dtype)
     criterion = fw.CrossEntropyLoss()
-    inputs = [fw.Tensor(chars) for chars in data["chars"][:-1]]
+    inputs = [fw.Tensor(chars, autograd=as_printed) for chars in data["chars"][:-1]]
     targets = [fw.Tensor(chars) for chars in data["chars"][1:]]
 
     def loss_fn():
@@ -196,6 +202,11 @@ def _book_lstm(fw, workload, dtype, data):
             loss = step_loss if loss is None else loss + step_loss
         return loss
     return embed.get_parameters() + cell.get_parameters(), loss_fn
+
+
+def _book_layer(layer, as_printed, *sizes, dtype):
+    """``layer(*sizes)`` in ``dtype``, or with the book's default (float64) ``as_printed``."""
+    return layer(*sizes) if as_printed else layer(*sizes, dtype=dtype)
 
 
 def _load_book_parameters(parameters, arrays):
@@ -299,12 +310,13 @@ def _torch_dtype(dtype):
 # --- building ----------------------------------------------------------------------------------
 _BOOK_BUILDERS = {MLP: _book_mlp, CharLSTM: _book_lstm}
 _TORCH_BUILDERS = {MLP: _torch_mlp, CharLSTM: _torch_lstm}
-_BOOK_FRAMEWORKS = {"jitgrad": "jitgrad", "numpy": "benchmarks.book_numpy"}
+_BOOK_FRAMEWORKS = {"jitgrad": "jitgrad", "numpy": "benchmarks.book_numpy",
+                    "numpy_printed": "benchmarks.book_numpy"}
 
 
 def build_step(workload, implementation, dtype, seed=0):
-    """A callable running one training step of ``workload`` on ``implementation``
-    ("jitgrad", "numpy" or "torch") in ``dtype``; it returns the step's loss as a float.
+    """A callable running one training step of ``workload`` on ``implementation`` (one of
+    IMPLEMENTATIONS) in ``dtype``; it returns the step's loss as a float.
 
     The step also has ``forward_backward()`` (the step without the update). Every
     implementation starts from the same parameters and data for a given ``seed``.
@@ -318,7 +330,8 @@ def build_step(workload, implementation, dtype, seed=0):
         parameters, loss_fn = _TORCH_BUILDERS[type(workload)](workload, dtype, arrays, data)
         return TorchStep(parameters, loss_fn, workload.alpha)
     fw = importlib.import_module(_BOOK_FRAMEWORKS[implementation])
-    parameters, loss_fn = _BOOK_BUILDERS[type(workload)](fw, workload, dtype, data)
+    parameters, loss_fn = _BOOK_BUILDERS[type(workload)](
+        fw, workload, dtype, data, as_printed=implementation == "numpy_printed")
     _load_book_parameters(parameters, arrays)
     return BookStep(fw, parameters, loss_fn, workload.alpha)
 
