@@ -12,7 +12,7 @@ import threading
 
 import numpy as np
 
-from .ops.base import ACCUMULATED, describe
+from .ops.base import ACCUMULATED, DEFERRED, describe
 
 
 class AnomalyError(FloatingPointError):
@@ -52,9 +52,12 @@ def check_backward(node, grad, input_grads):
     """Raise if the backward of ``node``'s op, given ``grad``, returned a non-finite gradient.
 
     ``input_grads`` has one array (or None where not needed) per creator of ``node``, or
-    ACCUMULATED where the op added the gradient straight into that leaf's ``.grad``.
+    ACCUMULATED where the op added the gradient straight into that leaf's ``.grad``, or
+    DEFERRED where a later op delivers it (and is checked then).
     """
     for position, input_grad in enumerate(input_grads):
+        if input_grad is DEFERRED:
+            continue
         if input_grad is ACCUMULATED:
             input_grad = node.creators[position].grad.data
         if input_grad is None or _finite(input_grad):

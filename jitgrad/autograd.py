@@ -20,7 +20,7 @@ from kernels import elementwise
 
 from . import anomaly
 from . import tensor as _tensor  # a circular import, used only at call time
-from .ops.base import ACCUMULATED, flat
+from .ops.base import ACCUMULATED, DEFERRED, flat
 
 
 def backward(root, grad):
@@ -50,8 +50,9 @@ def backward(root, grad):
         for creator, creator_grad in zip(node.creators, grads):
             if not creator.autograd:
                 continue
-            if creator_grad is ACCUMULATED:
-                _heard_from(creator, node)  # a leaf: never made ready
+            if creator_grad is ACCUMULATED or creator_grad is DEFERRED:
+                # a leaf is never made ready; a deferred gradient's op has yet to report
+                _heard_from(creator, node)
                 continue
             if creator_grad.dtype != creator.data.dtype:
                 creator_grad = creator_grad.astype(creator._grad_dtype(), copy=False)

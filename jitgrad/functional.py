@@ -22,4 +22,15 @@ def lstm_cell(x, h, c, cell):
     """
     weights = [t for gate in (cell.xf, cell.xi, cell.xo, cell.xc) for t in (gate.weight, gate.bias)]
     weights += [gate.weight for gate in (cell.hf, cell.hi, cell.ho, cell.hc)]
-    return Tensor._from_op(ops.LSTMCell(), (x, h, c, *weights))
+    return Tensor._from_op(ops.LSTMCell(_window_before(h, weights)), (x, h, c, *weights))
+
+
+def _window_before(h, weights):
+    """The ``ops.LSTMCell`` window of the step whose new hidden state ``h`` is (``state[0]``),
+    if that step ran on the same weight tensors and is still in the graph; else None."""
+    state = h.creators[0] if h.creation_op == "select" else None
+    step = getattr(state, "_op", None)
+    if isinstance(step, ops.LSTMCell) and all(
+            mine is theirs for mine, theirs in zip(weights, state.creators[3:])):
+        return step.window
+    return None

@@ -38,14 +38,15 @@ def lstm_cell(x, h, c, wx, bx, wh):
 
 
 @kernel
-def lstm_cell_backward(grad, x, h, c, state, gates, wx, wh, dwx, dbx, dwh):
+def lstm_cell_backward(grad, c, state, gates, wx, wh):
     """Gradients of one step, given grad (2, batch, hidden) for the new (h, c).
 
-    Adds the weight gradients into dwx, dbx, dwh (tuples shaped like wx, bx, wh) and returns
-    (dx (batch, inputs), dh (batch, hidden), dc (batch, hidden)) for the step's inputs.
+    Returns (d_pre (4, batch, hidden), the gradients of the gates before their activations,
+    which ``lstm_weight_grads`` turns into the weights' gradients; dx (batch, inputs), dh and
+    dc (batch, hidden) for the step's inputs).
     """
     batch, hidden = c.shape
-    d_pre = np.empty((4, batch, hidden), dtype=c.dtype)  # gradients before the activations
+    d_pre = np.empty((4, batch, hidden), dtype=c.dtype)
     dc = np.empty((batch, hidden), dtype=c.dtype)
     for b in range(batch):
         for j in range(hidden):
@@ -58,15 +59,26 @@ def lstm_cell_backward(grad, x, h, c, state, gates, wx, wh, dwx, dbx, dwh):
             d_pre[1, b, j] = dc_new * candidate * i * (1.0 - i)
             d_pre[2, b, j] = dh_new * tanh_c * o * (1.0 - o)
             d_pre[3, b, j] = dc_new * i * (1.0 - candidate * candidate)
-    dx = np.zeros_like(x)
-    dh = np.zeros_like(h)
+    dx = np.zeros((batch, wx[0].shape[0]), dtype=c.dtype)
+    dh = np.zeros((batch, hidden), dtype=c.dtype)
+    for g in range(4):
+        gemm(d_pre[g], wx[g].T, dx, 1.0, 1.0)
+        gemm(d_pre[g], wh[g].T, dh, 1.0, 1.0)
+    return d_pre, dx, dh, dc
+
+
+@kernel
+def lstm_weight_grads(x, h, d_pre, dwx, dbx, dwh):
+    """Add the weights' gradients of any number of steps into dwx, dbx, dwh (tuples of four,
+    shaped like wx, bx, wh), one product per weight for all the steps at once.
+
+    x (rows, inputs), h (rows, hidden) and d_pre (4, rows, hidden) are the steps' inputs,
+    previous hidden states and ``lstm_cell_backward``'s d_pre, stacked along the rows.
+    """
     for g in range(4):
         gemm(x.T, d_pre[g], dwx[g], 1.0, 1.0)
         gemm(h.T, d_pre[g], dwh[g], 1.0, 1.0)
         bias_grad = dbx[g]
-        for b in range(batch):
-            for j in range(hidden):
-                bias_grad[j] += d_pre[g, b, j]
-        gemm(d_pre[g], wx[g].T, dx, 1.0, 1.0)
-        gemm(d_pre[g], wh[g].T, dh, 1.0, 1.0)
-    return dx, dh, dc
+        for row in range(d_pre.shape[1]):
+            for j in range(d_pre.shape[2]):
+                bias_grad[j] += d_pre[g, row, j]

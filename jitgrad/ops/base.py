@@ -10,6 +10,10 @@ KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 #: What ``backward`` returns for an input whose gradient it added into the ``into`` buffer.
 ACCUMULATED = "accumulated"
 
+#: What ``backward`` returns for an input whose gradient a later op of the same backward pass
+#: delivers: an LSTM step's weights get all the unrolled steps' gradients from the first step.
+DEFERRED = "deferred"
+
 
 class Op:
     """One kind of graph node. ``creation_op`` is the book's name for it (``"mm"``, ``"sum_0"``).
@@ -17,6 +21,8 @@ class Op:
     An op with ``accumulates = True`` takes a third argument to ``backward``: for each input,
     a gradient buffer to add its gradient into (or None), and returns ``ACCUMULATED`` where it
     did. Products use it to add straight into a parameter's ``.grad`` (BLAS beta = 1).
+    Any op may return ``DEFERRED`` for an input whose gradient another op, run later in the
+    same pass, will deliver.
     """
 
     creation_op = "op"
