@@ -104,22 +104,23 @@ class CharLSTM:
                 + [("weight", (hidden, hidden))] * 4 + [("weight", (hidden, self.vocab))])
 
     def products(self):
-        """Per step, with the four gates fused into one product of width 4 * hidden: the
-        forward x @ Wx, h @ Wh, h @ Wo; the backward x.T @ g, g @ Wx.T (for the embedding
-        rows), h.T @ g, g @ Wh.T (except at the first step: the initial state is a constant),
-        h.T @ g_out and g_out @ Wo.T."""
+        """The window's products, each as large as an eager framework can make it, with the
+        four gates fused into one product of width 4 * hidden. Per step (the book's loop runs
+        the cell one step at a time): the forward x @ Wx, h @ Wh, h @ Wo; the backward
+        g @ Wx.T (for the embedding rows), g @ Wh.T (except at the first step: the initial
+        state is a constant) and g_out @ Wo.T. Once per window, with all the steps' rows (the
+        weights' gradients are sums over the steps): x.T @ g, h.T @ g and h.T @ g_out."""
         batch, embed, hidden, gates = self.batch, self.embed, self.hidden, 4 * self.hidden
+        rows = self.steps * batch
         products = []
         for step in range(self.steps):
             products += [Product(batch, embed, gates), Product(batch, hidden, gates),
-                         Product(batch, hidden, self.vocab),
-                         Product(embed, batch, gates, "a"), Product(batch, gates, embed, "b"),
-                         Product(hidden, batch, gates, "a"),
-                         Product(hidden, batch, self.vocab, "a"),
+                         Product(batch, hidden, self.vocab), Product(batch, gates, embed, "b"),
                          Product(batch, self.vocab, hidden, "b")]
             if step:
                 products.append(Product(batch, gates, hidden, "b"))
-        return products
+        return products + [Product(embed, rows, gates, "a"), Product(hidden, rows, gates, "a"),
+                           Product(hidden, rows, self.vocab, "a")]
 
     def data(self, dtype, rng):
         """{"chars": int (steps + 1, batch)}: step t reads chars[t] and predicts chars[t + 1]."""

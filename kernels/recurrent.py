@@ -1,4 +1,5 @@
-"""One LSTM step, forward and backward, as two kernels (the book builds it from ~25 ops).
+"""One LSTM step as kernels (the book builds it from ~25 ops): the forward, the backward to
+the step's inputs, and the weights' gradients, which take the rows of many steps at once.
 
 Gates are stored gate-major, (4, batch, hidden) in the book's order forget, input, output,
 candidate (``xf hf``, ``xi hi``, ``xo ho``, ``xc hc``), so each gate is a C-contiguous matrix

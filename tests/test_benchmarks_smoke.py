@@ -92,6 +92,19 @@ def test_gemm_floor_counts_only_the_needed_products():
     assert gemm_flops(WORKLOADS["mlp_small"]) == 2 * batch * (2 * first + 3 * second)
 
 
+def test_lstm_floor_sums_the_weight_gradients_once_per_window():
+    """Per step the forward (x @ Wx, h @ Wh, h @ Wo) and the input gradients (for x, for h
+    except at the first step, for h from the output); the three weight gradients once, with
+    the same flops as one per step."""
+    lstm = WORKLOADS["lstm_char_e128"]
+    batch, embed, hidden, gates, vocab = 16, 128, 512, 2048, 62
+    per_step = 2 * (embed * gates + hidden * gates + hidden * vocab)  # per row, per product
+    forward, inputs_grad, weights_grad = per_step, per_step - 2 * hidden * gates, per_step
+    expected = batch * (25 * (forward + inputs_grad + weights_grad) + 24 * 2 * hidden * gates)
+    assert gemm_flops(lstm) == expected
+    assert [p.k for p in lstm.products()[-3:]] == [25 * batch] * 3
+
+
 def test_book_as_printed_computes_in_float64_and_the_datas_gradient():
     workload = WORKLOADS["mlp_small"].scaled(DIVISOR)
     step = build_step(workload, "numpy_printed", "float32")
