@@ -3,7 +3,7 @@
 The kernels are jitgrad's internals and may be renamed or reshaped while jitgrad is optimized:
 a kernel that no longer exists is skipped, one whose results differ from NumPy's fails.
 Sizes are a hidden layer's activations (128 x 512), a 512 x 512 weight, a character
-vocabulary of 62. NumPy's ``@`` runs on NumPy's own BLAS, not the SciPy BLAS jitgrad uses.
+vocabulary of 62, and for the LSTM step the char-LSTM's batch of 16 with 512 inputs and hidden. NumPy's ``@`` runs on NumPy's own BLAS, not the SciPy BLAS jitgrad uses.
 """
 import importlib
 from dataclasses import dataclass
@@ -13,7 +13,7 @@ import pytest
 
 from .workloads import DTYPES
 
-ROWS, WIDTH, VOCAB = 128, 512, 62
+ROWS, WIDTH, VOCAB, LSTM_BATCH = 128, 512, 62, 16
 KERNEL_SECONDS = 0.5
 
 
@@ -93,6 +93,41 @@ def _scatter_add(grad, indices, rows):
     return out
 
 
+def _lstm_step_args(rng, dtype):
+    """(x, h, c, wx, bx, wh): a step of 16 rows, 512 inputs and hidden; weights per gate."""
+    x, h, c = _normal(*[(LSTM_BATCH, WIDTH)] * 3)(rng, dtype)
+    gate_weights = lambda shape: tuple(0.05 * w for w in _normal(*[shape] * 4)(rng, dtype))
+    return x, h, c, gate_weights(WEIGHT), gate_weights((WIDTH,)), gate_weights(WEIGHT)
+
+
+def _lstm_step(x, h, c, wx, bx, wh):
+    """(state (2, batch, hidden): new h and c; gates (4, batch, hidden): f, i, o, candidate)."""
+    pre = [x @ wx[g] + h @ wh[g] + bx[g] for g in range(4)]
+    gates = np.stack([_sigmoid(p) for p in pre[:3]] + [np.tanh(pre[3])])
+    f, i, o, candidate = gates
+    new_c = f * c + i * candidate
+    return np.stack([o * np.tanh(new_c), new_c]), gates
+
+
+def _lstm_backward_args(rng, dtype):
+    """(grad, c, state, gates, wx, wh) for the step of ``_lstm_step_args``."""
+    x, h, c, wx, bx, wh = _lstm_step_args(rng, dtype)
+    state, gates = _lstm_step(x, h, c, wx, bx, wh)
+    return _normal(state.shape)(rng, dtype) + (c, state, gates, wx, wh)
+
+
+def _lstm_step_backward(grad, c, state, gates, wx, wh):
+    """(d_pre (4, batch, hidden), the gates' gradients before activation; dx; dh; dc)."""
+    f, i, o, candidate = gates
+    tanh_c = np.tanh(state[1])
+    dc_new = grad[1] + grad[0] * o * (1 - tanh_c * tanh_c)
+    d_pre = np.stack([dc_new * c * f * (1 - f), dc_new * candidate * i * (1 - i),
+                      grad[0] * tanh_c * o * (1 - o), dc_new * i * (1 - candidate * candidate)])
+    dx = sum(d_pre[g] @ wx[g].T for g in range(4))
+    dh = sum(d_pre[g] @ wh[g].T for g in range(4))
+    return d_pre, dx, dh, dc_new * f
+
+
 CASES = [
     KernelCase("elementwise", "add", _normal(FLAT, FLAT), lambda a, b: a + b),
     KernelCase("elementwise", "mul", _normal(FLAT, FLAT), lambda a, b: a * b),
@@ -115,6 +150,8 @@ CASES = [
     KernelCase("softmax", "cross_entropy_backward", _probs_targets_grad, _cross_entropy_backward),
     KernelCase("gather", "index_select", _table_and_indices, lambda table, indices: table[indices]),
     KernelCase("gather", "index_select_backward", _grad_indices_rows, _scatter_add),
+    KernelCase("recurrent", "lstm_cell", _lstm_step_args, _lstm_step),
+    KernelCase("recurrent", "lstm_cell_backward", _lstm_backward_args, _lstm_step_backward),
 ]
 
 BENCHMARKS = [(case, dtype, implementation) for case in CASES for dtype in DTYPES
