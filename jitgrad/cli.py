@@ -386,8 +386,10 @@ def add_dtype_option(parser):
 
 def add_threads_option(parser):
     parser.add_argument("--threads", type=positive_int, default=1,
-                        help="BLAS threads (default: 1; mini-batch products are too small to "
-                             "gain from more, and on a busy machine extra threads slow them)")
+                        help="BLAS threads (default: 1; the default models' products gain "
+                             "little from more, and on a busy machine extra threads slow them; "
+                             "larger models gain: train-text --hidden 512 runs 1.6x faster "
+                             "with 2)")
 
 
 def main(argv=None):
