@@ -11,6 +11,7 @@ import numpy as np
 from . import vmath
 from .blas import gemm
 from .jit import kernel
+from .matmul import column_sums_into
 
 
 @kernel
@@ -79,7 +80,4 @@ def lstm_weight_grads(x, h, d_pre, dwx, dbx, dwh):
     for g in range(4):
         gemm(x.T, d_pre[g], dwx[g], 1.0, 1.0)
         gemm(h.T, d_pre[g], dwh[g], 1.0, 1.0)
-        bias_grad = dbx[g]
-        for row in range(d_pre.shape[1]):
-            for j in range(d_pre.shape[2]):
-                bias_grad[j] += d_pre[g, row, j]
+        column_sums_into(d_pre[g], dbx[g])

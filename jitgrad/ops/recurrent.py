@@ -37,8 +37,7 @@ class Window:
         buffers = [np.zeros_like(w) if buffer is None else buffer
                    for w, buffer in zip(weights, into)]
         k.lstm_weight_grads(np.concatenate(self.x), np.concatenate(self.h),
-                            np.concatenate(self.d_pre, axis=1),
-                            tuple(buffers[0:8:2]), tuple(buffers[1:8:2]), tuple(buffers[8:]))
+                            np.concatenate(self.d_pre, axis=1), *_by_kind(buffers))
         return [ACCUMULATED if buffer is not None else new for buffer, new in zip(into, buffers)]
 
 
@@ -62,7 +61,7 @@ class LSTMCell(Op):
         dtype = float_dtype("lstm_cell", x, h, c, *weights)
         self.x, self.h, self.c = (np.ascontiguousarray(a, dtype=dtype) for a in (x, h, c))
         weights = [np.ascontiguousarray(w, dtype=dtype) for w in weights]
-        self.wx, self.bx, self.wh = tuple(weights[0:8:2]), tuple(weights[1:8:2]), tuple(weights[8:])
+        self.wx, self.bx, self.wh = _by_kind(weights)
         self.state, self.gates = k.lstm_cell(self.x, self.h, self.c, self.wx, self.bx, self.wh)
         self.first = self.window is None or self.window.dtype != dtype
         if self.first:
@@ -94,3 +93,8 @@ class LSTMCell(Op):
     def _weights(self):
         """The weights in the op's input order: wx and b interleaved per gate, then wh."""
         return [w for pair in zip(self.wx, self.bx) for w in pair] + list(self.wh)
+
+
+def _by_kind(weights):
+    """(wx, bx, wh), four each, from the 12 weights (or their gradients) in the op's input order."""
+    return tuple(weights[0:8:2]), tuple(weights[1:8:2]), tuple(weights[8:])
