@@ -12,7 +12,8 @@ import threading
 
 import numpy as np
 
-from .ops.base import ACCUMULATED, DEFERRED, describe
+from .dtypes import describe
+from .ops.base import ACCUMULATED, DEFERRED
 
 
 class AnomalyError(FloatingPointError):

@@ -38,7 +38,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .ops.base import describe
+from .dtypes import describe
 
 INSTALL_HINT = 'pip install "jitgrad[distributed]"'
 

@@ -4,7 +4,7 @@ import numpy as np
 
 from kernels import optim as k
 
-from .ops.base import describe
+from .dtypes import describe
 
 
 class Optimizer:

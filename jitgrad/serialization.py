@@ -11,7 +11,7 @@ import zlib
 import numpy as np
 
 from .atomic import atomic_write
-from .ops.base import describe
+from .dtypes import describe
 
 FORMAT = "jitgrad-parameters-1"
 _FORMAT_KEY = "__jitgrad_format__"

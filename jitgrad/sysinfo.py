@@ -5,7 +5,7 @@ import platform
 import sys
 
 from . import __version__
-from .ops.base import KERNEL_DTYPES
+from .dtypes import KERNEL_DTYPES
 
 PACKAGES = ("numpy", "numba", "scipy", "scikit-learn", "tqdm", "threadpoolctl", "matplotlib")
 

@@ -11,7 +11,7 @@ import numbers
 import numpy as np
 
 from . import anomaly, autograd, grad_mode, ops
-from .ops.base import describe
+from .dtypes import describe
 
 # Ids come from a counter, not the RNG: unique, and seeded runs draw no random numbers for them.
 # next() on an itertools.count is atomic in CPython, so threads never share an id.

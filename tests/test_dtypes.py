@@ -54,11 +54,12 @@ def test_python_scalars_keep_float32():
         assert out.data.dtype == np.float32
 
 
-def test_integer_data_promotes_like_numpy():
+def test_integer_data_takes_the_float_operands_dtype():
     ints = Tensor(np.array([[1, 2], [3, 4]]), autograd=True)
     floats32 = Tensor(np.ones((2, 2), dtype=np.float32), autograd=True)
     assert (ints + ints).data.dtype == np.float64           # as NumPy's true division
-    assert (ints * floats32).data.dtype == np.result_type(np.int64, np.float32)
+    assert (ints * floats32).data.dtype == np.float32
+    assert (floats32 - Tensor(np.array([[True, False], [False, True]]))).data.dtype == np.float32
     assert ints.sum(0).data.dtype == np.float64
     assert Tensor(np.array([True, False])).sigmoid().data.dtype == np.float64
     out = ints.mm(floats32)

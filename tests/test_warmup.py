@@ -63,7 +63,7 @@ def train_a_bit_of_everything(dtype):
             out2, rnn_hidden = rnn.forward(x, rnn_hidden)
             step = CrossEntropyLoss().forward(mlp.forward(out + out2), Tensor(np.array([0, 1, 6])))
             loss = step if loss is None else loss + step
-        loss = loss + MSELoss().forward(out.softmax(), Tensor(np.zeros((3, 7)))).sum() / 2.0
+        loss = loss + MSELoss().forward(out.softmax(), Tensor(np.zeros((3, 7), dtype=dtype))).sum() / 2.0
         loss.backward()
         optim.step()
 

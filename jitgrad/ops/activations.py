@@ -1,7 +1,8 @@
 """sigmoid, tanh and relu; each keeps its output, from which its backward is computed."""
 from kernels import activations as k
 
-from .base import Op, flat, float_dtype
+from ..dtypes import float_dtype
+from .base import Op, flat
 
 
 class Activation(Op):

@@ -1,11 +1,9 @@
-"""What every op shares: the Op protocol, dtype promotion, layouts, and error wording."""
+"""What every op shares: the Op protocol, array layouts, and checks of dims and indices."""
 import numpy as np
 
 from kernels import gather
 
-#: The float dtypes the kernels are compiled for.
-KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-
+from ..dtypes import describe
 
 #: What ``backward`` returns for an input whose gradient it added into the ``into`` buffer.
 ACCUMULATED = "accumulated"
@@ -48,28 +46,6 @@ def add_or_return(into, fresh_kernel, into_kernel, *args):
         return fresh_kernel(*args)
     into_kernel(*args, into)
     return ACCUMULATED
-
-
-def describe(array):
-    """A short description for error messages, e.g. ``float32[4, 3]``."""
-    return f"{array.dtype}[{', '.join(map(str, array.shape))}]"
-
-
-def float_dtype(op, *arrays):
-    """The dtype ``op`` computes in: NumPy's promotion of the inputs, made float.
-
-    Integers and bools become float64 (as NumPy's true division does); float16 becomes float32.
-    """
-    dtype = np.result_type(*arrays)
-    if dtype.kind in "biu":
-        return KERNEL_DTYPES[1]
-    if dtype == np.float16:
-        return KERNEL_DTYPES[0]
-    if dtype not in KERNEL_DTYPES:
-        inputs = ", ".join(describe(a) for a in arrays)
-        raise TypeError(f"{op}: unsupported dtype {dtype} (inputs {inputs}); "
-                        "jitgrad computes in float32 or float64")
-    return dtype
 
 
 def flat(array, dtype):

@@ -5,7 +5,8 @@ import numpy as np
 
 from kernels import broadcast as k
 
-from .base import Op, check_dim, describe, float_dtype
+from ..dtypes import describe, float_dtype
+from .base import Op, check_dim
 
 
 def sum_over(array, dim):

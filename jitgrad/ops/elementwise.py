@@ -3,7 +3,8 @@ import numpy as np
 
 from kernels import elementwise as k
 
-from .base import Op, describe, flat, float_dtype
+from ..dtypes import describe, float_dtype
+from .base import Op, flat
 
 
 def broadcast_shape(op, a, b):

@@ -5,7 +5,8 @@ import numpy as np
 
 from kernels import gather as k
 
-from .base import Op, check_indices, describe, float_dtype, rows
+from ..dtypes import describe, float_dtype
+from .base import Op, check_indices, rows
 
 
 class IndexSelect(Op):

@@ -3,7 +3,8 @@ import math
 
 from kernels import losses as k
 
-from .base import Op, describe, float_dtype, rows
+from ..dtypes import describe, float_dtype
+from .base import Op, rows
 
 
 class SquaredError(Op):

@@ -3,7 +3,8 @@ import numpy as np
 
 from kernels import matmul as k
 
-from .base import Op, add_or_return, describe, float_dtype, matrix
+from ..dtypes import describe, float_dtype
+from .base import Op, add_or_return, matrix
 
 
 class MM(Op):

@@ -11,7 +11,8 @@ import numpy as np
 
 from kernels import recurrent as k
 
-from .base import ACCUMULATED, DEFERRED, Op, describe, float_dtype
+from ..dtypes import describe, float_dtype
+from .base import ACCUMULATED, DEFERRED, Op
 
 GATES = 4  # forget, input, output, candidate
 WEIGHTS = 3 * GATES  # wx and b per gate, then wh per gate

@@ -1,0 +1,76 @@
+"""Dtypes: the two jitgrad computes in, the one an op picks, and the default for new parameters.
+
+Every op computes in float32 or float64. An op's float operands must agree: mixing float32
+and float64 raises instead of silently upcasting (twice the time and memory), as PyTorch's
+matmul does. Integer and boolean operands, and Python numbers, take the float operand's dtype.
+"""
+import numpy as np
+
+#: The float dtypes the kernels are compiled for.
+KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+_default_dtype = KERNEL_DTYPES[1]  # the book's float64
+
+
+def describe(array):
+    """A short description for error messages, e.g. ``float32[4, 3]``."""
+    return f"{array.dtype}[{', '.join(map(str, array.shape))}]"
+
+
+def kernel_dtype(op, dtype):
+    """``dtype`` as one of KERNEL_DTYPES (float16 computes in float32), or a TypeError."""
+    dtype = np.dtype(dtype)
+    if dtype == np.float16:
+        return KERNEL_DTYPES[0]
+    if dtype not in KERNEL_DTYPES:
+        raise TypeError(f"{op}: unsupported dtype {dtype}; jitgrad computes in float32 or float64")
+    return dtype
+
+
+def float_dtype(op, *arrays):
+    """The dtype ``op`` computes in: that of its float operands, which must agree.
+
+    Integers and bools take the float operands' dtype; with no float operand the op computes
+    in float64 (as NumPy's true division does). float16 computes in float32.
+    Raises TypeError naming ``op``, the operands and the fix when float32 meets float64.
+    """
+    first_of = {}  # compute dtype -> (position, array) of the first operand that has it
+    for position, array in enumerate(arrays):
+        if array.dtype.kind not in "biu":
+            first_of.setdefault(kernel_dtype(op, array.dtype), (position, array))
+    if len(first_of) > 1:
+        operands = " and ".join(f"operand {position} is {describe(array)}"
+                                for position, array in first_of.values())
+        raise TypeError(
+            f"{op}: expected float operands of one dtype, but {operands}; jitgrad does not "
+            "upcast silently. Convert one side: tensor.float() or tensor.double(), "
+            "model.to(np.float32), or jitgrad.set_default_dtype(np.float32) before building "
+            "the model")
+    return next(iter(first_of)) if first_of else KERNEL_DTYPES[1]
+
+
+def set_default_dtype(dtype):
+    """Make ``dtype`` (float32 or float64) the dtype new parameters are created in.
+
+    float64 is the default, as in the book. Layers given ``dtype=`` explicitly ignore it.
+    """
+    global _default_dtype
+    dtype = np.dtype(dtype)
+    if dtype not in KERNEL_DTYPES:
+        raise TypeError(f"set_default_dtype: dtype must be float32 or float64, got {dtype}")
+    _default_dtype = dtype
+
+
+def get_default_dtype():
+    """The dtype new parameters are created in (``set_default_dtype``); float64 unless set."""
+    return _default_dtype
+
+
+def parameter_dtype(dtype):
+    """``dtype`` for a new parameter: the given one, or the default when None."""
+    if dtype is None:
+        return _default_dtype
+    dtype = np.dtype(dtype)
+    if dtype not in KERNEL_DTYPES:
+        raise TypeError(f"dtype must be float32 or float64, got {dtype}")
+    return dtype
