@@ -7,7 +7,8 @@ from .anomaly import AnomalyError, detect_anomaly
 from .grad_mode import no_grad
 from .layers import Dropout, Embedding, Layer, Linear, ReLU, Sequential, Sigmoid, Tanh
 from .losses import CrossEntropyLoss, MSELoss
-from .optim import SGD, Adam, clip_grad_norm
+from . import optim
+from .optim import SGD, Adam, AdamW, RMSprop, clip_grad_norm
 from .recurrent import LSTMCell, RNNCell
 from .serialization import load, save
 from .tensor import Tensor

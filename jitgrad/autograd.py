@@ -19,6 +19,7 @@ import numpy as np
 from kernels import elementwise
 
 from . import anomaly
+from .dtypes import describe
 from . import tensor as _tensor  # a circular import, used only at call time
 from .ops.base import ACCUMULATED, DEFERRED, flat
 
@@ -70,13 +71,24 @@ def backward(root, grad):
 
 
 def _leaf_buffer(tensor, dtype):
-    """The ``.grad`` buffer of a leaf that an op may add its gradient into, or None."""
+    """The ``.grad`` buffer of a leaf that an op may add its gradient into, or None.
+
+    A leaf whose gradient was released (``optimizer.step()``, ``zero_grad()``) gets its kept,
+    zeroed buffer back as ``.grad``.
+    """
+    if tensor.creators is not None or not tensor.autograd:
+        return None
+    if tensor.grad is None and _fits(tensor._grad_buffer, tensor.data.shape, dtype):
+        tensor.grad, tensor._grad_buffer = _tensor.Tensor.wrap(tensor._grad_buffer), None
     grad = tensor.grad
-    if (tensor.creators is not None or grad is None or not tensor.autograd
-            or grad.data.shape != tensor.data.shape or grad.data.dtype != dtype
-            or not grad.data.flags.c_contiguous):
+    if grad is None or not _fits(grad.data, tensor.data.shape, dtype):
         return None
     return grad.data
+
+
+def _fits(buffer, shape, dtype):
+    return (buffer is not None and buffer.shape == shape and buffer.dtype == dtype
+            and buffer.flags.c_contiguous)
 
 
 def _heard_from(creator, child):
@@ -127,8 +139,16 @@ def _memory_owner(array):
 def _add_to_leaf(tensor, grad, borrowed):
     """Add ``grad`` into ``tensor.grad``, which is created on first use and never shared."""
     current = tensor.grad
-    if current is None or current.data.shape != grad.shape:
-        tensor.grad = _tensor.Tensor.wrap(grad.copy() if borrowed else grad)
+    if current is None:
+        buffer = tensor._grad_buffer
+        if borrowed and _fits(buffer, grad.shape, grad.dtype):  # reuse it instead of a copy
+            np.copyto(buffer, grad)
+            grad, borrowed = buffer, False
+        tensor.grad, tensor._grad_buffer = _tensor.Tensor.wrap(grad.copy() if borrowed else grad), None
+    elif current.data.shape != grad.shape:
+        raise RuntimeError(f"backward: the gradient {describe(grad)} does not fit the .grad "
+                           f"{describe(current.data)} already held by a tensor of shape "
+                           f"{describe(tensor.data)}; zero_grad() before changing its shape")
     elif current.data.dtype == grad.dtype:
         _add_into(current.data, grad)
     else:

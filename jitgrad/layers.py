@@ -2,21 +2,25 @@
 Dropout, and PyTorch-style ``parameters()`` / ``train()`` / ``eval()``.
 
 Initialisers draw from NumPy's global RNG in the book's order, so seeded runs match the book.
-``dtype`` (default float64, as the book) sets the parameters' dtype after the draw.
+``dtype`` sets the parameters' dtype after the draw; by default it is
+``jitgrad.get_default_dtype()``, float64 as in the book unless changed.
 """
 import numpy as np
 
 from . import functional
+from .dtypes import describe, parameter_dtype
 from .tensor import Tensor
 
 
 class ParameterList(list):
     """The list behind a layer's ``parameters`` attribute, which can also be called.
 
-    As a list it is the book's: ``self.parameters.append(p)`` and
-    ``self.parameters += layer.get_parameters()`` change the layer's own parameters.
-    Called, ``layer.parameters()`` returns a new list of *all* the layer's parameters,
-    ``layer.get_parameters()`` (for a Sequential, those of its layers).
+    Written to, it is the book's list: ``self.parameters.append(p)`` and
+    ``self.parameters += layer.get_parameters()`` change the layer's own list. Read (len,
+    iteration, indexing) and called, it gives *all* the layer's parameters,
+    ``layer.get_parameters()``: for the book's layers that is the same list, and for a
+    Sequential or a PyTorch-style model whose own list stays empty it is their layers'
+    parameters, so ``len(model.parameters)`` is never silently 0.
     """
 
     def __init__(self, layer, values=()):
@@ -26,26 +30,53 @@ class ParameterList(list):
     def __call__(self):
         return list(self.layer.get_parameters())
 
+    def own(self):
+        """The parameters appended to this list itself (a plain list)."""
+        return list.copy(self)
+
+    def __iter__(self):
+        return iter(self.layer.get_parameters())
+
+    def __len__(self):
+        return len(self.layer.get_parameters())
+
+    def __getitem__(self, index):
+        return self.layer.get_parameters()[index]
+
+    def __contains__(self, tensor):
+        return any(tensor is p for p in self.layer.get_parameters())
+
+    def __eq__(self, other):
+        return list(self) == list(other)
+
+    __hash__ = None
+
+    def __repr__(self):
+        return repr(list(self))
+
 
 class Layer:
-    """A piece of a model: ``forward(...)`` and a list of trainable ``parameters``.
+    """A piece of a model: ``forward(...)`` (also ``layer(...)``) and its parameters.
 
     ``parameters`` serves two styles at once. The book's code treats it as a list attribute
     (``self.parameters = list()``, ``.append(p)``, ``+= other.get_parameters()``), and
-    ``get_parameters()`` returns it; PyTorch-style code calls ``model.parameters()``. The
-    attribute is a property whose setter turns any list assigned to it into a
-    ``ParameterList`` -- a list that belongs to this layer and, when called, returns
-    ``get_parameters()``. So both ``layer.parameters.append(p)`` and ``model.parameters()``
-    work, and ``model.parameters() == model.get_parameters()`` for every layer, including a
-    Sequential, whose own list stays empty while ``get_parameters()`` gathers its layers'.
-    (The layer keeps the list it was given as a ``ParameterList`` copy: append to
-    ``layer.parameters``, not to the plain list you assigned.)
+    ``get_parameters()`` returns it; PyTorch-style code calls ``model.parameters()``. Any list
+    assigned to it becomes a ``ParameterList``, so both work.
 
-    ``train()`` and ``eval()`` set ``training`` on the layer and every layer inside it;
-    ``Dropout`` drops only while training.
+    ``get_parameters()`` is the layer's own list followed by every parameter (a leaf Tensor
+    with ``autograd=True``) held by its attributes, directly, in layers, or in lists of them,
+    each once. A PyTorch-style model that only assigns ``self.fc = Linear(...)`` has them all.
+
+    Names (``named_parameters()``, ``state_dict()``) follow the attributes, as in PyTorch:
+    ``fc.weight``, ``cell.xf.bias``, ``0.weight`` in a Sequential; a parameter only in the
+    book's list is ``parameters.<i>``. ``buffers`` names array attributes that are state but
+    not parameters (BatchNorm's running statistics): they are saved and converted too.
+
+    ``train()`` and ``eval()`` set ``training`` on the layer and every layer inside it.
     """
 
     training = True
+    buffers = ()
 
     def __init__(self):
         self.parameters = []
@@ -62,9 +93,132 @@ class Layer:
             values = ParameterList(self, values)
         self._parameters = values
 
-    def get_parameters(self):
-        return self.parameters
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
 
+    def forward(self, *args):
+        raise NotImplementedError(f"{type(self).__name__} has no forward()")
+
+    def get_parameters(self):
+        found = _Unique(self.parameters.own())
+        for _, child in self.named_children():
+            found.extend(child.get_parameters() if isinstance(child, Layer) else [child])
+        return found.items
+
+    # --- the tree of layers ---------------------------------------------------------------
+    def named_children(self):
+        """(name, Layer or parameter Tensor) held by this layer's attributes, in their order;
+        a list or tuple attribute gives ``name.<i>`` for each item."""
+        children = []
+        for name, value in vars(self).items():
+            if name.startswith("_"):
+                continue
+            if isinstance(value, (list, tuple)):
+                children += [(f"{name}.{i}", item) for i, item in enumerate(value) if _is_child(item)]
+            elif _is_child(value):
+                children.append((name, value))
+        return children
+
+    def named_parameters(self, prefix=""):
+        """[(name, Tensor)] in ``get_parameters()`` order, e.g. ``("0.weight", tensor)``."""
+        names = {}
+        self._collect_names(prefix, names)
+        return [(names[id(p)], p) for p in self.get_parameters()]
+
+    def _collect_names(self, prefix, names):
+        """Map id(tensor) to its first attribute path under this layer; a parameter only in
+        the book's list is ``parameters.<i>``."""
+        for name, child in self.named_children():
+            if isinstance(child, Layer):
+                child._collect_names(f"{prefix}{name}.", names)
+            else:
+                names.setdefault(id(child), prefix + name)
+        for i, p in enumerate(self.parameters.own()):
+            names.setdefault(id(p), f"{prefix}parameters.{i}")
+
+    def layers_within(self):
+        """This layer and every Layer reachable through its attributes (and lists of them)."""
+        found, stack = {}, [self]
+        while stack:
+            layer = stack.pop()
+            if id(layer) in found:
+                continue
+            found[id(layer)] = layer
+            stack.extend(child for _, child in layer.named_children() if isinstance(child, Layer))
+        return list(found.values())
+
+    def named_buffers(self, prefix=""):
+        """[(name, array)] of every layer's ``buffers`` attributes."""
+        out = [(prefix + name, getattr(self, name)) for name in self.buffers]
+        for name, child in self.named_children():
+            if isinstance(child, Layer):
+                out += child.named_buffers(f"{prefix}{name}.")
+        return out
+
+    # --- state ----------------------------------------------------------------------------
+    def state_dict(self):
+        """{name: array copy} of every parameter, then every buffer, in order."""
+        return {name: np.array(value, copy=True) for name, value in self._state_items()}
+
+    def load_state_dict(self, state, strict=True):
+        """Copy ``state`` ({name: array or Tensor}) into the parameters and buffers, in place.
+
+        Names, shapes and dtypes must match; with ``strict`` every name must be present and no
+        other given. Raises one KeyError-like ``StateDictError`` that lists every problem,
+        changing nothing. Returns (missing, unexpected) names.
+        """
+        own = dict(self._state_items())
+        given = {name: np.asarray(getattr(value, "data", value)) for name, value in state.items()}
+        missing = [name for name in own if name not in given]
+        unexpected = [name for name in given if name not in own]
+        mismatched = [f"{name}: {describe(given[name])} given, {describe(own[name])} in the model"
+                      for name in own if name in given and (given[name].shape != own[name].shape
+                                                            or given[name].dtype != own[name].dtype)]
+        problems = [f"mismatched {m}" for m in mismatched]
+        if strict:
+            problems += [f"missing {name}" for name in missing]
+            problems += [f"unexpected {name}" for name in unexpected]
+        if problems:
+            raise StateDictError(f"{type(self).__name__}.load_state_dict: "
+                                 f"{len(problems)} problem(s): " + "; ".join(problems))
+        for name, target in own.items():
+            if name in given:
+                target[...] = given[name]
+        return missing, unexpected
+
+    def _state_items(self):
+        return self.named_parameters_arrays() + self.named_buffers()
+
+    def named_parameters_arrays(self):
+        return [(name, p.data) for name, p in self.named_parameters()]
+
+    def zero_grad(self, set_to_none=True):
+        """Release every parameter's gradient (None), or fill it with zeros."""
+        from .optim.optimizer import zero_grad  # optim imports nothing from layers
+        for p in self.get_parameters():
+            zero_grad(p, set_to_none)
+
+    def to(self, dtype):
+        """Convert every parameter and buffer to ``dtype`` (float32 or float64), in place;
+        returns the layer. Gradients are dropped. Create optimizers after this."""
+        dtype = parameter_dtype(dtype)
+        for p in self.get_parameters():
+            if p.data.dtype != dtype:
+                p.data, p.grad, p._grad_buffer = p.data.astype(dtype), None, None
+        for layer in self.layers_within():
+            for name in layer.buffers:
+                setattr(layer, name, getattr(layer, name).astype(dtype))
+            if isinstance(vars(layer).get("dtype"), (type, np.dtype)):  # init_hidden's dtype
+                layer.dtype = dtype
+        return self
+
+    def float(self):
+        return self.to(np.float32)
+
+    def double(self):
+        return self.to(np.float64)
+
+    # --- modes ----------------------------------------------------------------------------
     def train(self, mode=True):
         """Put this layer and every layer inside it in training mode (``mode=False``: eval)."""
         for layer in self.layers_within():
@@ -75,18 +229,49 @@ class Layer:
         """Put this layer and every layer inside it in evaluation mode (no dropout)."""
         return self.train(False)
 
-    def layers_within(self):
-        """This layer and every Layer reachable through its attributes (and lists of them)."""
-        found, stack = {}, [self]
-        while stack:
-            layer = stack.pop()
-            if id(layer) in found:
-                continue
-            found[id(layer)] = layer
-            for value in vars(layer).values():
-                items = value if isinstance(value, (list, tuple)) else (value,)
-                stack.extend(item for item in items if isinstance(item, Layer))
-        return list(found.values())
+    # --- repr -----------------------------------------------------------------------------
+    def extra_repr(self):
+        """The layer's settings for ``repr``, e.g. ``in_features=3, out_features=4``."""
+        return ""
+
+    def __repr__(self):
+        lines = [f"({name}): {_indent(repr(child))}" for name, child in self.named_children()
+                 if isinstance(child, Layer)]
+        extra = self.extra_repr()
+        if not lines:
+            return f"{type(self).__name__}({extra})"
+        return f"{type(self).__name__}(\n  " + "\n  ".join(([extra] if extra else []) + lines) + "\n)"
+
+
+class StateDictError(KeyError):
+    """A state dict that does not fit a model: names, shapes or dtypes."""
+
+    def __str__(self):  # KeyError's str() would quote the message
+        return self.args[0]
+
+
+class _Unique:
+    """A list that keeps each object once (by identity), in first-seen order."""
+
+    def __init__(self, items=()):
+        self.items, self._seen = [], set()
+        self.extend(items)
+
+    def extend(self, items):
+        for item in items:
+            if id(item) not in self._seen:
+                self._seen.add(id(item))
+                self.items.append(item)
+
+
+def _is_child(value):
+    """A Layer, or a parameter: a leaf Tensor that wants gradients."""
+    return isinstance(value, Layer) or (isinstance(value, Tensor) and value.autograd
+                                        and value.creators is None)
+
+
+def _indent(text):
+    return text.replace("\n", "\n  ")
 
 
 class Linear(Layer):
@@ -95,8 +280,9 @@ class Linear(Layer):
     weight ~ randn(n_inputs, n_outputs) * sqrt(2 / n_inputs) (He), bias = zeros.
     """
 
-    def __init__(self, n_inputs, n_outputs, bias=True, dtype=np.float64):
+    def __init__(self, n_inputs, n_outputs, bias=True, dtype=None):
         super().__init__()
+        dtype = parameter_dtype(dtype)
         self.use_bias = bias
         W = np.random.randn(n_inputs, n_outputs) * np.sqrt(2.0 / n_inputs)
         self.weight = Tensor(W.astype(dtype), autograd=True)
@@ -109,13 +295,24 @@ class Linear(Layer):
         """The book's ``input.mm(weight) + bias.expand(0, len(input))``, as one fused op."""
         return functional.linear(input, self.weight, self.bias if self.use_bias else None)
 
+    def extra_repr(self):
+        n_inputs, n_outputs = self.weight.data.shape
+        return f"in_features={n_inputs}, out_features={n_outputs}, bias={self.use_bias}"
+
 
 class Sequential(Layer):
-    """Layers applied in order; its parameters are theirs, in order."""
+    """Layers applied in order; its parameters are theirs, in order.
 
-    def __init__(self, layers=None):
+    ``Sequential([a, b])`` (the book's) or ``Sequential(a, b)`` (PyTorch's).
+    """
+
+    def __init__(self, *layers):
         super().__init__()
-        self.layers = [] if layers is None else layers  # the book's `layers=list()` was shared
+        if len(layers) == 1 and isinstance(layers[0], list):
+            layers = layers[0]  # the book's list, kept as given
+        elif len(layers) == 1 and layers[0] is None:
+            layers = []
+        self.layers = layers if isinstance(layers, list) else list(layers)
 
     def add(self, layer):
         self.layers.append(layer)
@@ -126,7 +323,13 @@ class Sequential(Layer):
         return input
 
     def get_parameters(self):
-        return [p for layer in self.layers for p in layer.get_parameters()]
+        found = _Unique()
+        for layer in self.layers:
+            found.extend(layer.get_parameters())
+        return found.items
+
+    def named_children(self):
+        return [(str(i), layer) for i, layer in enumerate(self.layers)]
 
 
 class Tanh(Layer):
@@ -157,6 +360,9 @@ class Dropout(Layer):
             raise ValueError(f"Dropout: p must be in [0, 1), got {p!r}")
         self.p, self.rng = p, rng
 
+    def extra_repr(self):
+        return f"p={self.p}"
+
     def forward(self, input):
         if not self.training or self.p == 0:
             return input
@@ -172,8 +378,9 @@ class Embedding(Layer):
     weight ~ (rand(vocab_size, dim) - 0.5) / dim, the word2vec convention the book uses.
     """
 
-    def __init__(self, vocab_size, dim, dtype=np.float64):
+    def __init__(self, vocab_size, dim, dtype=None):
         super().__init__()
+        dtype = parameter_dtype(dtype)
         self.vocab_size, self.dim = vocab_size, dim
         weight = (np.random.rand(vocab_size, dim) - 0.5) / dim
         self.weight = Tensor(weight.astype(dtype), autograd=True)
@@ -181,3 +388,6 @@ class Embedding(Layer):
 
     def forward(self, input):
         return self.weight.index_select(input)
+
+    def extra_repr(self):
+        return f"{self.vocab_size}, {self.dim}"

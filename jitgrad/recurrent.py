@@ -2,6 +2,7 @@
 import numpy as np
 
 from . import functional
+from .dtypes import parameter_dtype
 from .layers import Layer, Linear, Sigmoid, Tanh
 from .tensor import Tensor
 
@@ -12,14 +13,14 @@ class RNNCell(Layer):
     """One step of an Elman RNN: (input (batch, n_inputs), hidden (batch, n_hidden))
     -> (output (batch, n_output), new hidden (batch, n_hidden))."""
 
-    def __init__(self, n_inputs, n_hidden, n_output, activation="sigmoid", dtype=np.float64):
+    def __init__(self, n_inputs, n_hidden, n_output, activation="sigmoid", dtype=None):
         super().__init__()
         self.n_inputs, self.n_hidden, self.n_output = n_inputs, n_hidden, n_output
         if activation not in ACTIVATIONS:  # the book compared (==) instead of assigning 'tanh'
             raise ValueError(f"RNNCell: activation must be one of {sorted(ACTIVATIONS)}, "
                              f"got {activation!r}")
         self.activation = ACTIVATIONS[activation]()
-        self.dtype = dtype
+        self.dtype = dtype = parameter_dtype(dtype)
         self.w_ih = Linear(n_inputs, n_hidden, dtype=dtype)
         self.w_hh = Linear(n_hidden, n_hidden, dtype=dtype)
         self.w_ho = Linear(n_hidden, n_output, dtype=dtype)
@@ -36,16 +37,19 @@ class RNNCell(Layer):
     def init_hidden(self, batch_size=1):
         return Tensor(np.zeros((batch_size, self.n_hidden), dtype=self.dtype), autograd=True)
 
+    def extra_repr(self):
+        return f"n_inputs={self.n_inputs}, n_hidden={self.n_hidden}, n_output={self.n_output}"
+
 
 class LSTMCell(Layer):
     """One LSTM step: (input (batch, n_inputs), (h, c) each (batch, n_hidden))
     -> (output (batch, n_output), (new h, new c)). Gates as in the book: forget f, input i,
     output o, candidate g; c = f * c_prev + i * g; h = o * tanh(c)."""
 
-    def __init__(self, n_inputs, n_hidden, n_output, dtype=np.float64):
+    def __init__(self, n_inputs, n_hidden, n_output, dtype=None):
         super().__init__()
         self.n_inputs, self.n_hidden, self.n_output = n_inputs, n_hidden, n_output
-        self.dtype = dtype
+        self.dtype = dtype = parameter_dtype(dtype)
         self.xf = Linear(n_inputs, n_hidden, dtype=dtype)
         self.xi = Linear(n_inputs, n_hidden, dtype=dtype)
         self.xo = Linear(n_inputs, n_hidden, dtype=dtype)
@@ -73,3 +77,6 @@ class LSTMCell(Layer):
         state = np.zeros((batch_size, self.n_hidden), dtype=self.dtype)
         state[:, 0] = 1
         return Tensor(state, autograd=True), Tensor(state, autograd=True)
+
+    def extra_repr(self):
+        return f"n_inputs={self.n_inputs}, n_hidden={self.n_hidden}, n_output={self.n_output}"

@@ -53,7 +53,7 @@ class Tensor:
 
     __array_priority__ = 1000  # so ndarray <op> Tensor defers to Tensor's reflected methods
     __slots__ = ("data", "autograd", "grad", "creators", "creation_op", "children", "id",
-                 "_op", "_retain_grad", "__dict__", "__weakref__")
+                 "_op", "_retain_grad", "_grad_buffer", "__dict__", "__weakref__")
 
     def __init__(self, data, autograd=False):
         self.data = as_array(data)
@@ -65,6 +65,7 @@ class Tensor:
         self.id = _next_id()
         self._op = None
         self._retain_grad = False
+        self._grad_buffer = None  # a released gradient's zeroed buffer, reused by backward
 
     @classmethod
     def wrap(cls, array, autograd=False):
@@ -72,8 +73,20 @@ class Tensor:
         out = cls.__new__(cls)
         out.data, out.autograd, out.grad = array, autograd, None
         out.creators = out.creation_op = out._op = None
-        out.children, out.id, out._retain_grad = {}, _next_id(), False
+        out.children, out.id, out._retain_grad, out._grad_buffer = {}, _next_id(), False, None
         return out
+
+    def __del__(self):
+        """Leave the ``children`` of the tensors this one was made from.
+
+        The book counts a child when an op runs and uncounts it when backward reaches it, so a
+        graph dropped without backward (inference, an evaluation loop) would leave its count
+        on every parameter forever. A tensor that dies was never going to send a gradient.
+        """
+        creators = getattr(self, "creators", None)  # unset if __init__ raised
+        if creators:
+            for creator in creators:
+                creator.children.pop(self.id, None)
 
     @classmethod
     def _from_op(cls, op, inputs):

@@ -6,7 +6,7 @@ import time
 import numpy as np
 
 from . import functional, ops
-from .optim import SGD
+from .optim import SGD, Adam, RMSprop
 from .tensor import Tensor
 
 
@@ -25,7 +25,7 @@ def _exercise_every_op(dtype, layouts):
 
     yield "elementwise", lambda: ((leaf(2, 3) + leaf(2, 3)) * leaf(2, 3) - leaf(2, 3) / leaf(2, 3)
                                   ).__neg__().sum().backward()
-    yield "sgd", lambda: _one_sgd_step(leaf(2, 3))
+    yield "optimizers", lambda: _one_step_of_each_optimizer(leaf)
     yield "lstm_cell", lambda: _lstm_step_twice(leaf)
     yield "accumulation", lambda: _used_three_times(leaf(2, 3) * leaf(2, 3)).sum().backward()
     yield "activations", lambda: (leaf(2, 3).sigmoid() + leaf(2, 3).tanh() + leaf(2, 3).relu()
@@ -60,9 +60,14 @@ def _lstm_step_twice(leaf):
         (state[0] + state[1]).sum().backward()
 
 
-def _one_sgd_step(parameter):
-    (parameter * parameter).sum().backward()
-    SGD([parameter], alpha=0.1).step()
+def _one_step_of_each_optimizer(leaf):
+    """Every update kernel: the book's SGD, SGD with momentum, Adam (AdamW shares its kernel)
+    and RMSprop."""
+    for make in (lambda ps: SGD(ps, lr=0.1), lambda ps: SGD(ps, lr=0.1, momentum=0.9),
+                 lambda ps: Adam(ps), lambda ps: RMSprop(ps)):
+        parameter = leaf(2, 3)
+        (parameter * parameter).sum().backward()
+        make([parameter]).step()
 
 
 def _used_three_times(tensor):

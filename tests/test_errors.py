@@ -193,12 +193,14 @@ def test_backward_with_a_gradient_that_is_not_numbers(grad, error, match):
     assert_unchanged([a], lambda: out.backward(grad), error, match)
 
 
-def test_sgd_step_with_missing_gradient_changes_nothing():
-    used, unused = leaf((2,)), leaf((3,))
-    (used * 3.0).sum().backward()
-    optim = SGD([used, unused], alpha=0.1)
-    assert_unchanged([used, unused], optim.step, RuntimeError,
-                     r"SGD.step: parameter 1 \(float64\[3\]\) has no gradient")
+def test_optimizer_step_after_a_dtype_change_changes_nothing():
+    a, b = leaf((2,)), leaf((3,))
+    optim = SGD([a, b], alpha=0.1, momentum=0.9)
+    (a.sum() + b.sum()).backward()
+    b.data = b.data.astype(np.float32)
+    assert_unchanged([a, b], optim.step, TypeError,
+                     r"SGD.step: parameter 1 is now float32\[3\] but was float64 .*model.to\(dtype\)")
+    assert optim.state == {}
 
 
 def test_expand_too_large_to_allocate_names_the_op():

@@ -31,8 +31,9 @@ def test_book_style_parameter_list_still_works():
     layer = BookStyleLayer()
     assert same_tensors(layer.get_parameters(), [layer.scale, layer.inner.weight, layer.inner.bias])
     assert same_tensors(layer.parameters(), layer.get_parameters())
-    assert layer.parameters is layer.get_parameters()  # one list, the layer's own
+    assert same_tensors(layer.parameters, layer.get_parameters())  # read as a list
     assert isinstance(layer.get_parameters(), list)
+    assert [name for name, _ in layer.named_parameters()] == ["scale", "inner.weight", "inner.bias"]
 
 
 @pytest.mark.parametrize("make", [

@@ -1,0 +1,52 @@
+"""Adam and AdamW (decoupled weight decay), PyTorch's formulas."""
+import math
+
+from kernels import optim as k
+
+from .optimizer import Optimizer, flat_state, learning_rate, run_flat, scalar
+
+
+class Adam(Optimizer):
+    """Adam (Kingma and Ba, 2015) with bias-corrected moments, as PyTorch computes it:
+
+    g = grad + weight_decay * p;  m = b1 * m + (1 - b1) * g;  v = b2 * v + (1 - b2) * g**2
+    p -= lr / (1 - b1**t) * m / (sqrt(v) / sqrt(1 - b2**t) + eps)   at this parameter's step t
+    """
+
+    decoupled = False
+
+    def __init__(self, parameters=None, alpha=None, betas=(0.9, 0.999), eps=1e-8,
+                 weight_decay=None, *, lr=None, params=None):
+        if params is not None:
+            parameters = params
+        lr = learning_rate(type(self).__name__, lr, alpha, default=0.001)
+        if weight_decay is None:
+            weight_decay = 0.01 if self.decoupled else 0.0  # PyTorch's defaults
+        super().__init__(parameters, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                          weight_decay=weight_decay))
+
+    def check(self, group):
+        super().check(group)
+        betas = group["betas"]
+        if len(betas) != 2 or not all(0 <= beta < 1 for beta in betas):
+            raise ValueError(f"{self._name}: betas must be two numbers in [0, 1), got {betas!r}")
+        if not group["eps"] >= 0:
+            raise ValueError(f"{self._name}: eps must be >= 0, got {group['eps']!r}")
+
+    def update(self, p, group, state, zero):
+        beta1, beta2 = group["betas"]
+        state["step"] = step = state.get("step", 0) + 1
+        exp_avg, exp_avg_sq = flat_state(state, "exp_avg", p), flat_state(state, "exp_avg_sq", p)
+        run_flat(p, k.adam_step, exp_avg, exp_avg_sq, scalar(p, group["lr"]), scalar(p, beta1),
+                 scalar(p, beta2), scalar(p, group["eps"]), scalar(p, group["weight_decay"]),
+                 self.decoupled, scalar(p, 1 - beta1 ** step),
+                 scalar(p, math.sqrt(1 - beta2 ** step)))
+        return False
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov and Hutter): ``p *= 1 - lr * weight_decay``
+    before the Adam step, instead of adding the decay to the gradient. weight_decay defaults to
+    0.01, as in PyTorch."""
+
+    decoupled = True

@@ -1,0 +1,20 @@
+"""Gradient clipping by global norm."""
+import numpy as np
+
+
+def clip_grad_norm(parameters, max_norm):
+    """Scale the gradients of ``parameters`` together, in place, so that their global L2 norm
+    (all gradients as one vector) is at most ``max_norm``; returns the norm before clipping.
+
+    Parameters without a gradient are skipped. Clipping keeps the update's direction and
+    stops one exploding step (common in recurrent nets) from wrecking the weights.
+    """
+    if not max_norm > 0:
+        raise ValueError(f"clip_grad_norm: max_norm must be positive, got {max_norm!r}")
+    grads = [p.grad.data for p in parameters if p.grad is not None]
+    norm = float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads)))
+    if norm > max_norm:
+        scale = max_norm / norm
+        for grad in grads:
+            grad *= scale
+    return norm

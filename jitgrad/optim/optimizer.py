@@ -1,0 +1,262 @@
+"""What every optimizer shares: parameter groups, which parameters a step updates, and state.
+
+A step updates each parameter that has a gradient and skips the rest (frozen parameters,
+branches a step did not use), leaving their state untouched, as PyTorch does. After the
+update it releases the gradient (``.grad`` becomes None) so that a parameter that gets no
+gradient in the next step is skipped then too; the buffer is kept and reused by the next
+backward pass, so no memory is allocated per step.
+"""
+import copy
+import warnings
+
+import numpy as np
+
+from ..dtypes import KERNEL_DTYPES, describe
+
+
+class Optimizer:
+    """Updates parameters (Tensors) from their gradients, in place.
+
+    ``params``: any iterable of Tensors (a list, a generator, ``model.parameters()``), or of
+    dicts, each a parameter group ``{"params": [...], "lr": ..., ...}`` whose settings override
+    ``defaults`` for its parameters. Subclasses give ``defaults``, ``check(group)`` and
+    ``update(p, grad, group, state)``.
+    """
+
+    def __init__(self, params, defaults):
+        self.defaults = defaults
+        self.param_groups, self.parameters, self.state = [], [], {}
+        self._dtypes = []
+        groups = _as_groups(self._name, params)
+        for group in groups:
+            self.add_param_group(group)
+        self._warned_nothing_to_update = False
+
+    @property
+    def _name(self):
+        return type(self).__name__
+
+    # --- groups and settings ------------------------------------------------------------
+    def add_param_group(self, group):
+        """Add a dict ``{"params": iterable of Tensors, setting: value, ...}``; settings it does
+        not give take the optimizer's defaults."""
+        group = dict(group)
+        params = _as_list(self._name, group.get("params", ()), "a parameter group")
+        unknown = set(group) - set(self.defaults) - {"params"}
+        if unknown:
+            raise TypeError(f"{self._name}: unknown setting(s) {sorted(unknown)} in a parameter "
+                            f"group; settings are {sorted(self.defaults)}")
+        group = {**self.defaults, **group, "params": params}
+        self.check(group)
+        seen = {id(p) for p in self.parameters}
+        for index, p in enumerate(params):
+            _check_parameter(self._name, index, p)
+            if id(p) in seen:
+                raise ValueError(f"{self._name}: a parameter ({describe(p.data)}) is given twice")
+            seen.add(id(p))
+        self.param_groups.append(group)
+        self.parameters.extend(params)
+        self._dtypes.extend(p.data.dtype for p in params)
+
+    def check(self, group):
+        """Raise ValueError for a setting out of range (subclasses)."""
+        _positive(self._name, "lr (alpha)", group["lr"], allow_zero=True)
+        _positive(self._name, "weight_decay", group.get("weight_decay", 0.0), allow_zero=True)
+
+    @property
+    def alpha(self):
+        """The learning rate (the book's name; PyTorch keeps it as ``param_groups[i]["lr"]``)."""
+        rates = {group["lr"] for group in self.param_groups}
+        if len(rates) > 1:
+            raise AttributeError(f"{self._name}.alpha: the parameter groups have different "
+                                 "learning rates; read param_groups[i]['lr']")
+        return rates.pop()
+
+    @alpha.setter
+    def alpha(self, value):
+        _positive(self._name, "alpha", value, allow_zero=True)
+        for group in self.param_groups:
+            group["lr"] = value
+
+    lr = alpha
+
+    # --- the step -----------------------------------------------------------------------
+    def step(self, zero=True):
+        """Update every parameter that has a gradient; then, unless ``zero=False``, release the
+        gradients (``.grad`` becomes None; the next backward starts from zero).
+
+        Raises, changing nothing, if a parameter's dtype changed since the optimizer was made.
+        Warns (once per optimizer) if no parameter had a gradient.
+        """
+        self._check_dtypes()
+        updated = 0
+        position = 0
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None and p.autograd:
+                    state = self.state.setdefault(position, {})
+                    zeroed = self.update(p, group, state, zero)
+                    if zero:
+                        release_grad(p, zeroed)
+                    updated += 1
+                position += 1
+        if not updated and not self._warned_nothing_to_update:
+            self._warned_nothing_to_update = True
+            warnings.warn(f"{self._name}.step: no parameter has a gradient, so nothing was "
+                          "updated; call loss.backward() before step()", RuntimeWarning,
+                          stacklevel=2)
+
+    def update(self, p, group, state, zero):
+        """Change ``p.data`` in place from ``p.grad`` with ``group``'s settings and ``state``
+        (this parameter's dict, empty on its first update). May zero the gradient in the same
+        pass when ``zero``; returns whether it did."""
+        raise NotImplementedError
+
+    def zero_grad(self, set_to_none=True):
+        """Clear every parameter's gradient: release it (None, as PyTorch's default) or, with
+        ``set_to_none=False``, fill it with zeros."""
+        for p in self.parameters:
+            zero_grad(p, set_to_none)
+
+    def zero(self):
+        """The book's ``zero()``: fill every gradient with 0, keeping it."""
+        self.zero_grad(set_to_none=False)
+
+    def _check_dtypes(self):
+        for index, (p, dtype) in enumerate(zip(self.parameters, self._dtypes)):
+            if p.data.dtype != dtype:
+                raise TypeError(
+                    f"{self._name}.step: parameter {index} is now {describe(p.data)} but was "
+                    f"{dtype} when the optimizer was created, so its optimizer state would be "
+                    "stale; create the optimizer after converting the model (model.to(dtype))")
+
+    # --- state dicts --------------------------------------------------------------------
+    def state_dict(self):
+        """{"state": {position: {name: array or number}}, "param_groups": [settings with
+        "params" as positions]}: copies, so that training can resume exactly from them."""
+        groups, position = [], 0
+        for group in self.param_groups:
+            settings = {key: value for key, value in group.items() if key != "params"}
+            count = len(group["params"])
+            groups.append({**settings, "params": list(range(position, position + count))})
+            position += count
+        return {"state": copy.deepcopy(self.state), "param_groups": copy.deepcopy(groups)}
+
+    def load_state_dict(self, state_dict):
+        """Take settings and state from ``state_dict()`` of an optimizer over the same
+        parameters. Raises ValueError, changing nothing, if it does not fit."""
+        groups, state = state_dict["param_groups"], state_dict["state"]
+        sizes = [len(group["params"]) for group in self.param_groups]
+        if [len(group["params"]) for group in groups] != sizes:
+            raise ValueError(f"{self._name}.load_state_dict: the state has groups of "
+                             f"{[len(g['params']) for g in groups]} parameters, this optimizer "
+                             f"{sizes}")
+        state = {int(position): values for position, values in state.items()}
+        for position, values in state.items():
+            if not 0 <= position < len(self.parameters):
+                raise ValueError(f"{self._name}.load_state_dict: state for parameter "
+                                 f"{position}, but there are {len(self.parameters)}")
+            p = self.parameters[position]
+            for name, value in values.items():
+                if isinstance(value, np.ndarray) and (value.shape != p.data.shape
+                                                      or value.dtype != p.data.dtype):
+                    raise ValueError(f"{self._name}.load_state_dict: state {name!r} of "
+                                     f"parameter {position} is {describe(value)}, the "
+                                     f"parameter {describe(p.data)}")
+        for group, saved in zip(self.param_groups, groups):
+            group.update({key: value for key, value in saved.items() if key != "params"})
+        self.state = copy.deepcopy(state)
+
+
+def release_grad(p, zeroed=False):
+    """Set ``p.grad`` to None, keeping its buffer, zeroed, for the next backward to add into."""
+    buffer = p.grad.data
+    if buffer.flags.c_contiguous and buffer.dtype == p.data.dtype and buffer.shape == p.data.shape:
+        if not zeroed:
+            buffer.fill(0)
+        p._grad_buffer = buffer
+    p.grad = None
+
+
+def zero_grad(p, set_to_none=True):
+    """Release ``p``'s gradient (``set_to_none``) or fill it with zeros."""
+    if p.grad is None:
+        return
+    if set_to_none:
+        release_grad(p)
+    else:
+        p.grad.data.fill(0)
+
+
+def flat_state(state, name, p):
+    """``state[name]``: a flat zero array of ``p``'s size and dtype, made on first use."""
+    if name not in state:
+        state[name] = np.zeros_like(p.data)
+    return state[name].reshape(-1)
+
+
+def run_flat(p, kernel, *args):
+    """``kernel(param_flat, grad_flat, *args)`` on ``p``: flat C-contiguous views where the
+    arrays allow, else contiguous copies (the parameter's written back)."""
+    param = p.data
+    flat_param = param.reshape(-1) if param.flags.c_contiguous else np.ascontiguousarray(param).reshape(-1)
+    flat_grad = np.ascontiguousarray(p.grad.data, dtype=param.dtype).reshape(-1)
+    kernel(flat_param, flat_grad, *args)
+    if not param.flags.c_contiguous:
+        param[...] = flat_param.reshape(param.shape)
+
+
+def scalar(p, value):
+    """``value`` in ``p``'s dtype, so that a float32 update computes in float32."""
+    return p.data.dtype.type(value)
+
+
+def _as_groups(name, params):
+    """``params`` (any iterable of Tensors, or of group dicts) as a non-empty list of groups."""
+    items = _as_list(name, params, "parameters")
+    if not items:
+        raise ValueError(f"{name}: got an empty list of parameters; pass model.parameters()")
+    if all(isinstance(item, dict) for item in items):
+        return items
+    if any(isinstance(item, dict) for item in items):
+        raise TypeError(f"{name}: give either Tensors or parameter-group dicts, not both")
+    return [{"params": items}]
+
+
+def _as_list(name, params, what):
+    """An iterable (read once: a generator works) as a list; a single Tensor is refused."""
+    if callable(params) and hasattr(params, "layer"):  # model.parameters without the call
+        params = params()
+    if hasattr(params, "data") and hasattr(params, "autograd"):
+        raise TypeError(f"{name}: {what} must be an iterable of Tensors, got a single Tensor; "
+                        "wrap it in a list")
+    try:
+        return list(params)
+    except TypeError:
+        raise TypeError(f"{name}: {what} must be an iterable of Tensors, got "
+                        f"{type(params).__name__}") from None
+
+
+def _check_parameter(name, index, p):
+    if not (hasattr(p, "data") and hasattr(p, "autograd")):
+        raise TypeError(f"{name}: parameter {index} is a {type(p).__name__}, not a Tensor")
+    if p.data.dtype not in KERNEL_DTYPES:
+        raise TypeError(f"{name}: parameter {index} is {describe(p.data)}; parameters must be "
+                        "float32 or float64")
+
+
+def _positive(name, setting, value, allow_zero=False):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
+            or not (value >= 0 if allow_zero else value > 0):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name}: {setting} must be a number {bound}, got {value!r}")
+
+
+def learning_rate(name, lr, alpha, default):
+    """The learning rate from PyTorch's ``lr`` or the book's ``alpha`` (not both)."""
+    if lr is not None and alpha is not None:
+        raise TypeError(f"{name}: pass the learning rate as lr or as alpha, not both")
+    value = lr if lr is not None else alpha if alpha is not None else default
+    if value is None:
+        raise TypeError(f"{name}: missing the learning rate (lr=...)")
+    return value
