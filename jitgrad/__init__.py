@@ -4,6 +4,7 @@ Importing jitgrad compiles nothing; call ``jitgrad.warmup()`` to compile (or loa
 on-disk cache) every kernel before the first training step.
 """
 from .anomaly import AnomalyError, detect_anomaly
+from .dtypes import get_default_dtype, set_default_dtype
 from .grad_mode import no_grad
 from .layers import Dropout, Embedding, Layer, Linear, ReLU, Sequential, Sigmoid, Tanh
 from .losses import CrossEntropyLoss, MSELoss
@@ -16,6 +17,7 @@ from .warmup import warmup
 
 __version__ = "0.1.0"
 
-__all__ = ["Adam", "AnomalyError", "CrossEntropyLoss", "Dropout", "Embedding", "LSTMCell", "Layer",
-           "Linear", "MSELoss", "RNNCell", "ReLU", "SGD", "Sequential", "Sigmoid", "Tanh", "Tensor",
-           "clip_grad_norm", "detect_anomaly", "load", "no_grad", "save", "warmup"]
+__all__ = ["Adam", "AdamW", "AnomalyError", "CrossEntropyLoss", "Dropout", "Embedding", "LSTMCell",
+           "Layer", "Linear", "MSELoss", "RMSprop", "RNNCell", "ReLU", "SGD", "Sequential", "Sigmoid",
+           "Tanh", "Tensor", "clip_grad_norm", "detect_anomaly", "get_default_dtype", "load",
+           "no_grad", "optim", "save", "set_default_dtype", "warmup"]

@@ -305,7 +305,7 @@ def build_parser():
     add_dtype_option(train)
     add_threads_option(train)
     train.add_argument("--seed", type=int, default=0, help="for weights and batches (default: 0)")
-    train.add_argument("--save", metavar="FILE.npz", help="save the trained model here")
+    train.add_argument("--save", metavar="FILE", help="save the trained model here (a safetensors file)")
     train.add_argument("--distributed", action="store_true",
                        help="one rank of a data-parallel job started with `mpiexec -n N`: each "
                             "rank trains on its share of every batch (needs jitgrad[distributed])")
@@ -375,7 +375,7 @@ def add_data_options(parser, default_dataset, choose=True):
 
 
 def add_model_option(parser):
-    parser.add_argument("--load", required=True, metavar="FILE.npz",
+    parser.add_argument("--load", required=True, metavar="FILE",
                         help="a model saved by `jitgrad train --save`")
 
 

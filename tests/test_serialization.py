@@ -1,11 +1,13 @@
 """save/load: exact round trips, atomic writes, clear errors on files that do not fit."""
+import json
 import os
 
 import numpy as np
 import pytest
+from safetensors.numpy import load_file
 
 import jitgrad
-from jitgrad import Embedding, Linear, ReLU, Sequential
+from jitgrad import Embedding, Layer, Linear, ReLU, Sequential, Tensor, serialization
 from jitgrad.serialization import ModelFileError, read
 
 
@@ -38,9 +40,11 @@ def test_a_list_of_tensors_saves_too(tmp_path):
 
 
 @pytest.mark.parametrize("other, match", [
-    (lambda: Sequential([Linear(4, 3)]), "holds 5 parameters but the model has 2"),
-    (lambda: model(sizes=(4, 6, 2)), r"parameter 0 is float64\[4, 3\] in .* but float64\[4, 6\]"),
-    (lambda: model(np.float32), r"parameter 0 is float64\[4, 3\] in .* but float32\[4, 3\]"),
+    (lambda: Sequential([Linear(4, 3)]), r"3 problem\(s\): unexpected 2.weight; unexpected 2.bias; "
+                                         r"unexpected 3.weight"),
+    (lambda: model(sizes=(4, 6, 2)), r"mismatched 0.weight: float64\[4, 3\] given, float64\[4, 6\] "
+                                     r"in the model; mismatched 0.bias"),
+    (lambda: model(np.float32), r"mismatched 0.weight: float64\[4, 3\] given, float32\[4, 3\]"),
 ])
 def test_a_file_that_does_not_fit_the_model_changes_nothing(tmp_path, other, match):
     path = tmp_path / "model.npz"
@@ -84,11 +88,69 @@ def test_interrupted_save_keeps_the_old_file_and_leaves_no_temporary(tmp_path, m
     path = tmp_path / "model.npz"
     jitgrad.save(model(), path, metadata={"version": "old"})
 
-    def savez_then_interrupt(file, **arrays):
-        file.write(b"PK\x03\x04 half a zip file")
+    def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
-    monkeypatch.setattr(np, "savez", savez_then_interrupt)
+    monkeypatch.setattr(serialization, "save_safetensors", interrupt)
     with pytest.raises(KeyboardInterrupt):
         jitgrad.save(model(), path, metadata={"version": "new"})
     assert read(path)[1] == {"version": "old"}
     assert os.listdir(tmp_path) == ["model.npz"]
+
+
+class EncoderDecoder(Layer):
+    """Two same-shaped layers, assigned in the order given."""
+
+    def __init__(self, order):
+        super().__init__()
+        for name in order:
+            setattr(self, name, Linear(3, 3))
+
+
+def test_same_shaped_layers_load_by_name_not_position(tmp_path):
+    source, target = EncoderDecoder(["encoder", "decoder"]), EncoderDecoder(["decoder", "encoder"])
+    jitgrad.save(source, tmp_path / "m.safetensors")
+    jitgrad.load(target, tmp_path / "m.safetensors")
+    np.testing.assert_array_equal(target.encoder.weight.data, source.encoder.weight.data)
+    np.testing.assert_array_equal(target.decoder.weight.data, source.decoder.weight.data)
+
+
+def test_the_file_opens_by_name_in_safetensors(tmp_path):
+    m = model()
+    jitgrad.save(m, tmp_path / "m.safetensors")
+    arrays = load_file(tmp_path / "m.safetensors")
+    assert set(arrays) == {name for name, _ in m.named_parameters()}
+    np.testing.assert_array_equal(arrays["2.weight"], m.layers[2].weight.data)
+
+
+def test_files_of_the_earlier_npz_format_still_load(tmp_path):
+    """The .npz layout earlier releases wrote: p0..pN by position, a format marker, metadata."""
+    source, target = model(), model(np.float64, sizes=(4, 3, 2))
+    arrays = {f"p{i}": p.data for i, p in enumerate(source.parameters())}
+    np.savez(tmp_path / "old.npz", **arrays, __jitgrad_format__=np.array("jitgrad-parameters-1"),
+             __jitgrad_metadata__=np.array(json.dumps({"hidden": [3]})))
+    assert jitgrad.load(target, tmp_path / "old.npz") == {"hidden": [3]}
+    for a, b in zip(source.parameters(), target.parameters()):
+        np.testing.assert_array_equal(a.data, b.data)
+
+
+def test_state_dicts_and_optimizers_round_trip(tmp_path):
+    m = model()
+    optim = jitgrad.AdamW(m.parameters(), lr=0.01)
+    m.layers[0](Tensor(np.ones((2, 4)))).sum().backward()
+    optim.step()
+    jitgrad.save({"model": m.state_dict(), "optimizer": optim.state_dict(), "epoch": 3},
+                 tmp_path / "checkpoint")
+    checkpoint = jitgrad.load(tmp_path / "checkpoint")
+    assert checkpoint["epoch"] == 3
+    assert checkpoint["optimizer"]["param_groups"] == optim.state_dict()["param_groups"]
+    np.testing.assert_array_equal(checkpoint["optimizer"]["state"][0]["exp_avg"],
+                                  optim.state[0]["exp_avg"])
+    fresh = jitgrad.AdamW(model().parameters(), lr=0.5)
+    fresh.load_state_dict(checkpoint["optimizer"])
+    assert fresh.param_groups[0]["lr"] == 0.01 and fresh.state[0]["step"] == 1
+
+
+def test_what_cannot_be_stored_is_named(tmp_path):
+    with pytest.raises(TypeError, match=r"save: cannot store a set \(at model\)"):
+        jitgrad.save({"model": {1, 2}}, tmp_path / "x")
+    assert not (tmp_path / "x").exists()
