@@ -8,7 +8,7 @@ from .dtypes import get_default_dtype, set_default_dtype
 from .grad_mode import no_grad
 from .layers import Dropout, Embedding, Layer, Linear, ReLU, Sequential, Sigmoid, Tanh
 from .losses import CrossEntropyLoss, MSELoss
-from . import optim
+from . import init, optim
 from .optim import SGD, Adam, AdamW, RMSprop, clip_grad_norm
 from .recurrent import LSTMCell, RNNCell
 from .serialization import load, save
@@ -19,5 +19,5 @@ __version__ = "0.1.0"
 
 __all__ = ["Adam", "AdamW", "AnomalyError", "CrossEntropyLoss", "Dropout", "Embedding", "LSTMCell",
            "Layer", "Linear", "MSELoss", "RMSprop", "RNNCell", "ReLU", "SGD", "Sequential", "Sigmoid",
-           "Tanh", "Tensor", "clip_grad_norm", "detect_anomaly", "get_default_dtype", "load",
+           "Tanh", "Tensor", "clip_grad_norm", "detect_anomaly", "get_default_dtype", "init", "load",
            "no_grad", "optim", "save", "set_default_dtype", "warmup"]

@@ -16,9 +16,9 @@ from .tensor import Tensor
 
 ACTIVATIONS = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid}
 OPTIMIZERS = {
-    "sgd": lambda parameters, lr: SGD(parameters, alpha=lr),
-    "momentum": lambda parameters, lr: SGD(parameters, alpha=lr, momentum=0.9),
-    "adam": lambda parameters, lr: Adam(parameters, alpha=lr),
+    "sgd": lambda parameters, lr: SGD(parameters, lr=lr),
+    "momentum": lambda parameters, lr: SGD(parameters, lr=lr, momentum=0.9),
+    "adam": lambda parameters, lr: Adam(parameters, lr=lr),
 }
 DEFAULT_LR = {"sgd": 0.1, "momentum": 0.01, "adam": 0.001}
 
