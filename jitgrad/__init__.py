@@ -4,6 +4,7 @@ Importing jitgrad compiles nothing; call ``jitgrad.warmup()`` to compile (or loa
 on-disk cache) every kernel before the first training step.
 """
 from .anomaly import AnomalyError, detect_anomaly
+from .fitting import History, fit
 from .grad_mode import no_grad
 from .layers import Dropout, Embedding, Layer, Linear, ReLU, Sequential, Sigmoid, Tanh
 from .losses import CrossEntropyLoss, MSELoss
@@ -18,3 +19,4 @@ __version__ = "0.1.0"
 __all__ = ["Adam", "AnomalyError", "CrossEntropyLoss", "Dropout", "Embedding", "LSTMCell", "Layer",
            "Linear", "MSELoss", "RNNCell", "ReLU", "SGD", "Sequential", "Sigmoid", "Tanh", "Tensor",
            "clip_grad_norm", "detect_anomaly", "load", "no_grad", "save", "warmup"]
+__all__ += ["History", "fit"]

@@ -15,8 +15,10 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-from . import __version__, charlm, datasets, serialization, training
+from . import __version__, charlm, datasets, metrics, serialization, training
 from .data import Batches
+from .fitting import fit
+from .losses import CrossEntropyLoss
 from .optim import SGD
 
 MODEL_KIND = "jitgrad-mlp-classifier"
@@ -94,37 +96,24 @@ def train_and_report(args, parallel):
           f"{data.features} pixels, {data.classes} classes")
     print(f"model: {describe_model(architecture)}, {count_parameters(model):,} parameters; "
           f"{args.optimizer} lr {lr:g}, batch size {args.batch_size}, seed {args.seed}{ranks}")
-    history = train_epochs(model, optimizer, batches, test_x, data.test_y, args.epochs, parallel)
-    final = history[-1]
-    print(f"done: test accuracy {final.test_accuracy:.2%} "
-          f"({round(final.test_accuracy * len(test_x))}/{len(test_x)}), test loss "
-          f"{final.test_loss:.4f}, after {args.epochs} epochs in {args.elapsed():.1f} s")
+    history = fit(model, CrossEntropyLoss(), optimizer, batches, val=(test_x, data.test_y),
+                  epochs=args.epochs, metrics={"accuracy": metrics.accuracy}, val_name="test",
+                  parallel=parallel)
+    test_accuracy = history["test_accuracy"][-1]
+    print(f"done: test accuracy {test_accuracy:.2%} "
+          f"({round(test_accuracy * len(test_x))}/{len(test_x)}), test loss "
+          f"{history['test_loss'][-1]:.4f}, after {args.epochs} epochs in {args.elapsed():.1f} s")
     if args.save and is_root:
         metadata = dict(kind=MODEL_KIND, dataset=data.name, scale=data.scale,
-                        test_accuracy=final.test_accuracy, **architecture)
+                        test_accuracy=test_accuracy, **architecture)
         serialization.save(model, args.save, metadata)
         print(f"saved the model to {args.save}")
     if args.plot and is_root:
         from .plotting import plot_history
         plot_history(history, args.plot, f"jitgrad train: {data.name}, "
-                                         f"{describe_model(architecture)}, {args.optimizer}")
+                                         f"{describe_model(architecture)}, {args.optimizer}",
+                     val_name="test")
         print(f"wrote loss and accuracy curves to {args.plot}")
-
-
-def train_epochs(model, optimizer, batches, test_x, test_y, epochs, parallel=None):
-    """Train for ``epochs``, printing a line per epoch; the list of ``EpochStats``."""
-    history = []
-    bars = None if parallel is None or parallel.is_root else True  # None: only on a terminal
-    for epoch in tqdm(range(1, epochs + 1), desc="epochs", unit="epoch", disable=bars):
-        loss, accuracy, seconds = training.train_epoch(
-            model, optimizer, batches, progress=f"epoch {epoch}/{epochs}" if bars is None else None,
-            parallel=parallel)
-        test_loss, test_accuracy = training.evaluate(model, test_x, test_y)
-        stats = training.EpochStats(epoch, loss, accuracy, test_loss, test_accuracy,
-                                    batches.rows / seconds)
-        history.append(stats)
-        tqdm.write(f"epoch {epoch:>{len(str(epochs))}}/{epochs}  {stats}", file=sys.stdout)
-    return history
 
 
 def check_output_paths(args):
