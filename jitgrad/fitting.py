@@ -102,15 +102,16 @@ def fit(model, loss_fn, optimizer, train, val=None, epochs=10, batch_size=32, me
                                                                 seed=seed)
     val = tuple(val.arrays) if isinstance(val, Batches) else val
     metrics = dict(metrics or {})
-    loss_of = loss_fn.forward if hasattr(loss_fn, "forward") else loss_fn
+    loss_of = as_function(loss_fn)
     history = History()
     _call(callbacks, "on_train_begin", model)
     bars = progress and (parallel is None or parallel.is_root)
     for epoch in tqdm(range(1, epochs + 1), desc="epochs", unit="epoch",
                       disable=None if bars else True):  # None: bars only on a terminal
         loss, y, outputs, seconds = train_epoch(
-            model, loss_of, optimizer, batches, progress=f"epoch {epoch}/{epochs}" if bars else None,
-            parallel=parallel, keep_outputs=bool(metrics))
+            model, loss_of, optimizer, batches,
+            progress=f"epoch {epoch}/{epochs}" if bars else None, parallel=parallel,
+            keep_outputs=bool(metrics))
         logs = {"epoch": epoch, "loss": loss, **measure(metrics, y, outputs)}
         if val is not None:
             logs.update(evaluate(model, loss_of, *val, metrics, prefix=f"{val_name}_"))
@@ -158,7 +159,8 @@ def train_epoch(model, loss_of, optimizer, batches, progress=None, parallel=None
         if keep_outputs:
             targets.append(y)
             outputs.append(output.data)
-        bar.set_postfix(loss=f"{total_loss / seen:.4f}", refresh=False)
+        if not bar.disable:  # off the terminal, spare the formatting too
+            bar.set_postfix(loss=f"{total_loss / seen:.4f}", refresh=False)
     seconds = time.perf_counter() - start
     if not keep_outputs:
         return total_loss / seen, None, None, seconds
@@ -173,13 +175,18 @@ def predict(model, x, batch_size=1000):
                                for start in range(0, len(x), batch_size)])
 
 
-def evaluate(model, loss_of, x, y, metrics, prefix=""):
+def evaluate(model, loss_fn, x, y, metrics, prefix=""):
     """{prefix + "loss": mean loss, prefix + metric name: value} of ``model`` on (x, y)."""
     outputs = predict(model, x)
     with no_grad():
-        loss = float(loss_of(Tensor(outputs), Tensor(y)).data)
+        loss = float(as_function(loss_fn)(Tensor(outputs), Tensor(y)).data)
     return {prefix + "loss": loss,
             **{prefix + name: value for name, value in measure(metrics, y, outputs).items()}}
+
+
+def as_function(loss_fn):
+    """A loss Layer's ``forward`` (the book's layers are not callable), else ``loss_fn``."""
+    return loss_fn.forward if hasattr(loss_fn, "forward") else loss_fn
 
 
 def measure(metrics, y, outputs):

@@ -36,7 +36,11 @@ def build_mlp(features, hidden, classes, activation="relu", dropout=0.0, dtype="
 
 def predict_probabilities(model, x, batch_size=1000):
     """Softmax probabilities (n, classes) for rows ``x``, in eval mode and without a graph."""
-    logits = predict(model, x, batch_size)
+    return softmax(predict(model, x, batch_size))
+
+
+def softmax(logits):
+    """Probabilities (n, classes) from logits (n, classes), by jitgrad's softmax."""
     with no_grad():
         return Tensor(logits).softmax().data
 

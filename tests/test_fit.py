@@ -56,7 +56,7 @@ def test_early_stopping_stops_and_restores_the_best_weights():
     history = fit_blobs(model, val, epochs=50, callbacks=[stopper])
     assert stopper.stopped_epoch == stopper.best_epoch + 2 == history.epochs < 50
     assert history["val_loss"][stopper.best_epoch - 1] == min(history["val_loss"])
-    restored = evaluate(model, CrossEntropyLoss().forward, *val, {})["loss"]
+    restored = evaluate(model, CrossEntropyLoss(), *val, {})["loss"]
     assert restored == pytest.approx(min(history["val_loss"]), rel=1e-12)
     assert restored < history["val_loss"][-1]
 
