@@ -270,7 +270,20 @@ def test_predict_refuses_a_non_number_where_the_model_had_numbers(trained_people
     assert status == 1 and "line 2, column 'income': 'lots' is not a number" in err
 
 
+def test_plot_draws_the_regression_curves(tmp_path, capsys):
+    rooms, area, price = house_prices()
+    path = write_csv(tmp_path / "houses.csv", ["rooms", "area", "price"], zip(rooms, area, price))
+    status, out, err = run(capsys, "train", "--data", path, *FAST, "--plot", tmp_path / "c.png")
+    assert status == 0 and f"wrote the learning curves to {tmp_path / 'c.png'}" in out, err
+    assert (tmp_path / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_table_options_with_distributed_or_a_digits_model_are_refused(tmp_path, capsys):
     path = write_csv(tmp_path / "people.csv", *people())
     status, _, err = run(capsys, "train", "--data", path, "--distributed")
     assert status == 1 and "--distributed trains on --dataset digits or mnist" in err
+    status, _, err = run(capsys, "train", "--hidden", "4", "--epochs", "1",
+                         "--save", tmp_path / "digits.npz")
+    assert status == 0, err
+    status, _, err = run(capsys, "predict", "--load", tmp_path / "digits.npz", "--data", path)
+    assert status == 1 and "--data and --output are for models trained on a table" in err
