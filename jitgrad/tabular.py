@@ -14,6 +14,7 @@ import csv
 import io
 import math
 import os
+import zipfile
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -25,7 +26,6 @@ from .optim import Adam
 MISSING = {"", "na", "n/a", "nan", "null", "none", "?"}
 #: a numeric target with at most this many distinct integer values is taken for classes
 MAX_AUTO_CLASSES = 20
-CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 VALIDATION_FRACTION = 0.1  # of the training rows, held out for early stopping
 
@@ -165,7 +165,11 @@ def _check_header(path, header):
 
 
 def _read_npz(path):
-    with np.load(path, allow_pickle=False) as archive:
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except zipfile.BadZipFile as error:
+        raise TableError(f"{path} is not a readable .npz file ({error})") from None
+    with archive:
         if "X" not in archive.files:
             raise TableError(f"{path} holds {', '.join(archive.files) or 'no arrays'}; an "
                              ".npz needs X (rows of features) and, to train, y (targets)")
@@ -182,7 +186,8 @@ def _array_table(path, x, target):
         raise TableError(f"{path} has no rows")
     columns = {str(col): x[:, col].astype(np.float64) for col in range(x.shape[1])}
     if target is not None:
-        target = target.reshape(len(target), -1) if target.ndim > 1 else target
+        if target.ndim == 2 and target.shape[1] == 1:
+            target = target[:, 0]
         if len(target) != len(x) or target.ndim != 1:
             raise TableError(f"{path}: y must hold one target per row of X ({len(x)}), got "
                              f"{target.dtype} {list(target.shape)}")
@@ -213,10 +218,10 @@ def _read_parquet(path):
 # --- choosing target, features and task -------------------------------------------------------
 def find_target(table, target):
     """The name of the target column: ``target`` (a name, or an index like '-1' for arrays),
-    ``y`` for an .npz, else the last column."""
+    else the last column (``y`` for an .npz)."""
     names = table.names
     if target is None:
-        return "y" if "y" in names and table.source.endswith(".npz") else names[-1]
+        return names[-1]
     if target in names:
         return target
     if table.lines is None and _is_int(target) and -len(names) <= int(target) < len(names):

@@ -187,7 +187,7 @@ def test_the_model_file_carries_the_preparation(trained_people):
 def test_npy_npz_and_a_target_index(tmp_path, capsys):
     rooms, area, price = house_prices()
     np.save(tmp_path / "last.npy", np.column_stack([area, price, rooms]))
-    np.savez(tmp_path / "xy.npz", X=np.column_stack([area, price]), y=rooms)
+    np.savez(tmp_path / "xy.npz", X=np.column_stack([area, price]), y=rooms[:, None])  # a column
     np.save(tmp_path / "first.npy", np.column_stack([rooms, area, price]))
     outs = [run(capsys, "train", "--data", tmp_path / name, *target, *FAST)
             for name, target in (("last.npy", []), ("xy.npz", []), ("first.npy", ["--target", 0]))]
