@@ -241,7 +241,7 @@ def complete_rows(table, columns, target, impute):
         print(f"--impute {impute}: dropped {len(dropped)} of {table.rows} rows for missing "
               f"{'cells' if impute == 'drop' else 'targets'}")
     if len(dropped) == table.rows:
-        raise tabular.TableError(f"{table.source}: every row has a missing cell")
+        raise tabular.TableError(f"{table.source}: no row is left once those are dropped")
     return table.subset(np.setdiff1d(np.arange(table.rows), dropped))
 
 
@@ -508,11 +508,13 @@ def build_parser():
     evaluate.set_defaults(run=run_eval)
 
     predict = commands.add_parser(
-        "predict", help="classify images with a saved model",
+        "predict", help="classify images, or a table's rows, with a saved model",
         description="Print the class a saved model predicts for each row of INPUT: raw pixel "
                     "values (0-16 for digits, 0-255 for mnist) from a .npy file or a text "
                     "file with one image per line ('-' for stdin). Without INPUT, classify "
-                    "the first --count test images of the model's dataset.")
+                    "the first --count test images of the model's dataset. A model trained "
+                    "on a table (train --data) predicts the rows of --data FILE instead, as "
+                    "CSV: the class and each class's probability, or the value.")
     add_model_option(predict)
     predict.add_argument("input", nargs="?", metavar="INPUT")
     predict.add_argument("--data", metavar="FILE",

@@ -14,6 +14,7 @@ import csv
 import io
 import math
 import os
+import re
 import zipfile
 from dataclasses import asdict, dataclass
 
@@ -28,6 +29,7 @@ MISSING = {"", "na", "n/a", "nan", "null", "none", "?"}
 MAX_AUTO_CLASSES = 20
 PARQUET_SUFFIXES = (".parquet", ".pq")
 VALIDATION_FRACTION = 0.1  # of the training rows, held out for early stopping
+_DECIMAL_COMMA = re.compile(r"[-+]?\d*,\d+([eE][-+]?\d+)?")
 
 
 class TableError(ValueError):
@@ -148,12 +150,22 @@ def _read_csv(path):
             raise TableError(f"{path}: line {reader.line_num} has {len(record)} cells but the "
                              f"header has {len(header)} columns")
         lines.append(reader.line_num)
-        records.append([None if cell.strip().lower() in MISSING else cell.strip()
-                        for cell in record])
+        records.append([_cell(cell, decimal_comma=dialect.delimiter != ",") for cell in record])
     if not records:
         raise TableError(f"{path} has a header but no rows")
     cells = np.array(records, dtype=object)
     return Table(path, {name: cells[:, col] for col, name in enumerate(header)}, np.array(lines))
+
+
+def _cell(text, decimal_comma):
+    """A CSV cell stripped, None if missing; '3,14' as '3.14' where commas do not delimit
+    (files separated by semicolons or tabs often write decimals so)."""
+    text = text.strip()
+    if text.lower() in MISSING:
+        return None
+    if decimal_comma and _DECIMAL_COMMA.fullmatch(text):
+        return text.replace(",", ".")
+    return text
 
 
 def _check_header(path, header):
