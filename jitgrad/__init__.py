@@ -5,6 +5,7 @@ on-disk cache) every kernel before the first training step.
 """
 from .anomaly import AnomalyError, detect_anomaly
 from .dtypes import get_default_dtype, set_default_dtype
+from .fitting import History, fit
 from .grad_mode import no_grad
 from .layers import Dropout, Embedding, Layer, Linear, ReLU, Sequential, Sigmoid, Tanh
 from .losses import CrossEntropyLoss, MSELoss
@@ -17,7 +18,8 @@ from .warmup import warmup
 
 __version__ = "0.1.0"
 
-__all__ = ["Adam", "AdamW", "AnomalyError", "CrossEntropyLoss", "Dropout", "Embedding", "LSTMCell",
-           "Layer", "Linear", "MSELoss", "RMSprop", "RNNCell", "ReLU", "SGD", "Sequential", "Sigmoid",
-           "Tanh", "Tensor", "clip_grad_norm", "detect_anomaly", "get_default_dtype", "init", "load",
-           "no_grad", "optim", "save", "set_default_dtype", "warmup"]
+__all__ = ["Adam", "AdamW", "AnomalyError", "CrossEntropyLoss", "Dropout", "Embedding", "History",
+           "LSTMCell", "Layer", "Linear", "MSELoss", "RMSprop", "RNNCell", "ReLU", "SGD", "Sequential",
+           "Sigmoid", "Tanh", "Tensor", "clip_grad_norm", "detect_anomaly", "fit",
+           "get_default_dtype", "init", "load", "no_grad", "optim", "save", "set_default_dtype",
+           "warmup"]

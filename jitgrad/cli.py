@@ -6,6 +6,8 @@ Results go to stdout, progress bars (on a terminal) to stderr. An error prints o
 """
 import argparse
 import contextlib
+import csv
+import io
 import math
 import os
 import sys
@@ -15,11 +17,17 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-from . import __version__, charlm, datasets, serialization, training
+from . import __version__, charlm, datasets, metrics, serialization, tabular, training
+from .atomic import atomic_write
 from .data import Batches
+from .fitting import EarlyStopping, evaluate, fit, predict
+from .losses import CrossEntropyLoss, mean_squared_error
 from .optim import SGD
 
 MODEL_KIND = "jitgrad-mlp-classifier"
+TABLE_MODEL_KIND = "jitgrad-mlp-table"
+DIGITS_DEFAULTS = dict(hidden=[256, 256], epochs=20, optimizer="adam")
+TABLE_DEFAULTS = dict(epochs=200)  # a maximum: early stopping usually ends training sooner
 
 
 # --- argument types ---------------------------------------------------------------------------
@@ -44,6 +52,25 @@ def probability(text):
     return value
 
 
+def fraction(text):
+    value = float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+def non_negative_int(text):
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or a positive integer, got {text}")
+    return value
+
+
+def column_names(text):
+    """'city, colour' -> ['city', 'colour']."""
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
 def layer_sizes(text):
     """'256,128' -> [256, 128]; '' or 'none' -> [] (no hidden layer)."""
     if text.strip().lower() in ("", "none"):
@@ -58,6 +85,14 @@ def layer_sizes(text):
 # --- train / eval / predict -------------------------------------------------------------------
 def run_train(args):
     """``jitgrad train``; with ``--distributed``, one rank of an ``mpiexec`` job."""
+    if args.data:
+        if args.distributed:
+            raise ValueError("--distributed trains on --dataset digits or mnist, not on --data")
+        train_on_table(args)
+        return
+    for option, default in DIGITS_DEFAULTS.items():
+        if getattr(args, option) is None:
+            setattr(args, option, default)
     if not args.distributed:
         train_and_report(args, parallel=None)
         return
@@ -94,53 +129,160 @@ def train_and_report(args, parallel):
           f"{data.features} pixels, {data.classes} classes")
     print(f"model: {describe_model(architecture)}, {count_parameters(model):,} parameters; "
           f"{args.optimizer} lr {lr:g}, batch size {args.batch_size}, seed {args.seed}{ranks}")
-    history = train_epochs(model, optimizer, batches, test_x, data.test_y, args.epochs, parallel)
-    final = history[-1]
-    print(f"done: test accuracy {final.test_accuracy:.2%} "
-          f"({round(final.test_accuracy * len(test_x))}/{len(test_x)}), test loss "
-          f"{final.test_loss:.4f}, after {args.epochs} epochs in {args.elapsed():.1f} s")
+    history = fit(model, CrossEntropyLoss(), optimizer, batches, val=(test_x, data.test_y),
+                  epochs=args.epochs, metrics={"accuracy": metrics.accuracy}, val_name="test",
+                  parallel=parallel)
+    test_accuracy = history["test_accuracy"][-1]
+    print(f"done: test accuracy {test_accuracy:.2%} "
+          f"({round(test_accuracy * len(test_x))}/{len(test_x)}), test loss "
+          f"{history['test_loss'][-1]:.4f}, after {args.epochs} epochs in {args.elapsed():.1f} s")
     if args.save and is_root:
         metadata = dict(kind=MODEL_KIND, dataset=data.name, scale=data.scale,
-                        test_accuracy=final.test_accuracy, **architecture)
+                        test_accuracy=test_accuracy, **architecture)
         serialization.save(model, args.save, metadata)
         print(f"saved the model to {args.save}")
     if args.plot and is_root:
         from .plotting import plot_history
         plot_history(history, args.plot, f"jitgrad train: {data.name}, "
-                                         f"{describe_model(architecture)}, {args.optimizer}")
+                                         f"{describe_model(architecture)}, {args.optimizer}",
+                     val_name="test")
         print(f"wrote loss and accuracy curves to {args.plot}")
 
 
-def train_epochs(model, optimizer, batches, test_x, test_y, epochs, parallel=None):
-    """Train for ``epochs``, printing a line per epoch; the list of ``EpochStats``."""
-    history = []
-    bars = None if parallel is None or parallel.is_root else True  # None: only on a terminal
-    for epoch in tqdm(range(1, epochs + 1), desc="epochs", unit="epoch", disable=bars):
-        loss, accuracy, seconds = training.train_epoch(
-            model, optimizer, batches, progress=f"epoch {epoch}/{epochs}" if bars is None else None,
-            parallel=parallel)
-        test_loss, test_accuracy = training.evaluate(model, test_x, test_y)
-        stats = training.EpochStats(epoch, loss, accuracy, test_loss, test_accuracy,
-                                    batches.rows / seconds)
-        history.append(stats)
-        tqdm.write(f"epoch {epoch:>{len(str(epochs))}}/{epochs}  {stats}", file=sys.stdout)
-    return history
+def train_on_table(args):
+    """``jitgrad train --data FILE``: an MLP classifier or regressor for a table, with early
+    stopping on a validation slice, tested on a held-out split; the preparation is saved with
+    the model."""
+    check_output_paths(args)
+    preparation, parts = prepare_table(args)
+    np.random.seed(args.seed)  # the book's initialisers and Dropout draw from the global RNG
+    hidden = args.hidden if args.hidden is not None else tabular.default_hidden(
+        preparation.inputs, preparation.outputs)
+    architecture = dict(features=preparation.inputs, hidden=hidden, classes=preparation.outputs,
+                        activation=args.activation, dropout=args.dropout, dtype=args.dtype)
+    model = training.build_mlp(**architecture)
+    lr = args.lr or training.DEFAULT_LR.get(args.optimizer, tabular.DEFAULT_LR)
+    optimizer = (training.OPTIMIZERS[args.optimizer](model.parameters(), lr) if args.optimizer
+                 else tabular.make_optimizer(model.parameters(), lr))
+    epochs = args.epochs or TABLE_DEFAULTS["epochs"]
+    stopping = [EarlyStopping(patience=args.patience)] if args.patience else []
+    print(f"model: {describe_model(architecture)}, {count_parameters(model):,} parameters; "
+          f"{args.optimizer or tabular.OPTIMIZER_NAME} lr {lr:g}, batch size {args.batch_size}, "
+          f"seed {args.seed}, " + (f"up to {epochs} epochs, patience {args.patience}" if stopping
+                                   else f"{epochs} epochs"))
+    loss_fn = CrossEntropyLoss() if preparation.task == "classify" else mean_squared_error
+    history = fit(model, loss_fn, optimizer, parts["train"], val=parts.get("validation"),
+                  epochs=epochs, batch_size=args.batch_size, metrics=preparation.metrics(),
+                  callbacks=stopping, seed=args.seed)
+    test = evaluate(model, loss_fn, *parts["test"], preparation.metrics())
+    print(f"done: {describe_test(test, len(parts['test'][1]), preparation.task)}, after "
+          f"{history.epochs} epochs{describe_stop(stopping, history.epochs)} in "
+          f"{args.elapsed():.1f} s")
+    if args.save:
+        serialization.save(model, args.save, dict(
+            kind=TABLE_MODEL_KIND, data=args.data, preparation=preparation.to_json(), test=test,
+            **architecture))
+        print(f"saved the model and its preparation to {args.save}")
+    if args.plot:
+        from .plotting import plot_history
+        plot_history(history, args.plot, f"jitgrad train: {os.path.basename(args.data)}, "
+                                          f"{describe_model(architecture)}",
+                     metric="accuracy" if preparation.task == "classify" else "r2")
+        print(f"wrote the learning curves to {args.plot}")
 
 
-def check_output_paths(args):
-    """Fail before training, not after it, when --save or --plot cannot be written."""
-    for option, path in (("--save", args.save), ("--plot", args.plot)):
+def prepare_table(args):
+    """Read ``--data``, choose the target, features and task, split the rows and prepare
+    them, printing what was chosen: (``tabular.Preparation``, {part: (x, y)})."""
+    table = tabular.read_table(args.data)
+    target = tabular.find_target(table, args.target)
+    features = [name for name in table.names if name != target]
+    if not features:
+        raise tabular.TableError(f"{args.data} has no columns besides the target {target!r}")
+    categorical = tabular.find_categorical(table, features, args.categorical)
+    table.convert([name for name in features if name not in categorical])
+    table = complete_rows(table, features + [target], target, args.impute)
+    task, why = tabular.choose_task(table, target, args.task)
+    labels = None
+    if task == "classify":
+        labels = table.texts(target).astype(str)
+        if len(set(labels)) < 2:
+            raise tabular.TableError(f"{args.data}: the target {target!r} holds a single class "
+                                     f"({str(labels[0])!r}); there is nothing to tell apart")
+    else:
+        table.convert([target])
+    rows = tabular.split_rows(table, labels, args.test_size, args.patience > 0, args.seed)
+    preparation = tabular.Preparation.fit(table.subset(rows[0]), target, task, categorical,
+                                          args.impute)
+    parts = {part: (preparation.inputs_of(table.subset(index), args.dtype),
+                    preparation.targets_of(table.subset(index), args.dtype))
+             for part, index in zip(("train", "validation", "test"), rows) if index is not None}
+    kind = (f"classification, {len(preparation.classes)} classes "
+            f"({', '.join(preparation.classes[:5])}{', ...' * (len(preparation.classes) > 5)})"
+            if task == "classify" else "regression")
+    print(f"{args.data}: {table.rows:,} rows; target {target!r}: {why}, so {kind}")
+    print(f"features: {len(features) - len(categorical)} numeric, {len(categorical)} categorical"
+          f"{' (' + ', '.join(map(repr, categorical)) + ')' if categorical else ''} -> "
+          f"{preparation.inputs} inputs; " + ", ".join(
+              f"{len(y):,} {part}" for part, (_, y) in parts.items()) + " rows")
+    return preparation, parts
+
+
+def complete_rows(table, columns, target, impute):
+    """The table, once its missing cells in ``columns`` are dealt with as ``--impute`` says:
+    none allowed (TableError naming them), rows with any dropped (``drop``), or only rows
+    without a target dropped (``mean``/``median`` fill the features later)."""
+    if impute is None:
+        table.check_complete(columns, "fill them, or pass --impute mean|median|drop")
+        return table
+    needed = columns if impute == "drop" else [target]
+    dropped = sorted({row for row, _ in table.missing(needed)})
+    if dropped:
+        print(f"--impute {impute}: dropped {len(dropped)} of {table.rows} rows for missing "
+              f"{'cells' if impute == 'drop' else 'targets'}")
+    if len(dropped) == table.rows:
+        raise tabular.TableError(f"{table.source}: no row is left once those are dropped")
+    return table.subset(np.setdiff1d(np.arange(table.rows), dropped))
+
+
+def describe_test(test, rows, task):
+    """'test accuracy 97.22% (35/36), macro-F1 0.9712, test loss 0.0812' or the R², RMSE,
+    MAE and loss of a regressor."""
+    if task == "classify":
+        return (f"test accuracy {test['accuracy']:.2%} ({round(test['accuracy'] * rows)}/{rows}),"
+                f" macro-F1 {test['macro_f1']:.4f}, test loss {test['loss']:.4f}")
+    return (f"test R² {test['r2']:.3f}, RMSE {test['rmse']:.4g}, MAE {test['mae']:.4g}, "
+            f"test loss {test['loss']:.4f}")
+
+
+def describe_stop(stopping, epochs):
+    """' (stopped early; kept epoch 14's weights, the best validation loss)', or what applies
+    of it; '' without early stopping."""
+    if not stopping or stopping[0].best_epoch in (None, epochs):
+        return ""
+    stopped = "stopped early; " if stopping[0].stopped_epoch else ""
+    return f" ({stopped}kept epoch {stopping[0].best_epoch}'s weights, the best validation loss)"
+
+
+def check_output_paths(args, outputs=None):
+    """Fail before training, not after it, when --save or --plot (or ``outputs``, a list of
+    (option, path)) cannot be written."""
+    for option, path in outputs or (("--save", args.save), ("--plot", args.plot)):
         if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
             raise ValueError(f"{option} {path}: the directory does not exist")
-    if args.plot:
+    if outputs is None and args.plot:
         from .plotting import require_matplotlib
         require_matplotlib()
 
 
-def load_classifier(path):
-    """(model with the saved weights, metadata) for a file written by ``jitgrad train --save``."""
+def load_classifier(path, kinds=(MODEL_KIND,)):
+    """(model with the saved weights, metadata) for a file written by ``jitgrad train --save``
+    whose kind is one of ``kinds``."""
     _, metadata = serialization.read(path)
-    if metadata.get("kind") != MODEL_KIND:
+    if metadata.get("kind") == TABLE_MODEL_KIND and TABLE_MODEL_KIND not in kinds:
+        raise ValueError(f"{path} was trained on a table ({metadata['data']}); use it with "
+                         f"`jitgrad predict --load {path} --data FILE`")
+    if metadata.get("kind") not in kinds:
         raise ValueError(f"{path} holds parameters but not a model saved by `jitgrad train "
                          "--save`, so its architecture is unknown")
     model = training.build_mlp(**{key: metadata[key] for key in (
@@ -161,7 +303,13 @@ def run_eval(args):
 
 
 def run_predict(args):
-    model, metadata = load_classifier(args.load)
+    model, metadata = load_classifier(args.load, kinds=(MODEL_KIND, TABLE_MODEL_KIND))
+    if metadata["kind"] == TABLE_MODEL_KIND:
+        predict_table(args, model, metadata)
+        return
+    if args.data or args.output:
+        raise ValueError(f"--data and --output are for models trained on a table; {args.load} "
+                         f"was trained on {metadata['dataset']}: give its rows as INPUT")
     if args.input:
         raw, labels = read_rows(args.input), None
         check_features(args.load, metadata, raw.shape[1], "stdin" if args.input == "-"
@@ -175,6 +323,41 @@ def run_predict(args):
     for row, p in enumerate(probabilities):
         label = f"  {labels[row]:>5}" if labels is not None else ""
         print(f"{row:>3}  {p.argmax():>5}  {p.max():>11.2%}{label}")
+
+
+def predict_table(args, model, metadata):
+    """``jitgrad predict`` for a model trained on a table: a CSV with one prediction per row
+    of ``--data`` (the class label and each class's probability, or the predicted value)."""
+    preparation = tabular.Preparation(**metadata["preparation"])
+    path = args.data or args.input
+    if not path:
+        raise ValueError(f"{args.load} was trained on a table: give the rows to predict with "
+                         "--data FILE")
+    if args.output:
+        check_output_paths(args, [("--output", args.output)])
+    table = tabular.read_table(path)
+    preparation.check_columns(table, args.load)
+    table.convert(list(preparation.numeric))
+    if preparation.impute not in ("mean", "median"):
+        table.check_complete(preparation.features, "fill them (the model was trained without "
+                                                   "--impute mean|median)")
+    outputs = predict(model, preparation.inputs_of(table, metadata["dtype"]))
+    lines = io.StringIO()
+    writer = csv.writer(lines, lineterminator="\n")
+    if preparation.task == "classify":
+        probabilities = training.softmax(outputs)
+        writer.writerow([preparation.target, *(f"p_{label}" for label in preparation.classes)])
+        writer.writerows([preparation.classes[row.argmax()], *(f"{p:.4f}" for p in row)]
+                         for row in probabilities)
+    else:
+        writer.writerow([preparation.target])
+        writer.writerows([f"{value:.6g}"] for value in preparation.unscaled(outputs))
+    if not args.output:
+        sys.stdout.write(lines.getvalue())
+        return
+    with atomic_write(args.output) as file:
+        file.write(lines.getvalue().encode())
+    print(f"wrote {table.rows:,} predictions to {args.output}")
 
 
 def read_rows(path):
@@ -285,20 +468,25 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                      parser_class=ArgumentParser)
 
-    train = commands.add_parser("train", help="train an MLP classifier on handwritten digits",
-                                description="Train an MLP classifier and report its accuracy "
-                                            "on the held-out test split.")
+    train = commands.add_parser(
+        "train", help="train an MLP on handwritten digits or on your own table",
+        description="Train an MLP classifier on handwritten digits, or a classifier or "
+                    "regressor on a table (--data), and report it on a held-out test split.")
     add_data_options(train, default_dataset="digits")
-    train.add_argument("--hidden", type=layer_sizes, default=[256, 256], metavar="SIZES",
-                       help="hidden layer sizes, comma-separated (default: 256,256)")
+    add_table_options(train)
+    train.add_argument("--hidden", type=layer_sizes, metavar="SIZES",
+                       help="hidden layer sizes, comma-separated (default: 256,256 for digits; "
+                            "for a table, two layers scaled to its inputs and outputs)")
     train.add_argument("--activation", choices=sorted(training.ACTIVATIONS), default="relu",
                        help="hidden-layer activation (default: relu)")
     train.add_argument("--dropout", type=probability, default=0.0, metavar="P",
                        help="dropout rate after each hidden layer (default: 0)")
-    train.add_argument("--epochs", type=positive_int, default=20, help="(default: 20)")
+    train.add_argument("--epochs", type=positive_int,
+                       help="(default: 20; for a table, at most 200 with early stopping)")
     train.add_argument("--batch-size", type=positive_int, default=32, help="(default: 32)")
-    train.add_argument("--optimizer", choices=list(training.OPTIMIZERS), default="adam",
-                       help="sgd, sgd with momentum 0.9, or adam (default: adam)")
+    train.add_argument("--optimizer", choices=list(training.OPTIMIZERS),
+                       help="sgd, sgd with momentum 0.9, adam or adamw (default: adam; for a table, "
+                            f"{tabular.OPTIMIZER_NAME})")
     train.add_argument("--lr", type=positive_float, metavar="RATE",
                        help="learning rate (default: " + ", ".join(
                            f"{k} {v:g}" for k, v in training.DEFAULT_LR.items()) + ")")
@@ -320,13 +508,20 @@ def build_parser():
     evaluate.set_defaults(run=run_eval)
 
     predict = commands.add_parser(
-        "predict", help="classify images with a saved model",
+        "predict", help="classify images, or a table's rows, with a saved model",
         description="Print the class a saved model predicts for each row of INPUT: raw pixel "
                     "values (0-16 for digits, 0-255 for mnist) from a .npy file or a text "
                     "file with one image per line ('-' for stdin). Without INPUT, classify "
-                    "the first --count test images of the model's dataset.")
+                    "the first --count test images of the model's dataset. A model trained "
+                    "on a table (train --data) predicts the rows of --data FILE instead, as "
+                    "CSV: the class and each class's probability, or the value.")
     add_model_option(predict)
     predict.add_argument("input", nargs="?", metavar="INPUT")
+    predict.add_argument("--data", metavar="FILE",
+                         help="for a model trained on a table: the rows to predict, in a file "
+                              "like the one it learned from (the target column may be absent)")
+    predict.add_argument("--output", metavar="FILE.csv",
+                         help="write the predictions here instead of to stdout (table models)")
     predict.add_argument("--count", type=positive_int, default=10,
                          help="test images to classify when there is no INPUT (default: 10)")
     add_data_options(predict, default_dataset=None, choose=False)
@@ -372,6 +567,33 @@ def add_data_options(parser, default_dataset, choose=True):
                              f"{datasets.default_mnist_dir()})")
     parser.add_argument("--no-download", action="store_true",
                         help="fail instead of downloading missing MNIST files")
+
+
+def add_table_options(parser):
+    table = parser.add_argument_group(
+        "your own data", "train on a table instead of --dataset (see docs/own-data.md)")
+    table.add_argument("--data", metavar="FILE",
+                       help="CSV with a header (comma, semicolon or tab), .npy (rows; the last "
+                            "column is the target), .npz (X and y) or Parquet (needs pyarrow)")
+    table.add_argument("--target", metavar="COLUMN",
+                       help="the column to predict: a name, or an index for .npy (default: "
+                            "the last column; y for .npz)")
+    table.add_argument("--task", choices=["classify", "regress"],
+                       help="(default: classify if the target holds text or at most "
+                            f"{tabular.MAX_AUTO_CLASSES} distinct integers, else regress)")
+    table.add_argument("--categorical", type=column_names, metavar="COLUMNS",
+                       help="comma-separated columns to one-hot encode (default: the text "
+                            "columns)")
+    table.add_argument("--impute", choices=["mean", "median", "drop"],
+                       help="fill missing cells with the training rows' mean or median (the "
+                            "most frequent category for text), or drop their rows (default: "
+                            "missing cells are an error)")
+    table.add_argument("--test-size", type=fraction, default=0.2, metavar="FRACTION",
+                       help="rows held out for the test, stratified by class (default: 0.2)")
+    table.add_argument("--patience", type=non_negative_int, default=10, metavar="N",
+                       help="stop after N epochs without a better loss on a validation slice "
+                            "(a tenth of the training rows) and keep the best weights; 0: no "
+                            "early stopping, no slice (default: 10)")
 
 
 def add_model_option(parser):

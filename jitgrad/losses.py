@@ -17,3 +17,11 @@ class CrossEntropyLoss(Layer):
 
     def forward(self, input, target):
         return input.cross_entropy(target)
+
+
+def mean_squared_error(pred, target):
+    """The squared error averaged over the batch and the outputs: (batch, n), (batch, n) -> 0-d.
+
+    The book's ``MSELoss`` sums over the batch; ``fit`` reports a batch's loss as its mean.
+    """
+    return functional.squared_error(pred, target).sum() * (1.0 / pred.data.size)

@@ -14,24 +14,24 @@ def require_matplotlib():
         raise ImportError(MISSING) from None
 
 
-def plot_history(history, path, title):
-    """Write the curves of ``history`` (a list of ``training.EpochStats``) to ``path``.
+def plot_history(history, path, title, metric="accuracy", val_name="val"):
+    """Write the curves of ``history`` (a ``jitgrad.fitting.History``) to ``path``.
 
-    Two panels: cross-entropy loss and accuracy per epoch, training and test. The format
-    follows the file's suffix (``.png``, ``.svg``, ``.pdf``; PNG otherwise).
+    Two panels: the loss and ``metric`` per epoch, training and (when recorded)
+    ``val_name``'s. The format follows the file's suffix (``.png``, ``.svg``, ``.pdf``; PNG
+    otherwise).
     """
     require_matplotlib()
     from matplotlib.figure import Figure  # no pyplot: leaves the caller's backend alone
 
-    epochs = [s.epoch for s in history]
     figure = Figure(figsize=(8, 3.2), layout="constrained")
-    loss_axes, accuracy_axes = figure.subplots(1, 2)
-    for axes, metric, label in ((loss_axes, "loss", "cross-entropy loss"),
-                                (accuracy_axes, "accuracy", "accuracy")):
-        axes.plot(epochs, [getattr(s, metric) for s in history], label="train")
-        axes.plot(epochs, [getattr(s, "test_" + metric) for s in history], label="test")
+    loss_axes, metric_axes = figure.subplots(1, 2)
+    for axes, name in ((loss_axes, "loss"), (metric_axes, metric)):
+        for key, label in ((name, "train"), (f"{val_name}_{name}", val_name)):
+            if key in history:
+                axes.plot(history["epoch"], history[key], label=label)
         axes.set_xlabel("epoch")
-        axes.set_ylabel(label)
+        axes.set_ylabel(name)
         axes.grid(alpha=0.3)
         axes.legend()
     loss_axes.set_yscale("log")
