@@ -37,8 +37,8 @@ def sgd_momentum_step(param, grad, velocity, lr, momentum, dampening, weight_dec
 
 
 @kernel
-def adam_step(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, weight_decay, decoupled,
-              bias_correction1, bias_correction2_sqrt):
+def adam_step(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, weight_decay,
+              bias_correction1, bias_correction2_sqrt, decoupled):
     """Adam (``decoupled`` False: weight decay added to the gradient) or AdamW (True:
     param *= 1 - lr * wd first); then m, v updated and param -= lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps)."""
     step_size = lr / bias_correction1

@@ -24,6 +24,7 @@ class Adam(Optimizer):
             weight_decay = 0.01 if self.decoupled else 0.0  # PyTorch's defaults
         super().__init__(parameters, dict(lr=lr, betas=tuple(betas), eps=eps,
                                           weight_decay=weight_decay))
+        self._scalar_cache = {}  # id(group) -> (settings and step, their values in a dtype)
 
     def check(self, group):
         super().check(group)
@@ -34,14 +35,24 @@ class Adam(Optimizer):
             raise ValueError(f"{self._name}: eps must be >= 0, got {group['eps']!r}")
 
     def update(self, p, group, state, zero):
-        beta1, beta2 = group["betas"]
         state["step"] = step = state.get("step", 0) + 1
         exp_avg, exp_avg_sq = flat_state(state, "exp_avg", p), flat_state(state, "exp_avg_sq", p)
-        run_flat(p, k.adam_step, exp_avg, exp_avg_sq, scalar(p, group["lr"]), scalar(p, beta1),
-                 scalar(p, beta2), scalar(p, group["eps"]), scalar(p, group["weight_decay"]),
-                 self.decoupled, scalar(p, 1 - beta1 ** step),
-                 scalar(p, math.sqrt(1 - beta2 ** step)))
+        run_flat(p, k.adam_step, exp_avg, exp_avg_sq, *self._scalars(group, step, p.data.dtype),
+                 self.decoupled)
         return False
+
+    def _scalars(self, group, step, dtype):
+        """(lr, beta1, beta2, eps, weight_decay, 1 - beta1**t, sqrt(1 - beta2**t)) in
+        ``dtype``, computed once per step for all the group's parameters of that dtype."""
+        key = (step, dtype, group["lr"], group["betas"], group["eps"], group["weight_decay"])
+        cached = self._scalar_cache.get(id(group))
+        if cached is None or cached[0] != key:
+            beta1, beta2 = group["betas"]
+            values = (group["lr"], beta1, beta2, group["eps"], group["weight_decay"],
+                      1 - beta1 ** step, math.sqrt(1 - beta2 ** step))
+            cached = (key, tuple(dtype.type(value) for value in values))
+            self._scalar_cache[id(group)] = cached
+        return cached[1]
 
 
 class AdamW(Adam):
