@@ -18,3 +18,5 @@ __version__ = "0.1.0"
 __all__ = ["Adam", "AnomalyError", "CrossEntropyLoss", "Dropout", "Embedding", "LSTMCell", "Layer",
            "Linear", "MSELoss", "RNNCell", "ReLU", "SGD", "Sequential", "Sigmoid", "Tanh", "Tensor",
            "clip_grad_norm", "detect_anomaly", "load", "no_grad", "save", "warmup"]
+
+from .ops.joining import cat, stack
