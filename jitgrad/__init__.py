@@ -19,4 +19,14 @@ __all__ = ["Adam", "AnomalyError", "CrossEntropyLoss", "Dropout", "Embedding", "
            "Linear", "MSELoss", "RNNCell", "ReLU", "SGD", "Sequential", "Sigmoid", "Tanh", "Tensor",
            "clip_grad_norm", "detect_anomaly", "load", "no_grad", "save", "warmup"]
 
+from . import functional
+from .activation_layers import GELU, LeakyReLU, LogSoftmax, Softmax
+from .creation import ones, ones_like, randn, zeros, zeros_like
+from .losses import BCEWithLogitsLoss, L1Loss
+from .normalization import BatchNorm1d, LayerNorm
 from .ops.joining import cat, stack
+from .shape_layers import Flatten, Identity
+
+__all__ += ["BCEWithLogitsLoss", "BatchNorm1d", "Flatten", "GELU", "Identity", "L1Loss",
+            "LayerNorm", "LeakyReLU", "LogSoftmax", "Softmax", "cat", "functional", "ones",
+            "ones_like", "randn", "stack", "zeros", "zeros_like"]
