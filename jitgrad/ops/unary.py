@@ -16,20 +16,25 @@ from .registry import BadInput, Example, apply, positive, register
 
 
 class Unary(Op):
-    """y = kernel(x, *params) elementwise; backward_kernel(grad, x, *params)."""
+    """y = kernel(x, *params) elementwise; its gradient is backward_kernel(grad, x, *params),
+    or backward_kernel(grad, y, *params) for an op that ``keeps_output``."""
 
     kernel = backward_kernel = None
+    keeps_output = False
 
     def params(self):
         """The numbers both kernels take after the array (clamp's bounds, the exponent)."""
         return ()
 
     def forward(self, a):
-        self.x = flat(a, float_dtype(self.creation_op, a))
-        return type(self).kernel(self.x, *self.params()).reshape(a.shape)
+        x = flat(a, float_dtype(self.creation_op, a))
+        y = type(self).kernel(x, *self.params())
+        self.saved = y if self.keeps_output else x
+        return y.reshape(a.shape)
 
     def backward(self, grad, needs_grad):
-        grad_in = type(self).backward_kernel(flat(grad, self.x.dtype), self.x, *self.params())
+        grad_in = type(self).backward_kernel(flat(grad, self.saved.dtype), self.saved,
+                                             *self.params())
         return [grad_in.reshape(grad.shape)]
 
 
@@ -40,15 +45,8 @@ class Log(Unary):
 
 class Sqrt(Unary):
     creation_op = "sqrt"
-    kernel = k.sqrt
-
-    def forward(self, a):
-        out = super().forward(a)
-        self.y = out.reshape(-1)
-        return out
-
-    def backward(self, grad, needs_grad):
-        return [k.sqrt_backward(flat(grad, self.y.dtype), self.y).reshape(grad.shape)]
+    kernel, backward_kernel = k.sqrt, k.sqrt_backward
+    keeps_output = True
 
 
 class Abs(Unary):
