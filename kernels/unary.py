@@ -1,12 +1,27 @@
-"""Elementwise math of one operand on flat arrays: log, sqrt, abs, clamp and powers.
+"""Elementwise math of one operand on flat arrays: exp, log, sqrt, abs, clamp and powers.
 
-Each forward sits beside its backward. Backwards read what is cheapest to reuse: sqrt's
-its output, the others their input. The loops store into ``np.empty_like`` outputs so that
-float32 stays float32.
+Each forward sits beside its backward. Backwards read what is cheapest to reuse: exp's and
+sqrt's their output, the others their input. The loops store into ``np.empty_like`` outputs
+so that float32 stays float32.
 """
 import numpy as np
 
 from .jit import kernel
+
+
+@kernel
+def exp(x):
+    """e ** x, shape (n,) -> (n,)."""
+    out = np.empty_like(x)
+    for i in range(x.size):
+        out[i] = np.exp(x[i])
+    return out
+
+
+@kernel
+def exp_backward(grad, y):
+    """grad * y for y = exp(x), shapes (n,), (n,) -> (n,)."""
+    return grad * y
 
 
 @kernel

@@ -1,7 +1,7 @@
-"""Elementwise math of one tensor: log, sqrt, abs, clamp and ``**`` a number.
+"""Elementwise math of one tensor: exp, log, sqrt, abs, clamp and ``**`` a number.
 
-Each op keeps what its backward kernel reads (``kernels/unary.py``): the input, or sqrt's
-output.
+Each op keeps what its backward kernel reads (``kernels/unary.py``): the input, or exp's and
+sqrt's output.
 """
 import math
 import numbers
@@ -36,6 +36,12 @@ class Unary(Op):
         grad_in = type(self).backward_kernel(flat(grad, self.saved.dtype), self.saved,
                                              *self.params())
         return [grad_in.reshape(grad.shape)]
+
+
+class Exp(Unary):
+    creation_op = "exp"
+    kernel, backward_kernel = k.exp, k.exp_backward
+    keeps_output = True
 
 
 class Log(Unary):
@@ -86,6 +92,11 @@ class Pow(Unary):
         return (self.exponent,)
 
 
+def exp(x):
+    """e ** x, elementwise."""
+    return apply(Exp(), x)
+
+
 def log(x):
     """Natural logarithm, elementwise."""
     return apply(Log(), x)
@@ -112,6 +123,7 @@ def pow(x, exponent):  # noqa: A001 -- the Tensor method's name
     return apply(Pow(exponent), x)
 
 
+register("exp", exp, methods=["exp"], examples=[Example(lambda lib, x: x.exp(), [(2, 3)])])
 register("log", log, methods=["log"], examples=[Example(lambda lib, x: x.log(), [positive(2, 3)])])
 register("sqrt", sqrt, methods=["sqrt"], examples=[
     Example(lambda lib, x: x.sqrt(), [positive(2, 3)])])
