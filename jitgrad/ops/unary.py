@@ -6,8 +6,6 @@ sqrt's output.
 import math
 import numbers
 
-import numpy as np
-
 from kernels import unary as k
 
 from ..dtypes import float_dtype
