@@ -11,7 +11,7 @@ from kernels import broadcast as k
 from kernels import strided
 
 from ..dtypes import describe, float_dtype
-from .base import Op, check_dim, flat
+from .base import Op, check_dim
 from .registry import BadInput, Example, apply, register
 
 
@@ -86,7 +86,7 @@ def reduce_to(array, shape, scale=1.0):
     if array.size == 0:
         return np.zeros(shape, dtype=array.dtype) * array.dtype.type(scale)  # NaN for a mean
     sizes, strides = groups(array.shape, shape)
-    return strided.reduce_sum(flat(array, array.dtype), sizes, strides, math.prod(shape),
+    return strided.reduce_sum(array.reshape(-1), sizes, strides, math.prod(shape),
                               scale).reshape(shape)
 
 

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from kernels import broadcast as middle
 from kernels import strided
 
 from ..dtypes import describe, float_dtype
@@ -40,32 +41,58 @@ class Reduction(Op):
         self.dim, self.keepdim = dim, keepdim
 
     def prepare(self, a):
-        """``a`` as a flat float array; sets dims, shapes and count (elements per output)."""
-        self.dims = reduced_dims(self.name, a, self.dim)
-        self.shape, self.kept = a.shape, kept_shape(a.shape, self.dims)
-        self.out_shape = self.kept if self.keepdim else tuple(
-            size for d, size in enumerate(a.shape) if d not in self.dims)
-        self.count = math.prod(a.shape[d] for d in self.dims)
+        """``a`` as a C-contiguous float array; sets dims, shapes and count (elements per
+        output). The book's ``sum()`` and ``sum(dim)`` take short cuts through the
+        bookkeeping: they run on every step of a training loop."""
+        self.shape = shape = a.shape
+        self.middle = None  # (outer, n, inner) when the reduced dims are one middle axis
+        if self.dim is None:
+            self.dims, self.kept, self.count = range(a.ndim), (1,) * a.ndim, a.size
+            self.out_shape = self.kept if self.keepdim else ()
+            self.middle = (1, a.size, 1)
+        elif isinstance(self.dim, int):
+            d = check_dim(self.name, a, self.dim)
+            self.dims, self.count = (d,), shape[d]
+            self.kept = shape[:d] + (1,) + shape[d + 1:]
+            self.out_shape = self.kept if self.keepdim else shape[:d] + shape[d + 1:]
+            self.middle = (math.prod(shape[:d]), shape[d], math.prod(shape[d + 1:]))
+        else:
+            self.dims = dims = reduced_dims(self.name, a, self.dim)
+            self.kept = kept_shape(shape, dims)
+            self.out_shape = self.kept if self.keepdim else tuple(
+                size for d, size in enumerate(shape) if d not in dims)
+            self.count = math.prod(shape[d] for d in dims)
         return np.ascontiguousarray(a, dtype=float_dtype(self.name, a))
 
 
 class Sum(Reduction):
-    """a.sum(dim, keepdim): the book's creation_op names ``sum`` and ``sum_<dim>`` stay."""
+    """a.sum(dim, keepdim): the book's creation_op names ``sum`` and ``sum_<dim>`` stay.
+
+    The book's sum() and sum(dim) reduce one middle axis of an (outer, n, inner) view: they
+    run the book's kernels (``kernels/broadcast.py``), which take fewer arguments to check
+    than the general ones of ``kernels/strided.py`` (a microsecond a call, on every step).
+    """
 
     name = creation_op = "sum"
 
     def forward(self, a):
         x = self.prepare(a)
-        if isinstance(self.dim, (int, np.integer)):
+        if isinstance(self.dim, int):
             self.creation_op = f"{self.name}_{self.dims[0]}"
+        if self.middle is not None and self.scale() == 1.0:
+            return middle.sum_middle(x.reshape(self.middle)).reshape(self.out_shape)
+        self.middle = None
         return reduce_to(x, self.kept, self.scale()).reshape(self.out_shape)
 
     def scale(self):
         return 1.0
 
     def backward(self, grad, needs_grad):
-        grad = np.ascontiguousarray(grad).reshape(self.kept)
-        return [spread_to(grad, self.shape, self.scale())]
+        grad = np.ascontiguousarray(grad)
+        if self.middle is not None:
+            outer, n, inner = self.middle
+            return [middle.expand_middle(grad.reshape(outer, inner), n).reshape(self.shape)]
+        return [spread_to(grad.reshape(self.kept), self.shape, self.scale())]
 
 
 class Mean(Sum):
