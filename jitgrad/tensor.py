@@ -1,4 +1,4 @@
-"""The Tensor: an array, the graph that made it, and the book's operator methods.
+"""The Tensor: an array, the graph that made it, and its op methods (from the op registry).
 
 Each op method runs an ``Op`` (``jitgrad.ops``) on the arrays and, when any input has
 ``autograd=True``, records the graph edge as the book does: the output lists its
