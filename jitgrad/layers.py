@@ -158,12 +158,7 @@ class Dropout(Layer):
         self.p, self.rng = p, rng
 
     def forward(self, input):
-        if not self.training or self.p == 0:
-            return input
-        draw = np.random.random_sample if self.rng is None else self.rng.random
-        keep = draw(input.data.shape) >= self.p
-        dtype = input.data.dtype if input.data.dtype.kind == "f" else np.float64
-        return input * Tensor(keep.astype(dtype) / dtype.type(1 - self.p))
+        return functional.dropout(input, self.p, self.training, self.rng)
 
 
 class Embedding(Layer):
