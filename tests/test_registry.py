@@ -44,10 +44,16 @@ def test_gradients_match_finite_differences(example):
 
 
 @pytest.mark.parametrize("example", DIFFERENTIABLE)
-def test_float32_stays_float32(example):
-    out, inputs = run_example(example, np.float32)
-    assert out.dtype == np.float32
-    assert all(t.grad.dtype == np.float32 and t.grad.shape == t.shape for t in inputs)
+def test_float32_stays_float32_and_agrees_with_float64(example):
+    out32, leaves32 = run_example(example, np.float32)
+    out64, leaves64 = run_example(example, np.float64)
+    assert out32.dtype == np.float32
+    assert all(t.grad.dtype == np.float32 and t.grad.shape == t.shape for t in leaves32)
+    pairs = [(out32.data, out64.data)] + [(a.grad.data, b.grad.data)
+                                          for a, b in zip(leaves32, leaves64)]
+    for single, double in pairs:
+        scale = max(1.0, float(np.abs(double).max(initial=0.0)))
+        np.testing.assert_allclose(single, double, rtol=1e-4, atol=1e-5 * scale)
 
 
 @pytest.mark.parametrize("example", EXAMPLES)
