@@ -111,16 +111,20 @@ class Extreme(Reduction):
 
     def forward(self, a):
         x = self.prepare(a)
-        if self.count == 0 or a.size == 0:
+        if self.count == 0:
             raise ValueError(f"{self.creation_op}: cannot reduce {describe(a)} over dims "
-                             f"{self.dims}, which hold no elements")
+                             f"{tuple(self.dims)}, which hold no elements")
         self.x = x.reshape(-1)
+        if a.size == 0:  # an empty dim that is not reduced: as many (no) outputs
+            return np.empty(self.out_shape, dtype=x.dtype)
         self.sizes, self.strides = groups(self.shape, self.kept)
         self.out = strided.reduce_extreme(self.x, self.sizes, self.strides,
                                           math.prod(self.kept), self.largest)
         return self.out.reshape(self.out_shape)
 
     def backward(self, grad, needs_grad):
+        if self.x.size == 0:
+            return [np.zeros(self.shape, dtype=grad.dtype)]
         grad = flat(grad, self.out.dtype)
         return [strided.extreme_backward(self.x, self.sizes, self.strides, self.out,
                                          grad).reshape(self.shape)]
