@@ -53,18 +53,21 @@ def binary(code, a, b, shape, strides):
     positions = np.zeros(2, dtype=np.int64)
     step_a, step_b = strides[0, shape.size - 1], strides[1, shape.size - 1]
     for start in range(0, out.size, inner):
-        pa, pb = positions[0], positions[1]
+        # rows as slices: indexing them by the loop counter needs no negative-index check,
+        # which would keep the loop from vectorizing
+        pa, pb, row = positions[0], positions[1], out[start:start + inner]
         if step_a == 1 and step_b == 1:
+            row_a, row_b = a[pa:pa + inner], b[pb:pb + inner]
             for i in range(inner):
-                out[start + i] = _combine(code, a[pa + i], b[pb + i])
+                row[i] = _combine(code, row_a[i], row_b[i])
         elif step_a == 1:
-            y = b[pb]
+            row_a, y = a[pa:pa + inner], b[pb]
             for i in range(inner):
-                out[start + i] = _combine(code, a[pa + i], y)
+                row[i] = _combine(code, row_a[i], y)
         else:
-            x = a[pa]
+            x, row_b = a[pa], b[pb:pb + inner]
             for i in range(inner):
-                out[start + i] = _combine(code, x, b[pb + i])
+                row[i] = _combine(code, x, row_b[i])
         _next_row(counter, shape, strides, positions)
     return out
 
@@ -79,14 +82,15 @@ def broadcast_to(x, shape, strides, scale):
     positions = np.zeros(1, dtype=np.int64)
     step = strides[0, shape.size - 1]
     for start in range(0, out.size, inner):
-        p = positions[0]
+        p, row = positions[0], out[start:start + inner]
         if step == 1:
+            source = x[p:p + inner]
             for i in range(inner):
-                out[start + i] = x[p + i] * scale
+                row[i] = source[i] * scale
         else:
             value = x[p] * scale
             for i in range(inner):
-                out[start + i] = value
+                row[i] = value
         _next_row(counter, shape, strides, positions)
     return out
 
@@ -101,14 +105,15 @@ def reduce_sum(x, shape, strides, size, scale):
     positions = np.zeros(1, dtype=np.int64)
     step = strides[0, shape.size - 1]
     for start in range(0, x.size, inner):
-        p = positions[0]
+        p, row = positions[0], x[start:start + inner]
         if step == 1:
+            target = out[p:p + inner]
             for i in range(inner):
-                out[p + i] += x[start + i]
+                target[i] += row[i]
         else:
             total = out[p]
             for i in range(inner):
-                total += x[start + i]
+                total += row[i]
             out[p] = total
         _next_row(counter, shape, strides, positions)
     if scale != 1.0:
@@ -117,21 +122,34 @@ def reduce_sum(x, shape, strides, size, scale):
     return out
 
 
+@inline
+def _wins(value, current, largest):
+    """Whether ``value`` replaces ``current`` as the extreme; NaN always does, as in torch."""
+    return (value > current if largest else value < current) or value != value
+
+
 @kernel
 def reduce_extreme(x, shape, strides, size, largest):
     """The largest (or smallest) element of x over the groups where ``strides`` is 0, as in
-    reduce_sum; NaN wins, as in torch.amax."""
+    reduce_sum."""
     inner = shape[shape.size - 1]
     out = np.full(size, -np.inf if largest else np.inf, dtype=x.dtype)
     counter = np.zeros(shape.size, dtype=np.int64)
     positions = np.zeros(1, dtype=np.int64)
     step = strides[0, shape.size - 1]
     for start in range(0, x.size, inner):
-        p = positions[0]
-        for i in range(inner):
-            value, o = x[start + i], p + i * step
-            if (value > out[o] if largest else value < out[o]) or value != value:
-                out[o] = value
+        p, row = positions[0], x[start:start + inner]
+        if step == 1:
+            target = out[p:p + inner]
+            for i in range(inner):
+                if _wins(row[i], target[i], largest):
+                    target[i] = row[i]
+        else:
+            extreme = out[p]
+            for i in range(inner):
+                if _wins(row[i], extreme, largest):
+                    extreme = row[i]
+            out[p] = extreme
         _next_row(counter, shape, strides, positions)
     return out
 
@@ -148,13 +166,13 @@ def extreme_backward(x, shape, strides, extremes, grad):
         counter = np.zeros(shape.size, dtype=np.int64)
         positions = np.zeros(1, dtype=np.int64)
         for start in range(0, x.size, inner):
-            p = positions[0]
+            p, row, row_out = positions[0], x[start:start + inner], out[start:start + inner]
             for i in range(inner):
                 o = p + i * step
-                if x[start + i] == extremes[o]:
+                if row[i] == extremes[o]:
                     if sweep == 0:
                         ties[o] += 1.0
                     else:
-                        out[start + i] = grad[o] / ties[o]
+                        row_out[i] = grad[o] / ties[o]
             _next_row(counter, shape, strides, positions)
     return out
