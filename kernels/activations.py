@@ -11,7 +11,6 @@ import numpy as np
 from . import vmath
 from .jit import kernel
 
-SQRT_HALF = math.sqrt(0.5)
 INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
@@ -92,7 +91,7 @@ def gelu(x):
     """x * Phi(x), Phi the standard normal CDF in its exact erf form; (n,) -> (n,)."""
     out = np.empty_like(x)
     for i in range(x.size):
-        out[i] = 0.5 * x[i] * (1.0 + math.erf(x[i] * SQRT_HALF))
+        out[i] = x[i] * vmath.normal_cdf(x[i])
     return out
 
 
@@ -101,7 +100,6 @@ def gelu_backward(grad, x):
     """grad * (Phi(x) + x * phi(x)), phi the standard normal density; (n,), (n,) -> (n,)."""
     out = np.empty_like(x)
     for i in range(x.size):
-        cdf = 0.5 * (1.0 + math.erf(x[i] * SQRT_HALF))
-        density = INV_SQRT_2PI * math.exp(-0.5 * x[i] * x[i])
-        out[i] = grad[i] * (cdf + x[i] * density)
+        density = INV_SQRT_2PI * vmath.exp_nonpositive(-0.5 * x[i] * x[i])
+        out[i] = grad[i] * (vmath.normal_cdf(x[i]) + x[i] * density)
     return out
