@@ -172,3 +172,14 @@ def test_tensor_basics():
     assert not t.autograd
     with pytest.raises(ValueError, match=r"item: only a tensor of one element .* float64\[2, 2\]"):
         t.item()
+
+
+def test_float32_gelu_is_within_two_ulp_of_the_exact_erf_form():
+    from scipy.special import erf
+    x = np.linspace(-4, 4, 100001).astype(np.float32)
+    exact = x.astype(np.float64) * 0.5 * (1 + erf(x.astype(np.float64) / np.sqrt(2)))
+    ours = jitgrad.functional.gelu(Tensor(x)).data
+    assert ours.dtype == np.float32
+    ulp = np.spacing(np.abs(exact).astype(np.float32)).astype(np.float64)
+    nonzero = exact != 0
+    assert np.max(np.abs(ours - exact)[nonzero] / ulp[nonzero]) <= 2
