@@ -110,12 +110,12 @@ def library():
     return types.SimpleNamespace(F=functional, cat=cat, stack=stack, tensor=_Tensor)
 
 
-def run_example(example, dtype, backward=True):
+def run_example(example, dtype):
     """``example`` on fresh leaves of ``dtype``: (output, leaves), back-propagated (with a
-    gradient of ones) if it is differentiable and ``backward``."""
+    gradient of ones) if it is differentiable."""
     leaves = [_Tensor(array, autograd=True) for array in example_arrays(example.inputs, dtype)]
     out = example.call(library(), *leaves)
-    if backward and example.grad:
+    if example.grad:
         out.backward()
     return out, leaves
 
@@ -131,6 +131,7 @@ def constant(value):
 
 
 def is_tensor(value):
+    """Whether ``value`` is a Tensor (op modules cannot import the class)."""
     return isinstance(value, _Tensor)
 
 
