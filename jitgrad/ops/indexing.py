@@ -2,7 +2,7 @@
 
 Ints, slices, None and Ellipsis give a view ("basic" indexing); integer arrays and boolean
 masks pick elements ("advanced" indexing), which may repeat: their gradient is a scatter-add
-(``kernels/gather.py``'s, one element per row), so repeats add up.
+(``kernels/gather.py``'s), so repeats add up. One int array picks rows: that is index_select.
 """
 import numpy as np
 
@@ -10,6 +10,7 @@ from kernels import gather
 
 from ..dtypes import describe
 from .base import Op
+from .gather import IndexSelect
 from .registry import BadInput, Example, apply, array_of, is_tensor, register
 
 
@@ -83,7 +84,19 @@ def getitem(x, index):
         return apply(Select(index), x)
     parts = index if isinstance(index, tuple) else (index,)
     parts = tuple(_index_part(part) for part in parts)
+    if len(parts) == 1 and isinstance(parts[0], np.ndarray) and parts[0].dtype.kind == "i":
+        return _rows(x, parts[0])
     return apply(Index(parts if isinstance(index, tuple) else parts[0]), x)
+
+
+def _rows(x, indices):
+    """x[indices] for an int array: rows of dim 0 by index_select's kernels (an embedding
+    lookup), with NumPy's negative indices counted from the end."""
+    rows = x.shape[0] if x.ndim else 0
+    if indices.size and (indices.min() < -rows or indices.max() >= rows):
+        raise IndexError(f"index: indices from {indices.min()} to {indices.max()} are out of "
+                         f"range for dim 0 of {describe(x.data)}")
+    return apply(IndexSelect(np.where(indices < 0, indices + rows, indices)), x)
 
 
 register("getitem", getitem, methods=["__getitem__"], examples=[
@@ -93,6 +106,7 @@ register("getitem", getitem, methods=["__getitem__"], examples=[
     Example(lambda lib, x: x[..., 1:3, None], [(2, 3, 4)]),
     Example(lambda lib, x: x[1, ::2], [(3, 4)]),
     Example(lambda lib, x: x[lib.tensor(np.array([0, 2, 2, 1]))], [(3, 4)]),
+    Example(lambda lib, x: x[lib.tensor(np.array([[-1, 0], [-3, -1]]))], [(3, 2, 2)]),
     Example(lambda lib, x: x[:, lib.tensor(np.array([[3, 0], [3, 3]]))], [(2, 4)]),
     Example(lambda lib, x: x[lib.tensor(np.array([True, False, True]))], [(3, 4)]),
     Example(lambda lib, x: x[lib.tensor(np.array([0, 1])), lib.tensor(np.array([2, 2]))], [(3, 4)]),
@@ -103,4 +117,7 @@ register("getitem", getitem, methods=["__getitem__"], examples=[
     BadInput(lambda lib, x: x[np.array([0.5])], [(3, 4)], IndexError, "index: index arrays must be integers"),
     BadInput(lambda lib, x: x[np.array([True, False])], [(3, 4)], IndexError, "index: cannot index"),
     BadInput(lambda lib, x: x["a"], [(3, 4)], IndexError, "index: cannot index"),
+    BadInput(lambda lib, x: x[np.array([0, 3])], [(3, 4)], IndexError,
+             r"index: indices from 0 to 3 are out of range for dim 0 of float64\[3, 4\]"),
+    BadInput(lambda lib, x: x[np.array([0])], [()], IndexError, "index: indices from 0 to 0"),
 ])
