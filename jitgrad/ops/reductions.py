@@ -3,6 +3,7 @@
 sum(dim) without keepdim is the book's; ``dim`` may also be a tuple, and ``keepdim=True``
 keeps the reduced dims with size 1, as in PyTorch. The kernels are ``kernels/strided.py``'s.
 """
+import collections
 import math
 
 import numpy as np
@@ -181,18 +182,22 @@ def _arg_extreme(op, numpy_function, x, dim, keepdim):
     return constant(numpy_function(array, axis=axis, keepdims=keepdim).astype(np.int64))
 
 
+#: What max(dim) and min(dim) return, as torch's (values, indices) pair.
+ValuesIndices = collections.namedtuple("ValuesIndices", ["values", "indices"])
+
+
 def max(x, dim=None, keepdim=False):  # noqa: A001 -- the Tensor method's name
     """The largest value (a 0-d tensor), or with ``dim`` the pair (values, indices)."""
     if dim is None:
         return amax(x)
-    return amax(x, dim, keepdim), argmax(x, dim, keepdim)
+    return ValuesIndices(amax(x, dim, keepdim), argmax(x, dim, keepdim))
 
 
 def min(x, dim=None, keepdim=False):  # noqa: A001 -- the Tensor method's name
     """The smallest value (a 0-d tensor), or with ``dim`` the pair (values, indices)."""
     if dim is None:
         return amin(x)
-    return amin(x, dim, keepdim), argmin(x, dim, keepdim)
+    return ValuesIndices(amin(x, dim, keepdim), argmin(x, dim, keepdim))
 
 
 _DIMS = [None, 0, 1, -1, (0, 2), (1, 2), (0, 1, 2)]
@@ -225,6 +230,8 @@ register("amin", amin, methods=["amin"], examples=_reduction_examples("amin"),
 register("max", max, methods=["max"], examples=[
     Example(lambda lib, x: x.max(), [(3, 4)]),
     Example(lambda lib, x: x.max(1)[0], [(3, 4)]),
+    Example(lambda lib, x: x.max(0).values, [(3, 4)]),
+    Example(lambda lib, x: x.max(-1, keepdim=True).indices, [(3, 4)], grad=False),
 ])
 register("min", min, methods=["min"], examples=[
     Example(lambda lib, x: x.min(), [(3, 4)]),
