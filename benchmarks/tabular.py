@@ -31,7 +31,8 @@ from sklearn.preprocessing import StandardScaler
 import jitgrad
 from jitgrad import datasets, metrics, tabular, training
 from jitgrad.cli import blas_threads
-from jitgrad.losses import CrossEntropyLoss, mean_squared_error
+from jitgrad.functional import mse_loss
+from jitgrad.losses import CrossEntropyLoss
 from benchmarks.cpu_load import ForeignLoad
 
 BATCH_SIZE, LR = 32, 1e-3
@@ -69,7 +70,7 @@ def run_jitgrad(data, task, hidden, epochs, seed):
     outputs = len(np.unique(train_y)) if task == "classify" else 1
     np.random.seed(seed)
     model = training.build_mlp(train_x.shape[1], hidden, outputs, dtype="float32")
-    loss = CrossEntropyLoss() if task == "classify" else mean_squared_error
+    loss = CrossEntropyLoss() if task == "classify" else mse_loss
     optimizer = jitgrad.Adam(model.parameters(), lr=LR)
     start = time.perf_counter()
     jitgrad.fit(model, loss, optimizer, (train_x, train_y), epochs=epochs, batch_size=BATCH_SIZE,

@@ -1,25 +1,33 @@
-"""jitgrad: the autograd framework of Grokking Deep Learning (ch. 13-14), on Numba kernels.
+"""jitgrad: the autograd framework of Grokking Deep Learning (ch. 13-14), on Numba kernels,
+with PyTorch's names for everything the book does not name.
 
 Importing jitgrad compiles nothing; call ``jitgrad.warmup()`` to compile (or load from the
 on-disk cache) every kernel before the first training step.
 """
+from . import functional, init, optim
+from .activation_layers import GELU, LeakyReLU, LogSoftmax, Softmax
 from .anomaly import AnomalyError, detect_anomaly
+from .creation import ones, ones_like, randn, zeros, zeros_like
 from .dtypes import get_default_dtype, set_default_dtype
 from .fitting import History, fit
 from .grad_mode import no_grad
 from .layers import Dropout, Embedding, Layer, Linear, ReLU, Sequential, Sigmoid, Tanh
-from .losses import CrossEntropyLoss, MSELoss
-from . import init, optim
+from .losses import BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss
+from .normalization import BatchNorm1d, LayerNorm
+from .ops.joining import cat, stack
 from .optim import SGD, Adam, AdamW, RMSprop, clip_grad_norm
 from .recurrent import LSTMCell, RNNCell
 from .serialization import load, save
+from .shape_layers import Flatten, Identity
 from .tensor import Tensor
 from .warmup import warmup
 
 __version__ = "0.1.0"
 
-__all__ = ["Adam", "AdamW", "AnomalyError", "CrossEntropyLoss", "Dropout", "Embedding", "History",
-           "LSTMCell", "Layer", "Linear", "MSELoss", "RMSprop", "RNNCell", "ReLU", "SGD", "Sequential",
-           "Sigmoid", "Tanh", "Tensor", "clip_grad_norm", "detect_anomaly", "fit",
-           "get_default_dtype", "init", "load", "no_grad", "optim", "save", "set_default_dtype",
-           "warmup"]
+__all__ = ["Adam", "AdamW", "AnomalyError", "BCEWithLogitsLoss", "BatchNorm1d",
+           "CrossEntropyLoss", "Dropout", "Embedding", "Flatten", "GELU", "History", "Identity",
+           "L1Loss", "LSTMCell", "Layer", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax",
+           "MSELoss", "RMSprop", "RNNCell", "ReLU", "SGD", "Sequential", "Sigmoid", "Softmax",
+           "Tanh", "Tensor", "cat", "clip_grad_norm", "detect_anomaly", "fit", "functional",
+           "get_default_dtype", "init", "load", "no_grad", "ones", "ones_like", "optim", "randn",
+           "save", "set_default_dtype", "stack", "warmup", "zeros", "zeros_like"]

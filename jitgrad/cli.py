@@ -21,7 +21,8 @@ from . import __version__, charlm, datasets, metrics, serialization, tabular, tr
 from .atomic import atomic_write
 from .data import Batches
 from .fitting import EarlyStopping, evaluate, fit, predict
-from .losses import CrossEntropyLoss, mean_squared_error
+from .functional import mse_loss
+from .losses import CrossEntropyLoss
 from .optim import SGD
 
 MODEL_KIND = "jitgrad-mlp-classifier"
@@ -170,7 +171,7 @@ def train_on_table(args):
           f"{args.optimizer or tabular.OPTIMIZER_NAME} lr {lr:g}, batch size {args.batch_size}, "
           f"seed {args.seed}, " + (f"up to {epochs} epochs, patience {args.patience}" if stopping
                                    else f"{epochs} epochs"))
-    loss_fn = CrossEntropyLoss() if preparation.task == "classify" else mean_squared_error
+    loss_fn = CrossEntropyLoss() if preparation.task == "classify" else mse_loss
     history = fit(model, loss_fn, optimizer, parts["train"], val=parts.get("validation"),
                   epochs=epochs, batch_size=args.batch_size, metrics=preparation.metrics(),
                   callbacks=stopping, seed=args.seed)

@@ -1,17 +1,17 @@
-"""Fused ops that layers use in place of chains of the book's ops, with the same values."""
+"""``jitgrad.functional``, imported as F: the functional forms of the ops.
+
+Every function an op module registers with ``functional=`` names (``jitgrad/ops/``: relu,
+gelu, softmax, log_softmax, cross_entropy, mse_loss, linear, layer_norm, dropout, ...) is
+exported here under those names; ``lstm_cell`` is defined here, as it reads a layer.
+
+``F.linear`` takes the weight as (in, out), the layout of the book's ``Linear.weight``;
+PyTorch's takes (out, in).
+"""
 from . import ops
+from .ops.registry import functional_names
 from .tensor import Tensor
 
-
-def linear(x, weight, bias=None):
-    """x.mm(weight) + bias.expand(0, len(x)) as one op: (n, k), (k, m), (m,) -> (n, m)."""
-    inputs = (x, weight) if bias is None else (x, weight, bias)
-    return Tensor._from_op(ops.Linear(), inputs)
-
-
-def squared_error(pred, target):
-    """((pred - target) * (pred - target)).sum(0) as one op: (n, ...), (n, ...) -> (...)."""
-    return Tensor._from_op(ops.SquaredError(), (pred, target))
+globals().update(functional_names())
 
 
 def lstm_cell(x, h, c, cell):

@@ -1,4 +1,4 @@
-"""The Tensor: an array, the graph that made it, and the book's operator methods.
+"""The Tensor: an array, the graph that made it, and its op methods (from the op registry).
 
 Each op method runs an ``Op`` (``jitgrad.ops``) on the arrays and, when any input has
 ``autograd=True``, records the graph edge as the book does: the output lists its
@@ -44,7 +44,9 @@ class Tensor:
     data : array-like of bool, int or float
         Copied into ``.data`` (a NumPy array); its dtype is kept.
     autograd : bool
-        Whether gradients flow to this tensor (PyTorch's ``requires_grad``).
+        Whether gradients flow to this tensor.
+    requires_grad : bool, optional
+        PyTorch's name for ``autograd``; overrides it when given.
 
     Attributes: ``data``, ``grad`` (a Tensor, or None before any backward), ``autograd``,
     ``creators`` (input Tensors, or None for a leaf), ``creation_op`` (e.g. ``"mm"``),
@@ -55,9 +57,9 @@ class Tensor:
     __slots__ = ("data", "autograd", "grad", "creators", "creation_op", "children", "id",
                  "_op", "_retain_grad", "_grad_buffer", "__dict__", "__weakref__")
 
-    def __init__(self, data, autograd=False):
+    def __init__(self, data, autograd=False, requires_grad=None):
         self.data = as_array(data)
-        self.autograd = bool(autograd)
+        self.autograd = bool(autograd if requires_grad is None else requires_grad)
         self.grad = None
         self.creators = None
         self.creation_op = None
@@ -147,84 +149,33 @@ class Tensor:
         self._retain_grad = True
         return self
 
+    def float(self):
+        """This tensor as float32 (``to(np.float32)``): differentiable, itself if it already is."""
+        return self.to("float32")
+
+    def double(self):
+        """This tensor as float64 (``to(np.float64)``)."""
+        return self.to("float64")
+
     def _grad_dtype(self):
         """Gradients keep a float tensor's dtype; integer tensors get float64 gradients."""
         return self.data.dtype if self.data.dtype.kind == "f" else np.dtype(np.float64)
 
-    # --- the book's ops -------------------------------------------------------------------
-    def __add__(self, other):
-        return Tensor._from_op(ops.Add(), (self, self._lift(other)))
-
-    def __radd__(self, other):
-        return Tensor._from_op(ops.Add(), (self._lift(other), self))
-
-    def __sub__(self, other):
-        return Tensor._from_op(ops.Sub(), (self, self._lift(other)))
-
-    def __rsub__(self, other):
-        return Tensor._from_op(ops.Sub(), (self._lift(other), self))
-
-    def __mul__(self, other):
-        return Tensor._from_op(ops.Mul(), (self, self._lift(other)))
-
-    def __rmul__(self, other):
-        return Tensor._from_op(ops.Mul(), (self._lift(other), self))
-
-    def __truediv__(self, other):
-        return Tensor._from_op(ops.Div(), (self, self._lift(other)))
-
-    def __rtruediv__(self, other):
-        return Tensor._from_op(ops.Div(), (self._lift(other), self))
-
-    def __neg__(self):
-        return Tensor._from_op(ops.Neg(), (self,))
-
-    def sum(self, dim=None):
-        """Sum over axis ``dim`` (the book's ``sum(dim)``), or over everything when None."""
-        return Tensor._from_op(ops.Sum(dim), (self,))
-
-    def expand(self, dim, copies):
-        """Repeat ``copies`` times along a new axis at ``dim``: (3,) -> expand(0, 4) -> (4, 3)."""
-        return Tensor._from_op(ops.Expand(dim, copies), (self,))
-
-    def transpose(self):
-        return Tensor._from_op(ops.Transpose(), (self,))
-
-    def mm(self, other):
-        """Matrix product: (n, k).mm((k, m)) -> (n, m)."""
-        return Tensor._from_op(ops.MM(), (self, self._lift(other)))
-
-    def sigmoid(self):
-        return Tensor._from_op(ops.Sigmoid(), (self,))
-
-    def tanh(self):
-        return Tensor._from_op(ops.Tanh(), (self,))
-
-    def relu(self):
-        """max(self, 0), elementwise."""
-        return Tensor._from_op(ops.ReLU(), (self,))
-
-    def softmax(self):
-        """Softmax over the last axis, as a differentiable Tensor."""
-        return Tensor._from_op(ops.Softmax(), (self,))
-
-    def __getitem__(self, index):
-        """The index-th slice along dim 0 (an int index only), differentiable."""
-        return Tensor._from_op(ops.Select(index), (self,))
-
-    def index_select(self, indices):
-        """Rows ``self.data[indices]``: (rows, *row) -> (*indices.shape, *row)."""
-        return Tensor._from_op(ops.IndexSelect(self._lift_indices(indices)), (self,))
-
-    def cross_entropy(self, target_indices):
-        """Mean softmax cross-entropy of these logits (..., classes) against integer targets."""
-        return Tensor._from_op(ops.CrossEntropy(self._lift_indices(target_indices)), (self,))
-
-    @staticmethod
-    def _lift_indices(indices):
-        return indices.data if isinstance(indices, Tensor) else as_array(indices)
+    # --- ops -----------------------------------------------------------------------------
+    # The op methods (``+``, ``mm``, ``sum``, ``exp``, ``__getitem__``, ...) are installed from
+    # the op registry at the end of this module: ``t.exp`` is ``jitgrad.ops.<module>.exp``,
+    # the function registered as ``"exp"`` (``jitgrad.ops.registry.SPECS["exp"]``).
 
     # --- comparisons and NumPy interop (not differentiable) -------------------------------
+    #: Comparisons return arrays, so hashing stays by identity (autograd keys dicts by tensor).
+    __hash__ = object.__hash__
+
+    def __eq__(self, other):
+        return self.data == _data(other)
+
+    def __ne__(self, other):
+        return self.data != _data(other)
+
     def __lt__(self, other):
         return self.data < _data(other)
 
@@ -253,6 +204,38 @@ class Tensor:
     def dtype(self):
         return self.data.dtype
 
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    def size(self, dim=None):
+        """The shape, or its ``dim``-th entry (PyTorch's ``size``)."""
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def item(self):
+        """The one element of a tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item: only a tensor of one element has an item, got "
+                             f"{describe(self.data)}")
+        return self.data.item()
+
+    def numpy(self):
+        """``.data`` itself, the NumPy array (no copy, as PyTorch's ``numpy()`` shares memory)."""
+        return self.data
+
+    def detach(self):
+        """A tensor on the same data, outside the graph (autograd=False)."""
+        return Tensor.wrap(self.data)
+
+    @property
+    def requires_grad(self):
+        """PyTorch's name for ``autograd``."""
+        return self.autograd
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        self.autograd = bool(value)
+
     def __str__(self):
         return str(self.data)
 
@@ -267,3 +250,6 @@ class Tensor:
 
 def _data(value):
     return value.data if isinstance(value, Tensor) else value
+
+
+ops.registry.install(Tensor)

@@ -6,12 +6,14 @@ import time
 import numpy as np
 
 from . import functional, ops
+from .ops import registry
 from .optim import SGD, Adam, RMSprop
 from .tensor import Tensor
 
 
 def _exercise_every_op(dtype, layouts):
-    """Run each op forward and backward once on tiny arrays of ``dtype``.
+    """Run each op forward and backward once on tiny arrays of ``dtype``: every registered
+    op's examples (jitgrad/ops/registry.py), then what they do not cover.
 
     ``layouts`` are the memory orders (``"C"``, ``"F"``) to feed mm's operands and gradient in,
     since its kernels are compiled per layout.
@@ -23,18 +25,12 @@ def _exercise_every_op(dtype, layouts):
         tensor.data = np.asarray(tensor.data, order=order)
         return tensor
 
-    yield "elementwise", lambda: ((leaf(2, 3) + leaf(2, 3)) * leaf(2, 3) - leaf(2, 3) / leaf(2, 3)
-                                  ).__neg__().sum().backward()
+    for spec in registry.SPECS.values():
+        yield spec.name, lambda spec=spec: [registry.run_example(example, dtype)
+                                            for example in spec.examples]
     yield "optimizers", lambda: _one_step_of_each_optimizer(leaf)
     yield "lstm_cell", lambda: _lstm_step_twice(leaf)
     yield "accumulation", lambda: _used_three_times(leaf(2, 3) * leaf(2, 3)).sum().backward()
-    yield "activations", lambda: (leaf(2, 3).sigmoid() + leaf(2, 3).tanh() + leaf(2, 3).relu()
-                                  ).sum().backward()
-    yield "softmax", lambda: (leaf(2, 3).softmax() * leaf(2, 3)).sum().backward()
-    yield "cross_entropy", lambda: leaf(2, 3).cross_entropy(Tensor(np.array([0, 2]))).backward()
-    yield "index_select", lambda: leaf(4, 3).index_select(Tensor(np.array([[0, 3]]))).sum().backward()
-    yield "sum/expand", lambda: (leaf(3).expand(0, 2).sum(1).sum()).backward()
-    yield "squared_error", lambda: functional.squared_error(leaf(2, 3), leaf(2, 3)).sum().backward()
     for a_order, b_order, grad_order in itertools.product(layouts, repeat=3):
         yield f"mm {a_order}{b_order}{grad_order}", lambda a=a_order, b=b_order, g=grad_order: (
             _products_twice(leaf(2, 3, order=a), leaf(3, 4, order=b), leaf(4), g))

@@ -4,10 +4,15 @@ One module per family of ops, each holding an op's forward kernel beside its bac
 
 ==================  ==========================================================
 ``elementwise``     add, sub, mul, div, neg (equal-shape flat arrays)
+``strided``         NumPy broadcasting of add/sub/mul/div, sums and max/min over
+                    any dims, and their backwards
+``unary``           exp, log, sqrt, abs, clamp, powers, forward and backward
 ``matmul``          mm and the two products of its backward
 ``broadcast``       expand and sum over one dim (each other's backward)
-``activations``     sigmoid, tanh and relu, forward and backward
-``softmax``         softmax and cross-entropy, forward and backward
+``activations``     sigmoid, tanh, relu, leaky_relu, gelu, forward and backward
+``softmax``         softmax, log_softmax and cross-entropy, forward and backward
+``losses``          the book's squared error and binary cross-entropy of logits
+``normalization``   layer norm and batch norm, forward and backward
 ``gather``          index_select and its scatter-add backward
 ==================  ==========================================================
 

@@ -1,12 +1,17 @@
-"""Sigmoid, tanh and ReLU on flat arrays; each backward reads the forward's output y, not x.
+"""Sigmoid, tanh, ReLU, leaky ReLU and GELU on flat arrays. The first three's backwards read
+the forward's output y; leaky ReLU's and GELU's read the input x.
 
 The loops store into ``np.empty_like`` outputs: array expressions such as ``1.0 - y`` would
 promote float32 to float64.
 """
+import math
+
 import numpy as np
 
 from . import vmath
 from .jit import kernel
+
+INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
 @kernel
@@ -60,4 +65,41 @@ def relu_backward(grad, y):
     out = np.empty_like(y)
     for i in range(y.size):
         out[i] = grad[i] if y[i] > 0.0 else 0.0
+    return out
+
+
+@kernel
+def leaky_relu(x, slope):
+    """x where x >= 0, else slope * x; shape (n,) -> (n,)."""
+    out = np.empty_like(x)
+    for i in range(x.size):
+        out[i] = x[i] if x[i] >= 0.0 else slope * x[i]
+    return out
+
+
+@kernel
+def leaky_relu_backward(grad, x, slope):
+    """grad where x > 0, else slope * grad (torch's choice at 0); (n,), (n,) -> (n,)."""
+    out = np.empty_like(x)
+    for i in range(x.size):
+        out[i] = grad[i] if x[i] > 0.0 else slope * grad[i]
+    return out
+
+
+@kernel
+def gelu(x):
+    """x * Phi(x), Phi the standard normal CDF in its exact erf form; (n,) -> (n,)."""
+    out = np.empty_like(x)
+    for i in range(x.size):
+        out[i] = x[i] * vmath.normal_cdf(x[i])
+    return out
+
+
+@kernel
+def gelu_backward(grad, x):
+    """grad * (Phi(x) + x * phi(x)), phi the standard normal density; (n,), (n,) -> (n,)."""
+    out = np.empty_like(x)
+    for i in range(x.size):
+        density = INV_SQRT_2PI * vmath.exp_nonpositive(-0.5 * x[i] * x[i])
+        out[i] = grad[i] * (vmath.normal_cdf(x[i]) + x[i] * density)
     return out

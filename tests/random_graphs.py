@@ -6,7 +6,8 @@ tensors get used several times and nodes that do not lead to the output are dead
 
 Programs are plain data, so one program runs many times and on several libraries: ``run``
 takes a table of op implementations, ``JITGRAD_OPS`` here, a torch one in the torch test.
-Shapes stay small (at most 3-D, sides 1 to 3) so finite differences stay cheap.
+Shapes stay small (at most 3-D, sides 1 to 3) so finite differences stay cheap. Elementwise
+ops take equal shapes, a 0-d operand, or (the ``broadcast`` rules) shapes NumPy broadcasts.
 """
 import dataclasses
 import math
@@ -15,7 +16,9 @@ import operator
 import numpy as np
 from hypothesis import strategies as st
 
+import jitgrad
 from jitgrad import Tensor
+from jitgrad import functional as F
 
 MAX_NDIM = 3
 SIDES = st.integers(1, 3)
@@ -168,8 +171,78 @@ def _cross_entropy(draw, nodes):
     nodes.append(Node("cross_entropy", (), (x,), (targets,)))
 
 
+def _broadcast(op):
+    """add, sub, mul, div of an earlier node and an operand it broadcasts with: the node's
+    shape with some dims set to 1 and some leading dims dropped, on either side."""
+    def rule(draw, nodes):
+        x = _pick(draw, nodes)
+        shape = nodes[x].shape
+        other = tuple(1 if draw(st.booleans()) else size for size in shape)
+        other = other[draw(st.integers(0, len(other))):]
+        nodes.append(Node("leaf", other))
+        operands = (x, len(nodes) - 1) if draw(st.booleans()) else (len(nodes) - 1, x)
+        nodes.append(Node(op, np.broadcast_shapes(shape, other), operands))
+    return rule
+
+
+def _reduce(op):
+    """sum or mean over a tuple of dims (maybe none of them: every dim), maybe keeping them."""
+    def rule(draw, nodes):
+        x = _pick(draw, nodes)
+        shape = nodes[x].shape
+        dims = tuple(sorted(draw(st.sets(st.integers(0, len(shape) - 1), max_size=len(shape)))
+                            if shape else ()))
+        keepdim = draw(st.booleans())
+        dims_or_all = dims or tuple(range(len(shape)))
+        out = tuple(1 if d in dims_or_all else size for d, size in enumerate(shape)) if keepdim \
+            else tuple(size for d, size in enumerate(shape) if d not in dims_or_all)
+        nodes.append(Node(op, out, (x,), (dims or None, keepdim)))
+    return rule
+
+
+def _permute(draw, nodes):
+    x = _pick(draw, nodes)
+    dims = tuple(draw(st.permutations(range(len(nodes[x].shape)))))
+    nodes.append(Node("permute", tuple(nodes[x].shape[d] for d in dims), (x,), (dims,)))
+
+
+def _flatten(draw, nodes):
+    x = _pick(draw, nodes, lambda s: len(s) >= 1)
+    if x is not None:
+        nodes.append(Node("flatten", (math.prod(nodes[x].shape),), (x,)))
+
+
+def _slice(draw, nodes):
+    """x[..., start:] along the last dim, or x[index_array] along the first (repeats)."""
+    x = _pick(draw, nodes, lambda s: len(s) >= 1)
+    if x is None:
+        return
+    shape = nodes[x].shape
+    if draw(st.booleans()):
+        start = draw(st.integers(0, shape[-1] - 1))
+        nodes.append(Node("slice", shape[:-1] + (shape[-1] - start,), (x,), (start,)))
+    else:
+        rows = np.array(draw(st.lists(st.integers(0, shape[0] - 1), min_size=1, max_size=4)))
+        nodes.append(Node("take_rows", (len(rows),) + shape[1:], (x,), (rows,)))
+
+
+def _cat(draw, nodes):
+    """cat of an earlier node and a fresh leaf along its first dim."""
+    x = _pick(draw, nodes, lambda s: len(s) >= 1)
+    if x is None:
+        return
+    shape = nodes[x].shape
+    nodes.append(Node("leaf", (draw(SIDES),) + shape[1:]))
+    nodes.append(Node("cat", (shape[0] + nodes[-1].shape[0],) + shape[1:], (x, len(nodes) - 1)))
+
+
 RULES = {
     "add": _binary("add"), "sub": _binary("sub"), "mul": _binary("mul"), "div": _binary("div"),
+    "broadcast add": _broadcast("add"), "broadcast sub": _broadcast("sub"),
+    "broadcast mul": _broadcast("mul"), "broadcast div": _broadcast("div"),
+    "sum dims": _reduce("sum dims"), "mean": _reduce("mean"), "permute": _permute,
+    "flatten": _flatten, "slice": _slice, "cat": _cat, "gelu": _unary("gelu"),
+    "log_softmax": _unary("log_softmax", min_ndim=1), "square": _unary("square"),
     "neg": _unary("neg"), "scalar": _scalar, "sum": _sum, "expand": _expand,
     "transpose": _transpose, "mm": _mm, "sigmoid": _unary("sigmoid"), "tanh": _unary("tanh"),
     "softmax": _unary("softmax", min_ndim=1), "index_select": _index_select,
@@ -210,6 +283,14 @@ COMMON_OPS = {
     "mm": lambda x, y: x.mm(y),
     "sigmoid": lambda x: x.sigmoid(),
     "tanh": lambda x: x.tanh(),
+    "sum dims": lambda x, dims, keepdim: x.sum(dims, keepdim=keepdim) if dims else
+    x.sum(tuple(range(x.ndim)), keepdim=keepdim),
+    "mean": lambda x, dims, keepdim: x.mean(dims, keepdim=keepdim) if dims else
+    x.mean(tuple(range(x.ndim)), keepdim=keepdim),
+    "permute": lambda x, dims: x.permute(dims),
+    "flatten": lambda x: x.flatten(),
+    "slice": lambda x, start: x[..., start:],
+    "square": lambda x: x ** 2,
 }
 
 JITGRAD_OPS = {
@@ -220,6 +301,10 @@ JITGRAD_OPS = {
     "softmax": lambda x: x.softmax(),
     "index_select": lambda x, indices: x.index_select(Tensor(indices)),
     "cross_entropy": lambda x, targets: x.cross_entropy(Tensor(targets)),
+    "take_rows": lambda x, rows: x[Tensor(rows)],
+    "cat": lambda x, y: jitgrad.cat([x, y], 0),
+    "gelu": lambda x: F.gelu(x),
+    "log_softmax": lambda x: F.log_softmax(x, -1),
 }
 
 

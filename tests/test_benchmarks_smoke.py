@@ -167,3 +167,15 @@ def test_report_divides_times_of_the_same_pass(tmp_path):
     assert cells[2] == "3.00" and cells[5] == "4.00"  # medians of (2, 4, 3) and (4, 8, 4)
     assert cells[7:9] == ["0.50", "0.50-0.75"]
     assert cells[13] == "3"
+
+
+def test_pytorch_style_step_computes_torchs_losses():
+    """The PyTorch-style workload, scaled down: jitgrad and torch eager, from the same start,
+    give the same loss step after step (AdamW, cosine schedule, LayerNorm, GELU)."""
+    pytest.importorskip("torch")
+    from benchmarks.pytorch_style import build_step as build_pytorch_style
+    ours = build_pytorch_style("jitgrad", sizes=(20, 16, 16, 5), batch=8)
+    theirs = build_pytorch_style("torch", sizes=(20, 16, 16, 5), batch=8)
+    losses = [(ours(), theirs()) for _ in range(5)]
+    np.testing.assert_allclose(*zip(*losses), rtol=1e-5)
+    assert losses[-1][0] < losses[0][0]

@@ -97,3 +97,24 @@ def test_kernels_accept_any_memory_layout(layout):
     g = 2 * (1 - np.tanh(a_np @ b_np) ** 2)
     np.testing.assert_allclose(a.grad.data, g @ b_np.T)
     np.testing.assert_allclose(b.grad.data, a_np.T @ g)
+
+
+@pytest.mark.parametrize("convert, dtype", [(lambda t: t.float(), np.float32),
+                                            (lambda t: t.double(), np.float64),
+                                            (lambda t: t.to(np.float32), np.float32),
+                                            (lambda t: t.to("float64"), np.float64)])
+@pytest.mark.parametrize("source", [np.float32, np.float64, np.int64])
+def test_conversion_is_differentiable_and_returns_gradients_in_the_input_dtype(convert, dtype, source):
+    x = Tensor(np.array([[1, 2], [3, 4]], dtype=source), autograd=True)
+    y = convert(x)
+    assert y.data.dtype == dtype
+    (y * Tensor(np.array([[1.0, 2.0], [3.0, 4.0]], dtype=dtype))).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [[1, 2], [3, 4]])
+    assert x.grad.data.dtype == (source if source != np.int64 else np.float64)
+
+
+def test_conversion_to_the_same_dtype_is_the_tensor_itself_and_other_dtypes_raise():
+    x = Tensor(np.ones(2, dtype=np.float32))
+    assert x.float() is x
+    with pytest.raises(TypeError, match="to: unsupported dtype int32"):
+        x.to(np.int32)

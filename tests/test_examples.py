@@ -38,3 +38,10 @@ def test_char_lstm_prints_perplexity_and_a_sample(tmp_path):
     text.write_text("to be or not to be, that is the question. " * 25)
     out = run_example("char_lstm.py", text, 1)
     assert out.startswith("epoch 1: perplexity ") and len(out.splitlines()) >= 2
+
+
+def test_pytorch_style_script_learns_and_restores_its_state_dict():
+    lines = run_example("pytorch_style.py", 3).splitlines()
+    assert lines[0] == "Sequential("
+    accuracies = [float(line.rsplit(" ", 1)[1].rstrip("%")) for line in lines if "accuracy" in line]
+    assert accuracies[2] > 90 and accuracies[-1] == accuracies[-2]  # restored = trained

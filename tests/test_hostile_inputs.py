@@ -3,13 +3,14 @@ or raises a ValueError, TypeError or IndexError that starts with the op's name a
 tensor. Never a raw Numba error, a crash or a wrong answer.
 
 Shapes include 0-d tensors and sides of length 0; dims and indices run past both ends; index
-dtypes include floats and bools. Which inputs are valid is jitgrad's documented rule for each
-op (elementwise ops take equal shapes or a 0-d operand, not NumPy broadcasting).
+dtypes include floats and bools; reductions take dim tuples, slices take any start, stop, step. Which inputs are valid is jitgrad's documented rule for each
+op (elementwise ops broadcast as NumPy does).
 """
 import math
 import operator
 
 import numpy as np
+import pytest
 from hypothesis import given, strategies as st
 
 from jitgrad import Tensor
@@ -57,8 +58,16 @@ def check(op, inputs, call, valid, expected):
 def test_elementwise(op, a_shape, b_shape):
     a, b = leaf(a_shape), leaf(b_shape, 1.0, 2.0)  # a divisor away from 0
     apply = ELEMENTWISE[op]
-    check(op, [a, b], lambda: apply(a, b), a_shape == b_shape or () in (a_shape, b_shape),
+    check(op, [a, b], lambda: apply(a, b), broadcasts(a_shape, b_shape),
           lambda: apply(a.data, b.data))
+
+
+def broadcasts(*shapes):
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        return False
+    return True
 
 
 @given(SHAPES, st.data())
@@ -127,3 +136,40 @@ def test_cross_entropy(shape, dtype, data):
         return np.mean(log_sum - x[np.arange(rows), t])
     check("cross_entropy", [logits], lambda: logits.cross_entropy(Tensor(targets)), valid,
           expected)
+
+
+REDUCTIONS = {"sum": np.sum, "mean": np.mean, "amax": np.amax, "amin": np.amin}
+
+
+@pytest.mark.filterwarnings("ignore:Mean of empty slice", "ignore:invalid value encountered")
+@given(st.sampled_from(sorted(REDUCTIONS)), SHAPES, st.data())
+def test_reductions_over_dim_tuples(op, shape, data):
+    a = leaf(shape)
+    dims = data.draw(st.one_of(st.none(), st.integers(-4, 4),
+                               st.lists(st.integers(-4, 4), max_size=3).map(tuple)))
+    keepdim = data.draw(st.booleans())
+    as_tuple = () if dims is None else dims if isinstance(dims, tuple) else (dims,)
+    in_range = all(-len(shape) <= d < len(shape) for d in as_tuple)
+    axes = {d % len(shape) for d in as_tuple} if in_range and shape else set()
+    valid = in_range and len(axes) == len(as_tuple)
+    if valid and op in ("amax", "amin"):  # nothing to take the largest of
+        reduced = range(len(shape)) if dims is None else axes
+        valid = all(shape[d] > 0 for d in reduced)
+    check(op, [a], lambda: getattr(a, op)(dims, keepdim=keepdim), valid,
+          lambda: REDUCTIONS[op](a.data, axis=dims, keepdims=keepdim))
+
+
+@given(SHAPES, st.data())
+def test_slicing(shape, data):
+    a = leaf(shape)
+    index = tuple(data.draw(st.one_of(st.integers(-4, 4), st.none(),
+                                      st.builds(slice, st.integers(-4, 4) | st.none(),
+                                                st.integers(-4, 4) | st.none(),
+                                                st.sampled_from([None, 1, 2, -1]))))
+                  for _ in range(data.draw(st.integers(1, 3))))
+    try:
+        expected = a.data[index]
+    except IndexError:
+        check("(index|select)", [a], lambda: a[index], False, None)
+        return
+    check("index", [a], lambda: a[index], True, lambda: expected)

@@ -150,3 +150,21 @@ def test_book_style_layers_keep_their_own_parameter_lists():
     layer = Book()
     assert [name for name, _ in layer.named_parameters()] == ["inner.weight", "inner.bias",
                                                               "parameters.2"]
+
+
+def test_batchnorm_running_statistics_are_saved_and_converted_as_buffers():
+    np.random.seed(0)
+    model = Sequential(Linear(3, 4), jitgrad.BatchNorm1d(4))
+    model(Tensor(np.random.randn(8, 3)))  # training: the running statistics move
+    state = model.state_dict()
+    assert list(state)[-2:] == ["1.running_mean", "1.running_var"]
+    fresh = Sequential(Linear(3, 4), jitgrad.BatchNorm1d(4))
+    fresh.load_state_dict(state)
+    np.testing.assert_array_equal(fresh.layers[1].running_mean, model.layers[1].running_mean)
+    fresh.eval()
+    model.eval()
+    x = Tensor(np.random.randn(2, 3))
+    np.testing.assert_array_equal(fresh(x).data, model(x).data)
+    model.to(np.float32)
+    assert model.layers[1].running_var.dtype == np.float32
+    assert model(x.float()).data.dtype == np.float32

@@ -54,6 +54,10 @@ def torch_ops(torch):
         "index_select": lambda x, indices: x[torch.as_tensor(indices)],
         "cross_entropy": lambda x, targets: torch.nn.functional.cross_entropy(
             x.reshape(-1, x.shape[-1]), torch.as_tensor(targets).reshape(-1)),
+        "take_rows": lambda x, rows: x[torch.as_tensor(rows)],
+        "cat": lambda x, y: torch.cat([x, y], 0),
+        "gelu": lambda x: torch.nn.functional.gelu(x),
+        "log_softmax": lambda x: torch.nn.functional.log_softmax(x, -1),
     }
 
 

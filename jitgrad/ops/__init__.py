@@ -1,19 +1,16 @@
-"""The ops of the graph, one module per kernel family (``kernels/<same name>.py``).
+"""The ops of the graph, one module per family, each beside its kernels (``kernels/``).
 
 An op is a small class with ``forward(*arrays) -> array`` and
 ``backward(grad, needs_grad) -> one gradient (or None) per input``. It checks its inputs
 and picks the kernels; it knows nothing of Tensors or of the graph, which ``jitgrad.tensor``
-and ``jitgrad.autograd`` own. Adding an op: a kernel, an ``Op`` subclass, a Tensor method.
+and ``jitgrad.autograd`` own. Each module also holds the public functions that apply its
+ops and registers them (``registry.register``) with their Tensor method and ``F.`` names,
+examples and bad inputs: see docs/adding-an-op.md. Importing a module registers its ops.
 """
-from .activations import ReLU, Sigmoid, Tanh
-from .broadcast import Expand, Sum
-from .elementwise import Add, Div, Mul, Neg, Sub
-from .gather import IndexSelect, Select
-from .losses import SquaredError
-from .matmul import MM, Linear, Transpose
+from . import (activations, broadcast, cast, dropout, elementwise, gather, indexing, joining, losses,
+               matmul, normalization, reductions, shape, softmax, unary)
 from .recurrent import LSTMCell
-from .softmax import CrossEntropy, Softmax
 
-__all__ = ["Add", "CrossEntropy", "Div", "Expand", "IndexSelect", "LSTMCell", "Linear", "MM",
-           "Mul", "Neg", "ReLU", "Select", "Sigmoid", "Softmax", "SquaredError", "Sub", "Sum",
-           "Tanh", "Transpose"]
+__all__ = ["LSTMCell", "activations", "broadcast", "cast", "dropout", "elementwise", "gather",
+           "indexing", "joining", "losses", "matmul", "normalization", "reductions", "shape",
+           "softmax", "unary"]

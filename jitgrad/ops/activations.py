@@ -1,8 +1,15 @@
-"""sigmoid, tanh and relu; each keeps its output, from which its backward is computed."""
+"""sigmoid, tanh, relu, leaky_relu and gelu (``kernels/activations.py``).
+
+The book's three keep their output, from which their backward is computed; leaky_relu and
+gelu keep their input.
+"""
+import numbers
+
 from kernels import activations as k
 
 from ..dtypes import float_dtype
 from .base import Op, flat
+from .registry import BadInput, Example, apply, register
 
 
 class Activation(Op):
@@ -32,3 +39,74 @@ class Tanh(Activation):
 class ReLU(Activation):
     creation_op = "relu"
     kernel, backward_kernel = k.relu, k.relu_backward
+
+
+class LeakyReLU(Op):
+    """x where x >= 0, else negative_slope * x."""
+
+    creation_op = "leaky_relu"
+
+    def __init__(self, negative_slope):
+        if not isinstance(negative_slope, numbers.Real) or isinstance(negative_slope, bool):
+            raise TypeError(f"leaky_relu: negative_slope must be a number, got {negative_slope!r}")
+        self.slope = float(negative_slope)
+
+    def forward(self, a):
+        self.x = flat(a, float_dtype(self.creation_op, a))
+        return k.leaky_relu(self.x, self.slope).reshape(a.shape)
+
+    def backward(self, grad, needs_grad):
+        return [k.leaky_relu_backward(flat(grad, self.x.dtype), self.x, self.slope)
+                .reshape(grad.shape)]
+
+
+class GELU(Op):
+    """x * Phi(x) with Phi the standard normal CDF (the exact erf form, torch's default)."""
+
+    creation_op = "gelu"
+
+    def forward(self, a):
+        self.x = flat(a, float_dtype(self.creation_op, a))
+        return k.gelu(self.x).reshape(a.shape)
+
+    def backward(self, grad, needs_grad):
+        return [k.gelu_backward(flat(grad, self.x.dtype), self.x).reshape(grad.shape)]
+
+
+def sigmoid(x):
+    """1 / (1 + exp(-x)), elementwise."""
+    return apply(Sigmoid(), x)
+
+
+def tanh(x):
+    """tanh(x), elementwise."""
+    return apply(Tanh(), x)
+
+
+def relu(x):
+    """max(x, 0), elementwise."""
+    return apply(ReLU(), x)
+
+
+def leaky_relu(x, negative_slope=0.01):
+    """x where x >= 0, else negative_slope * x (torch's default slope 0.01)."""
+    return apply(LeakyReLU(negative_slope), x)
+
+
+def gelu(x):
+    """x * Phi(x), Phi the standard normal CDF (exact, with erf)."""
+    return apply(GELU(), x)
+
+
+register("sigmoid", sigmoid, methods=["sigmoid"], functional=["sigmoid"], examples=[
+    Example(lambda lib, x: lib.F.sigmoid(x * 3.0), [(3, 4)])])
+register("tanh", tanh, methods=["tanh"], functional=["tanh"], examples=[
+    Example(lambda lib, x: lib.F.tanh(x), [(3, 4)])])
+register("relu", relu, methods=["relu"], functional=["relu"], examples=[
+    Example(lambda lib, x: lib.F.relu(x), [(3, 4)])])
+register("leaky_relu", leaky_relu, functional=["leaky_relu"], examples=[
+    Example(lambda lib, x: lib.F.leaky_relu(x, 0.2), [(3, 4)]),
+    Example(lambda lib, x: lib.F.leaky_relu(x), [(3, 4)]),
+], bad_inputs=[BadInput(lambda lib, x: lib.F.leaky_relu(x, "a"), [(2,)], TypeError,
+                        "leaky_relu: negative_slope must be a number")])
+register("gelu", gelu, functional=["gelu"], examples=[Example(lambda lib, x: lib.F.gelu(x), [(3, 4)])])

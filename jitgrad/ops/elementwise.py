@@ -1,62 +1,58 @@
-"""add, sub, mul, div and neg. Operands have equal shapes, or one is a scalar (0-d)."""
+"""add, sub, mul, div and neg, with NumPy broadcasting.
+
+Operands of one shape take the flat kernels of ``kernels/elementwise.py``; others broadcast
+through ``kernels/strided.py``, and each operand's gradient is summed back to its shape.
+"""
+import operator
+
 import numpy as np
 
 from kernels import elementwise as k
+from kernels import strided
 
-from ..dtypes import describe, float_dtype
+from ..dtypes import float_dtype
 from .base import Op, flat
+from .broadcast import broadcast_shape, combine, sum_to
+from .registry import BadInput, Example, apply, lift, positive, register
 
-
-def broadcast_shape(op, a, b):
-    """The shape of ``a <op> b``: the operands' common shape, where one may be 0-d."""
-    if a.shape == b.shape or b.ndim == 0:
-        return a.shape
-    if a.ndim == 0:
-        return b.shape
-    raise ValueError(f"{op}: shapes {describe(a)} and {describe(b)} differ; elementwise ops "
-                     "need equal shapes (use expand(dim, copies) to repeat along a dim)")
-
-
-def spread(operand, shape, dtype):
-    """An operand as a flat array of the op's full shape (a scalar is repeated)."""
-    if operand.shape != shape:
-        operand = np.full(shape, operand, dtype=dtype)
-    return flat(operand, dtype)
-
-
-def reduce_to(grad, shape):
-    """Fold a flat gradient back onto an operand's shape (summed where it was a scalar)."""
-    if shape == ():
-        return np.array(grad.sum())  # an ndarray: a NumPy scalar has no buffer to add into
-    return grad.reshape(shape)
+FLAT_KERNELS = {strided.ADD: k.add, strided.SUB: k.sub, strided.MUL: k.mul, strided.DIV: k.div}
 
 
 class Binary(Op):
-    """An elementwise op of two operands; subclasses give the kernel and the two gradients."""
+    """An elementwise op of two operands; subclasses give the kernel code and the gradients."""
 
-    kernel = None
+    code = None
 
     def forward(self, a, b):
-        shape = broadcast_shape(self.creation_op, a, b)
         dtype = float_dtype(self.creation_op, a, b)
-        self.shape, self.input_shapes = shape, (a.shape, b.shape)
-        self.a, self.b = spread(a, shape, dtype), spread(b, shape, dtype)
-        self.out = type(self).kernel(self.a, self.b)
-        return self.out.reshape(shape)
+        self.a_shape, self.b_shape = a.shape, b.shape
+        self.a, self.b = flat(a, dtype), flat(b, dtype)
+        if a.shape == b.shape:
+            self.shape, self.out = a.shape, FLAT_KERNELS[self.code](self.a, self.b)
+        else:
+            self.shape = broadcast_shape(self.creation_op, a, b)
+            self.out = combine(self.code, self.a, a.shape, self.b, b.shape, self.shape)
+        return self.out.reshape(self.shape)
+
+    def with_operand(self, code, full, operand, operand_shape):
+        """full <code> operand for ``full`` flat of the output's shape: flat, output-sized."""
+        if operand_shape == self.shape:
+            return FLAT_KERNELS[code](full, operand)
+        return combine(code, full, self.shape, operand, operand_shape, self.shape)
 
     def backward(self, grad, needs_grad):
         grads = self.flat_grads(flat(grad, self.out.dtype), needs_grad)
-        return [None if g is None else reduce_to(g, shape)
-                for g, shape in zip(grads, self.input_shapes)]
+        return [None if g is None else sum_to(g.reshape(self.shape), shape)
+                for g, shape in zip(grads, (self.a_shape, self.b_shape))]
 
     def flat_grads(self, grad, needs_grad):
-        """(grad for a, grad for b), both flat; either may be None where not needed."""
+        """(grad for a, grad for b), flat and of the output's shape, or None if not needed."""
         raise NotImplementedError
 
 
 class Add(Binary):
     creation_op = "add"
-    kernel = k.add
+    code = strided.ADD
 
     def flat_grads(self, grad, needs_grad):
         return grad, grad
@@ -64,7 +60,7 @@ class Add(Binary):
 
 class Sub(Binary):
     creation_op = "sub"
-    kernel = k.sub
+    code = strided.SUB
 
     def flat_grads(self, grad, needs_grad):
         return grad, k.neg(grad) if needs_grad[1] else None
@@ -72,20 +68,25 @@ class Sub(Binary):
 
 class Mul(Binary):
     creation_op = "mul"
-    kernel = k.mul
+    code = strided.MUL
 
     def flat_grads(self, grad, needs_grad):
-        return (k.mul(grad, self.b) if needs_grad[0] else None,
-                k.mul(grad, self.a) if needs_grad[1] else None)
+        return (self.with_operand(strided.MUL, grad, self.b, self.b_shape) if needs_grad[0] else None,
+                self.with_operand(strided.MUL, grad, self.a, self.a_shape) if needs_grad[1] else None)
 
 
 class Div(Binary):
     creation_op = "div"
-    kernel = k.div
+    code = strided.DIV
 
     def flat_grads(self, grad, needs_grad):
-        return (k.div(grad, self.b) if needs_grad[0] else None,
-                k.div_backward_divisor(grad, self.out, self.b) if needs_grad[1] else None)
+        grad_a = self.with_operand(strided.DIV, grad, self.b, self.b_shape) if needs_grad[0] else None
+        if not needs_grad[1]:
+            return grad_a, None
+        if self.b_shape == self.shape:
+            return grad_a, k.div_backward_divisor(grad, self.out, self.b)
+        return grad_a, k.neg(self.with_operand(strided.DIV, k.mul(grad, self.out), self.b,
+                                               self.b_shape))
 
 
 class Neg(Op):
@@ -97,3 +98,58 @@ class Neg(Op):
 
     def backward(self, grad, needs_grad):
         return [k.neg(flat(grad, grad.dtype)).reshape(grad.shape)]
+
+
+def _binary(op_class, name, doc):
+    """The public function of ``op_class`` and its reflected twin (``2 - x``)."""
+    def function(a, b):
+        return apply(op_class(), a, lift(a, b))
+
+    def reflected(a, b):
+        return apply(op_class(), lift(a, b), a)
+    function.__name__, function.__doc__ = name, doc
+    reflected.__name__, reflected.__doc__ = f"r{name}", f"{doc} (the number or array on the left)"
+    return function, reflected
+
+
+add, radd = _binary(Add, "add", "a + b, elementwise with NumPy broadcasting.")
+sub, rsub = _binary(Sub, "sub", "a - b, elementwise with NumPy broadcasting.")
+mul, rmul = _binary(Mul, "mul", "a * b, elementwise with NumPy broadcasting.")
+div, rdiv = _binary(Div, "div", "a / b, elementwise with NumPy broadcasting.")
+
+
+def neg(x):
+    """-x."""
+    return apply(Neg(), x)
+
+
+#: Shape pairs the binary ops are checked on: equal, a 0-d side, and broadcasting both ways.
+_PAIRS = [((3, 4), (3, 4)), ((2, 3), ()), ((), (2, 3)), ((2, 3, 4), (4,)), ((3, 1), (1, 4)),
+          ((2, 1, 4), (3, 1))]
+
+
+def _register_binary(name, function, reflected, apply_operator, method):
+    """``a <op> b`` for every shape pair and with a Python number on either side, as the
+    operator (``method``, e.g. ``__add__``, and its reflected ``__radd__``) and by name.
+    Divisors are kept away from 0."""
+    def second(shape):
+        return positive(*shape) if name == "div" else shape
+    register(name, function, methods=[method, name], examples=[
+        *(Example(lambda lib, x, y: apply_operator(x, y), [a, second(b)]) for a, b in _PAIRS),
+        Example(lambda lib, x: apply_operator(x, 2.5), [(2, 3)]),
+    ], bad_inputs=[
+        BadInput(lambda lib, x, y: apply_operator(x, y), [(2, 3), (3, 2)], ValueError,
+                 rf"{name}: shapes float64\[2, 3\] and float64\[3, 2\] do not broadcast"),
+        BadInput(lambda lib, x, y: apply_operator(x, y), [(2,), np.ones(2, dtype=np.float32)],
+                 TypeError, rf"{name}: expected float operands of one dtype"),
+    ])
+    register(f"r{name}", reflected, methods=[method.replace("__", "__r", 1)], examples=[
+        Example(lambda lib, x: apply_operator(2.5, x * x + 1.0), [(2, 3)]),
+    ])
+
+
+_register_binary("add", add, radd, operator.add, "__add__")
+_register_binary("sub", sub, rsub, operator.sub, "__sub__")
+_register_binary("mul", mul, rmul, operator.mul, "__mul__")
+_register_binary("div", div, rdiv, operator.truediv, "__truediv__")
+register("neg", neg, methods=["__neg__", "neg"], examples=[Example(lambda lib, x: -x, [(2, 3)])])

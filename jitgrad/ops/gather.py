@@ -7,6 +7,7 @@ from kernels import gather as k
 
 from ..dtypes import describe, float_dtype
 from .base import Op, check_indices, rows
+from .registry import BadInput, Example, apply, array_of, register
 
 
 class IndexSelect(Op):
@@ -37,26 +38,26 @@ class IndexSelect(Op):
         return [table_grad.reshape(self.weight_shape)]
 
 
-class Select(Op):
-    """a[index]: the index-th slice along dim 0, (n, *rest) -> rest; a view, not a copy."""
+def index_select(weight, indices):
+    """Rows ``weight.data[indices]``: (rows, *row) -> (*indices.shape, *row), the book's
+    embedding lookup (a Tensor or array of ints). PyTorch's ``index_select(dim, index)``
+    is spelled ``weight[indices]`` here."""
+    return apply(IndexSelect(array_of(indices)), weight)
 
-    creation_op = "select"
 
-    def __init__(self, index):
-        self.index = index
-
-    def forward(self, a):
-        if a.ndim == 0:
-            raise IndexError(f"select: cannot index a 0-d tensor {describe(a)}")
-        if isinstance(self.index, (bool, np.bool_)) or not isinstance(self.index, (int, np.integer)):
-            raise TypeError(f"select: index must be an int, got {self.index!r}; use "
-                            "index_select for arrays of indices")
-        if not -a.shape[0] <= self.index < a.shape[0]:
-            raise IndexError(f"select: index {self.index} is out of range for {describe(a)}")
-        self.shape, self.dtype = a.shape, a.dtype
-        return a[self.index]
-
-    def backward(self, grad, needs_grad):
-        out = np.zeros(self.shape, dtype=grad.dtype)
-        out[self.index] = grad
-        return [out]
+register("index_select", index_select, methods=["index_select"], examples=[
+    Example(lambda lib, w: w.index_select(lib.tensor(np.array([[0, 2, 2], [4, 0, 2]]))), [(5, 3)],
+            torch=lambda lib, w: w[lib.tensor(np.array([[0, 2, 2], [4, 0, 2]]))]),
+    Example(lambda lib, w: w.index_select(lib.tensor(np.array([1, 1, 0]))), [(2, 3, 2)],
+            torch=lambda lib, w: w[lib.tensor(np.array([1, 1, 0]))]),
+], bad_inputs=[
+    BadInput(lambda lib, w, i=i: w.index_select(lib.tensor(i)), [(5, 3)], error, match)
+    for i, error, match in [
+        (np.array([0, 5]), IndexError, r"index_select: indices must lie in \[0, 5\), got values from 0 to 5"),
+        (np.array([-1, 2]), IndexError, r"index_select: indices must lie in \[0, 5\)"),
+        (np.array([0.0, 1.0]), TypeError, r"index_select: indices must be integers, got float64\[2\]"),
+        (np.array([True, False]), TypeError, r"index_select: indices must be integers, got bool\[2\]"),
+        (np.array([2**64 - 1], dtype=np.uint64), IndexError, "got values from 18446744073709551615"),
+    ]
+] + [BadInput(lambda lib, w: w.index_select(lib.tensor(np.array([0]))), [()], ValueError,
+              "index_select: cannot select rows of 0-d")])

@@ -1,10 +1,12 @@
-"""mm and transpose. Transposes are views, never copies: BLAS reads them with a flag."""
+"""mm, matmul (``@``) and the fused linear. Transposed operands are views, never copies:
+BLAS reads them with a flag."""
 import numpy as np
 
 from kernels import matmul as k
 
 from ..dtypes import describe, float_dtype
 from .base import Op, add_or_return, matrix
+from .registry import BadInput, Example, apply, lift, register
 
 
 class MM(Op):
@@ -27,18 +29,6 @@ class MM(Op):
                 if needs_grad[0] else None,
                 add_or_return(into[1], k.mm_grad_right, k.mm_grad_right_into, self.a, grad)
                 if needs_grad[1] else None]
-
-
-class Transpose(Op):
-    """a.transpose(): axes reversed, as NumPy's ``transpose()``; a view of the same data."""
-
-    creation_op = "transpose"
-
-    def forward(self, a):
-        return a.transpose()
-
-    def backward(self, grad, needs_grad):
-        return [grad.transpose()]
 
 
 class Linear(MM):
@@ -65,3 +55,68 @@ class Linear(MM):
             grads.append(add_or_return(into[2], k.column_sums, k.column_sums_into,
                                        np.ascontiguousarray(grad)) if needs_grad[2] else None)
         return grads
+
+
+def mm(a, b):
+    """The book's matrix product: (n, k).mm((k, m)) -> (n, m)."""
+    return apply(MM(), a, lift(a, b))
+
+
+def matmul(a, b):
+    """a @ b: (n, k) @ (k, m), (n, k) @ (k,), (k,) @ (k, m), (k,) @ (k,), and a batch
+    (..., n, k) @ (k, m), which is one product of all the batch's rows."""
+    b = lift(a, b)
+    if a.ndim == 0 or b.ndim == 0 or b.ndim > 2:
+        raise ValueError(f"matmul: cannot multiply {describe(a.data)} by {describe(b.data)}; "
+                         "matmul takes a 1-D or 2-D right operand and a left one of 1 or more dims")
+    if a.ndim > 2:  # a batch: its rows stacked, multiplied at once, unstacked
+        return matmul(a.reshape(-1, a.shape[-1]), b).reshape(*a.shape[:-1], *b.shape[1:])
+    left, right = (a.unsqueeze(0) if a.ndim == 1 else a), (b.unsqueeze(1) if b.ndim == 1 else b)
+    out = mm(left, right)
+    if b.ndim == 1:
+        out = out.squeeze(1)
+    return out.squeeze(0) if a.ndim == 1 else out
+
+
+def rmatmul(a, b):
+    """b @ a, with an array on the left."""
+    return matmul(lift(a, b), a)
+
+
+def linear(x, weight, bias=None):
+    """x @ weight + bias as one op: x (n, k), weight (k, m), bias (m,) -> (n, m).
+
+    The weight is (in, out), as the book's ``Linear.weight`` stores it; PyTorch's
+    ``F.linear`` takes (out, in), so pass ``weight.T`` for a PyTorch-layout matrix.
+    """
+    return apply(Linear(), x, weight) if bias is None else apply(Linear(), x, weight, bias)
+
+
+register("mm", mm, methods=["mm"], examples=[
+    Example(lambda lib, x, y: x.mm(y), [(3, 4), (4, 2)]),
+    Example(lambda lib, x, y: x.transpose().mm(y.transpose()), [(4, 3), (2, 4)],
+            torch=lambda lib, x, y: x.t().mm(y.t())),
+], bad_inputs=[
+    BadInput(lambda lib, x, y: x.mm(y), [s, t], ValueError, r"mm: cannot multiply float64\[")
+    for s, t in [((2, 3), (4, 5)), ((3,), (3, 2)), ((2, 3, 4), (4, 2)), ((), ())]
+] + [BadInput(lambda lib, x, y: x.mm(y), [(2, 3), np.ones((3, 2), np.float32)], TypeError,
+              "mm: expected float operands of one dtype")])
+register("matmul", matmul, methods=["matmul", "__matmul__"], examples=[
+    Example(lambda lib, x, y: x @ y, [a, b])
+    for a, b in [((3, 4), (4, 2)), ((3, 4), (4,)), ((4,), (4, 2)), ((4,), (4,)), ((2, 3, 4), (4, 5))]
+], bad_inputs=[
+    BadInput(lambda lib, x, y: x @ y, [(2, 3), (2, 3, 4)], ValueError, "matmul: cannot multiply"),
+    BadInput(lambda lib, x, y: x @ y, [(2, 3), (4, 2)], ValueError, "mm: cannot multiply"),
+])
+register("rmatmul", rmatmul, methods=["__rmatmul__"], examples=[
+    Example(lambda lib, x: np.linspace(-1, 1, 6, dtype=x.dtype).reshape(2, 3) @ x, [(3, 4)],
+            torch=lambda lib, x: lib.tensor(np.linspace(-1, 1, 6).reshape(2, 3)) @ x)])
+register("linear", linear, functional=["linear"], examples=[
+    Example(lambda lib, x, w, b: lib.F.linear(x, w, b), [(5, 3), (3, 4), (4,)],
+            torch=lambda lib, x, w, b: lib.F.linear(x, w.t(), b)),
+    Example(lambda lib, x, w: lib.F.linear(x, w), [(5, 3), (3, 4)],
+            torch=lambda lib, x, w: lib.F.linear(x, w.t())),
+], bad_inputs=[
+    BadInput(lambda lib, x, w, b: lib.F.linear(x, w, b), [(4, 5), (3, 2), (2,)], ValueError,
+             r"linear: cannot compute float64\[4, 5\] @ float64\[3, 2\] \+ float64\[2\]"),
+])

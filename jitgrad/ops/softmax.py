@@ -1,27 +1,71 @@
-"""softmax over the last axis, and softmax cross-entropy against integer targets."""
+"""softmax and log_softmax over a dim, and softmax cross-entropy against integer targets.
+
+The kernels (``kernels/softmax.py``) work on the last axis of (rows, classes) arrays; another
+``dim`` is moved last and back.
+"""
+import numbers
+
 import numpy as np
 
 from kernels import softmax as k
 
 from ..dtypes import describe, float_dtype
-from .base import Op, check_indices, rows
+from .base import Op, check_dim, check_indices, rows
+from .registry import BadInput, Example, apply, array_of, register
 
 
-class Softmax(Op):
-    """a.softmax(): each slice along the last axis exponentiated and normalised to sum to 1."""
+class RowWise(Op):
+    """An op of each slice along ``dim`` whose backward reads its output y."""
 
-    creation_op = "softmax"
+    kernel = backward_kernel = None
+
+    def __init__(self, dim=-1):
+        self.dim = dim
 
     def forward(self, a):
-        if a.ndim == 0 or a.shape[-1] == 0:
-            raise ValueError(f"softmax: needs at least 1 dim, and a non-empty last dim to "
-                             f"normalise over; got {describe(a)}")
-        self.y = k.softmax(rows(a, float_dtype("softmax", a), a.shape[-1]))
-        return self.y.reshape(a.shape)
+        if a.ndim == 0 or a.shape[self._dim(a)] == 0:
+            raise ValueError(f"{self.creation_op}: needs at least 1 dim, and a non-empty dim "
+                             f"to normalise over; got {describe(a)}")
+        self.dim = self._dim(a)
+        last = np.moveaxis(a, self.dim, -1)
+        self.y = type(self).kernel(rows(last, float_dtype(self.creation_op, a), last.shape[-1]))
+        return np.moveaxis(self.y.reshape(last.shape), -1, self.dim)
+
+    def _dim(self, a):
+        return check_dim(self.creation_op, a, self.dim)
 
     def backward(self, grad, needs_grad):
-        grad_rows = rows(grad, self.y.dtype, self.y.shape[1])
-        return [k.softmax_backward(grad_rows, self.y).reshape(grad.shape)]
+        last = np.moveaxis(grad, self.dim, -1)
+        grad_rows = type(self).backward_kernel(rows(last, self.y.dtype, self.y.shape[1]), self.y)
+        return [np.moveaxis(grad_rows.reshape(last.shape), -1, self.dim)]
+
+
+class Softmax(RowWise):
+    """Each slice along ``dim`` exponentiated and normalised to sum to 1."""
+
+    creation_op = "softmax"
+    kernel, backward_kernel = k.softmax, k.softmax_backward
+
+
+class LogSoftmax(RowWise):
+    """log(softmax) along ``dim``, computed as x - max - log(sum(exp(x - max)))."""
+
+    creation_op = "log_softmax"
+    kernel, backward_kernel = k.log_softmax, k.log_softmax_backward
+
+
+def _check_targets(op, logits, targets):
+    """(rows, classes) of ``logits`` and the flat targets, one per row, or a clear error."""
+    if logits.ndim == 0 or logits.shape[-1] == 0:
+        raise ValueError(f"{op}: logits need a non-empty last dim of classes, got "
+                         f"{describe(logits)}")
+    classes = logits.shape[-1]
+    n_rows = logits.size // classes
+    if targets.size != n_rows:
+        raise ValueError(f"{op}: logits {describe(logits)} have {n_rows} rows of {classes} "
+                         f"classes but targets {describe(targets)} have {targets.size} entries; "
+                         "need one target per row")
+    return n_rows, classes, check_indices(op, targets, classes)
 
 
 class CrossEntropy(Op):
@@ -39,19 +83,10 @@ class CrossEntropy(Op):
         self.targets = targets
 
     def forward(self, logits):
-        if logits.ndim == 0 or logits.shape[-1] == 0:
-            raise ValueError(f"cross_entropy: logits need a non-empty last dim of classes, "
-                             f"got {describe(logits)}")
-        classes = logits.shape[-1]
-        n_rows = logits.size // classes
-        if self.targets.size != n_rows:
-            raise ValueError(f"cross_entropy: logits {describe(logits)} have {n_rows} rows of "
-                             f"{classes} classes but targets {describe(self.targets)} have "
-                             f"{self.targets.size} entries; need one target per row")
+        n_rows, classes, targets = _check_targets("cross_entropy", logits, self.targets)
         if n_rows == 0:
             raise ValueError(f"cross_entropy: no rows to average over, logits {describe(logits)}")
-        self.targets = check_indices("cross_entropy", self.targets, classes)
-        self.shape = logits.shape
+        self.targets, self.shape = targets, logits.shape
         loss, self.probs = k.cross_entropy(rows(logits, float_dtype("cross_entropy", logits),
                                                 classes), self.targets)
         return np.asarray(loss, dtype=self.probs.dtype)
@@ -59,3 +94,126 @@ class CrossEntropy(Op):
     def backward(self, grad, needs_grad):
         grad_rows = k.cross_entropy_backward(self.probs, self.targets, grad.item())
         return [grad_rows.reshape(self.shape)]
+
+
+class CrossEntropyRows(Op):
+    """Each row's cross-entropy with label smoothing: logits (..., classes) -> (...)."""
+
+    creation_op = "cross_entropy_rows"
+
+    def __init__(self, targets, smoothing):
+        if not isinstance(smoothing, numbers.Real) or not 0 <= smoothing <= 1:
+            raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {smoothing!r}")
+        self.targets, self.smoothing = targets, float(smoothing)
+
+    def forward(self, logits):
+        _, classes, self.targets = _check_targets("cross_entropy", logits, self.targets)
+        self.shape = logits.shape
+        losses, self.probs = k.cross_entropy_rows(
+            rows(logits, float_dtype("cross_entropy", logits), classes), self.targets,
+            self.smoothing)
+        return losses.reshape(logits.shape[:-1])
+
+    def backward(self, grad, needs_grad):
+        grad_rows = k.cross_entropy_rows_backward(self.probs, self.targets,
+                                                  np.ascontiguousarray(grad).reshape(-1),
+                                                  self.smoothing)
+        return [grad_rows.reshape(self.shape)]
+
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def reduce_loss(losses, reduction):
+    """A loss per element reduced as ``reduction`` says: 'mean', 'sum' or 'none'."""
+    if reduction == "mean":
+        return losses.mean()
+    if reduction == "sum":
+        return losses.sum()
+    return losses
+
+
+def check_reduction(op, reduction):
+    """Raises naming ``op`` unless ``reduction`` is one of REDUCTIONS."""
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def softmax(x, dim=-1):
+    """exp(x) / sum(exp(x)) along ``dim``; the book's ``softmax()`` is the last dim."""
+    return apply(Softmax(dim), x)
+
+
+def log_softmax(x, dim=-1):
+    """log(softmax(x, dim)), stable, with a fused backward."""
+    return apply(LogSoftmax(dim), x)
+
+
+def cross_entropy(logits, target):
+    """The book's mean softmax cross-entropy of logits (..., classes) against int targets,
+    one per row; a 0-d tensor."""
+    return apply(CrossEntropy(array_of(target)), logits)
+
+
+def functional_cross_entropy(input, target, reduction="mean", label_smoothing=0.0):  # noqa: A002
+    """Softmax cross-entropy of logits (batch, classes) against int targets (batch,).
+
+    ``reduction``: 'mean' over rows (default), 'sum', or 'none' (one loss per row);
+    ``label_smoothing`` as torch's. Classes are the last dim (torch: dim 1; the same for
+    2-D logits).
+    """
+    check_reduction("cross_entropy", reduction)
+    if reduction == "mean" and label_smoothing == 0:
+        return cross_entropy(input, target)  # the book's fused mean, the fast path
+    losses = apply(CrossEntropyRows(array_of(target), label_smoothing), input)
+    return reduce_loss(losses, reduction)
+
+
+_TARGETS = np.array([0, 4, 2, 2])
+
+register("softmax", softmax, methods=["softmax"], functional=["softmax"], examples=[
+    Example(lambda lib, x: x.softmax(), [(3, 5)], torch=lambda lib, x: x.softmax(-1)),
+    Example(lambda lib, x: lib.F.softmax(x, -1), [(2, 3, 4)]),
+    Example(lambda lib, x: lib.F.softmax(x, dim=0), [(3, 4)]),
+    Example(lambda lib, x: lib.F.softmax(x, 1), [(2, 3, 4)]),
+], bad_inputs=[
+    BadInput(lambda lib, x: x.softmax(), [()], ValueError, "softmax: needs at least 1 dim"),
+    BadInput(lambda lib, x: x.softmax(), [(2, 0)], ValueError,
+             r"softmax: needs .* a non-empty dim .* got float64\[2, 0\]"),
+    BadInput(lambda lib, x: x.softmax(2), [(2, 3)], IndexError, "softmax: dim 2 is out of range"),
+])
+register("log_softmax", log_softmax, methods=["log_softmax"], functional=["log_softmax"], examples=[
+    Example(lambda lib, x: lib.F.log_softmax(x, -1), [(3, 5)]),
+    Example(lambda lib, x: lib.F.log_softmax(x, dim=1), [(2, 3, 4)]),
+], bad_inputs=[BadInput(lambda lib, x: lib.F.log_softmax(x, 0), [()], ValueError,
+                        "log_softmax: needs at least 1 dim")])
+register("cross_entropy", cross_entropy, methods=["cross_entropy"], examples=[
+    Example(lambda lib, x: x.cross_entropy(lib.tensor(_TARGETS)), [(4, 5)],
+            torch=lambda lib, x: lib.F.cross_entropy(x, lib.tensor(_TARGETS))),
+    Example(lambda lib, x: x.cross_entropy(lib.tensor(np.array([[0, 1, 2], [3, 3, 0]]))), [(2, 3, 4)],
+            torch=lambda lib, x: lib.F.cross_entropy(x.reshape(-1, 4),
+                                                     lib.tensor(np.array([0, 1, 2, 3, 3, 0])))),
+], bad_inputs=[
+    BadInput(lambda lib, x, t=t: x.cross_entropy(lib.tensor(t)), [shape], error, match)
+    for shape, t, error, match in [
+        ((2, 4), np.array([0, 4]), IndexError, r"cross_entropy: indices must lie in \[0, 4\)"),
+        ((2, 4), np.array([0, -1]), IndexError, "cross_entropy: indices must lie"),
+        ((2, 4), np.array([0.0, 1.0]), TypeError, "cross_entropy: indices must be integers"),
+        ((2, 4), np.array([0, 1, 2]), ValueError, r"cross_entropy: logits float64\[2, 4\] have 2 rows"),
+        ((), np.array(0), ValueError, r"cross_entropy: logits need a non-empty last dim of classes, got float64\[\]"),
+        ((0, 4), np.array([], dtype=int), ValueError, r"cross_entropy: no rows to average over, logits float64\[0, 4\]"),
+        ((2, 0), np.array([0, 0]), ValueError, r"cross_entropy: logits need a non-empty last dim"),
+    ]
+])
+register("F.cross_entropy", functional_cross_entropy, functional=["cross_entropy"], examples=[
+    Example(lambda lib, x, r=r, s=s: lib.F.cross_entropy(x, lib.tensor(_TARGETS), reduction=r,
+                                                         label_smoothing=s), [(4, 5)])
+    for r in REDUCTIONS for s in (0.0, 0.1)
+], bad_inputs=[
+    BadInput(lambda lib, x: lib.F.cross_entropy(x, lib.tensor(_TARGETS), reduction="avg"), [(4, 5)],
+             ValueError, "cross_entropy: reduction must be 'mean', 'sum' or 'none', got 'avg'"),
+    BadInput(lambda lib, x: lib.F.cross_entropy(x, lib.tensor(_TARGETS), label_smoothing=2.0),
+             [(4, 5)], ValueError, r"cross_entropy: label_smoothing must be in \[0, 1\]"),
+    BadInput(lambda lib, x: lib.F.cross_entropy(x, lib.tensor(_TARGETS), reduction="sum"),
+             [(4, 3)], IndexError, r"cross_entropy: indices must lie in \[0, 3\)"),
+])

@@ -1,0 +1,26 @@
+"""The PyTorch-style step (``benchmarks.pytorch_style``) on jitgrad and on PyTorch eager, side by
+side in one run: PASSES passes, each timing both frameworks one right after the other.
+
+    pytest benchmarks/test_pytorch_style.py --benchmark-only --benchmark-json=out.json
+    python -m benchmarks.report out.json
+"""
+import pytest
+
+from .conftest import require
+from .pytorch_style import build_step
+
+STEP_SECONDS = 1.5
+PASSES = 3
+CASES = [(framework, run) for run in range(1, PASSES + 1) for framework in ("jitgrad", "torch")]
+
+
+@pytest.mark.parametrize("framework, run", CASES, ids=[f"{f}-pass{r}" for f, r in CASES])
+def test_pytorch_style_step(measure, framework, run):
+    require(framework)
+    if framework == "torch":
+        import torch
+        from .workloads import TORCH_THREADS
+        torch.set_num_threads(TORCH_THREADS)
+    measure(build_step(framework), group="pytorch_style-float32", seconds=STEP_SECONDS,
+            kind="step", workload="pytorch_style", dtype="float32", implementation=framework,
+            run=run, gemm_flops=0)

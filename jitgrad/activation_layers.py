@@ -1,0 +1,49 @@
+"""Activation layers beyond the book's Tanh, Sigmoid and ReLU: GELU, LeakyReLU, Softmax and
+LogSoftmax, each the module form of its ``jitgrad.functional`` function."""
+from . import functional
+from .layers import Layer
+
+
+class GELU(Layer):
+    """x * Phi(x), Phi the standard normal CDF (the exact erf form)."""
+
+    def forward(self, input):  # noqa: A002 -- torch's argument name
+        return functional.gelu(input)
+
+    def extra_repr(self):
+        return ""
+
+
+class LeakyReLU(Layer):
+    """x where x >= 0, else negative_slope * x."""
+
+    def __init__(self, negative_slope=0.01):
+        super().__init__()
+        self.negative_slope = negative_slope
+
+    def forward(self, input):  # noqa: A002
+        return functional.leaky_relu(input, self.negative_slope)
+
+    def extra_repr(self):
+        return f"negative_slope={self.negative_slope}"
+
+
+class Softmax(Layer):
+    """Softmax along ``dim``."""
+
+    def __init__(self, dim=-1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input):  # noqa: A002
+        return functional.softmax(input, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Softmax):
+    """log(softmax) along ``dim``, stable."""
+
+    def forward(self, input):  # noqa: A002
+        return functional.log_softmax(input, self.dim)

@@ -1,0 +1,75 @@
+"""jitgrad.cat and jitgrad.stack: tensors joined along an existing dim, or a new one.
+
+The forward copies the inputs side by side; the backward hands each input its slice of the
+gradient, a view.
+"""
+import numpy as np
+
+from ..dtypes import describe, float_dtype
+from .base import Op, check_dim
+from .registry import BadInput, Example, apply, register
+
+
+class Cat(Op):
+    """cat(tensors, dim): inputs of one shape except along ``dim``, joined along it.
+    With ``new_dim`` (stack), inputs of one shape gain a dim at ``dim`` first."""
+
+    def __init__(self, dim, new_dim=False):
+        self.dim, self.new_dim = dim, new_dim
+        self.creation_op = "stack" if new_dim else "cat"
+
+    def forward(self, *arrays):
+        op = self.creation_op
+        if not arrays:
+            raise ValueError(f"{op}: needs at least one tensor")
+        dtype = float_dtype(op, *arrays)
+        first = arrays[0]
+        self.dim = check_dim(op, first, self.dim, extra=1 if self.new_dim else 0)
+        if self.new_dim:
+            if any(a.shape != first.shape for a in arrays):
+                raise ValueError(f"{op}: tensors must have one shape, got "
+                                 f"{', '.join(describe(a) for a in arrays)}")
+            arrays = [np.expand_dims(a, self.dim) for a in arrays]
+        elif any(a.ndim != first.ndim or a.shape[:self.dim] + a.shape[self.dim + 1:]
+                 != first.shape[:self.dim] + first.shape[self.dim + 1:] for a in arrays):
+            raise ValueError(f"{op}: tensors must match in every dim but {self.dim}, got "
+                             f"{', '.join(describe(a) for a in arrays)}")
+        self.bounds = np.cumsum([0] + [a.shape[self.dim] for a in arrays])
+        return np.concatenate([a.astype(dtype, copy=False) for a in arrays], axis=self.dim)
+
+    def backward(self, grad, needs_grad):
+        grads = []
+        for start, stop in zip(self.bounds[:-1], self.bounds[1:]):
+            part = grad[(slice(None),) * self.dim + (slice(start, stop),)]
+            grads.append(part.squeeze(self.dim) if self.new_dim else part)
+        return grads
+
+
+def cat(tensors, dim=0):
+    """Tensors joined along ``dim``; they match in every other dim."""
+    return apply(Cat(dim), *tensors)
+
+
+def stack(tensors, dim=0):
+    """Tensors of one shape joined along a new dim at ``dim``."""
+    return apply(Cat(dim, new_dim=True), *tensors)
+
+
+register("cat", cat, examples=[
+    Example(lambda lib, x, y: lib.cat([x, y], 0), [(2, 3), (1, 3)]),
+    Example(lambda lib, x, y, z: lib.cat([x, y, z], -1), [(2, 3), (2, 1), (2, 2)]),
+    Example(lambda lib, x, y: lib.cat([x, y, x], 1), [(2, 2, 3), (2, 1, 3)]),
+], bad_inputs=[
+    BadInput(lambda lib, x, y: lib.cat([x, y], 0), [(2, 3), (2, 4)], ValueError,
+             r"cat: tensors must match in every dim but 0, got float64\[2, 3\], float64\[2, 4\]"),
+    BadInput(lambda lib, x, y: lib.cat([x, y], 2), [(2, 3), (2, 3)], IndexError, "cat: dim 2"),
+    BadInput(lambda lib, x, y: lib.cat([x, y], 0), [(2,), np.ones(2, np.float32)], TypeError,
+             "cat: expected float operands of one dtype"),
+])
+register("stack", stack, examples=[
+    Example(lambda lib, x, y: lib.stack([x, y], 0), [(2, 3), (2, 3)]),
+    Example(lambda lib, x, y: lib.stack([x, y, y], -1), [(2, 3), (2, 3)]),
+], bad_inputs=[
+    BadInput(lambda lib, x, y: lib.stack([x, y]), [(2, 3), (3, 2)], ValueError,
+             "stack: tensors must have one shape"),
+])
