@@ -29,8 +29,9 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.preprocessing import StandardScaler
 
 import jitgrad
-from jitgrad import datasets, metrics, tabular, training
-from jitgrad.cli import blas_threads
+from jitgrad import metrics
+from jitgrad.apps import datasets, tabular, training
+from jitgrad.apps.cli import blas_threads
 from jitgrad.functional import mse_loss
 from jitgrad.losses import CrossEntropyLoss
 from benchmarks.cpu_load import ForeignLoad

@@ -4,7 +4,7 @@ write like its training text.
     python examples/char_lstm.py [text file] [epochs]
 
 The default text is the book's Shakespeare, kept beside this repository (../shared/data).
-The pieces come from ``jitgrad.charlm``: ``CharLSTM`` is the book's Embedding feeding an
+The pieces come from ``jitgrad.apps.charlm``: ``CharLSTM`` is the book's Embedding feeding an
 LSTMCell; ``windows`` cuts the text into 32 streams read side by side, 25 characters at a
 time; ``train_window`` runs one window forward, back-propagates the summed losses through
 its 25 steps only (truncated BPTT), clips the gradient and steps the optimizer. Every epoch
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from jitgrad import SGD
-from jitgrad.charlm import CharLSTM, Vocabulary, sample, train_window, windows
+from jitgrad.apps.charlm import CharLSTM, Vocabulary, sample, train_window, windows
 
 DEFAULT_TEXT = Path(__file__).resolve().parents[2] / "shared" / "data" / "shakespeare.txt"
 

@@ -13,7 +13,7 @@ import jitgrad
 import jitgrad.functional as F
 from jitgrad import GELU, LayerNorm, Linear, Sequential, Tensor
 from jitgrad.data import Batches
-from jitgrad.datasets import load_digits
+from jitgrad.apps.datasets import load_digits
 from jitgrad.optim import AdamW
 from jitgrad.optim.lr_scheduler import CosineAnnealingLR
 

@@ -1,6 +1,6 @@
 """``python -m jitgrad``: the same as the ``jitgrad`` command."""
 import sys
 
-from .cli import main
+from .apps.cli import main
 
 sys.exit(main())

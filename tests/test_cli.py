@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from jitgrad import Linear, cli, save, training
+from jitgrad import Linear, save
+from jitgrad.apps import cli, training
 from idx import write_fake_mnist
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -192,7 +193,7 @@ def test_saved_file_from_other_code_is_refused(tmp_path, capsys):
 def test_console_script_points_at_main():
     tomllib = pytest.importorskip("tomllib")  # Python 3.11+
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    assert pyproject["project"]["scripts"]["jitgrad"] == "jitgrad.cli:main"
+    assert pyproject["project"]["scripts"]["jitgrad"] == "jitgrad.apps.cli:main"
 
 
 @pytest.mark.skipif(shutil.which("jitgrad") is None, reason="jitgrad is not installed here")

@@ -5,7 +5,7 @@ import hashlib
 import numpy as np
 import pytest
 
-from jitgrad import datasets
+from jitgrad.apps import datasets
 from jitgrad.data import Batches
 from idx import idx_bytes, write_fake_mnist, write_idx
 

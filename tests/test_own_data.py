@@ -9,7 +9,8 @@ import sys
 import numpy as np
 import pytest
 
-from jitgrad import cli, serialization, tabular
+from jitgrad import serialization
+from jitgrad.apps import cli, tabular
 
 FAST = ["--epochs", "40", "--patience", "5"]
 

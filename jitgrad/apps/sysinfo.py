@@ -4,15 +4,15 @@ import os
 import platform
 import sys
 
-from . import __version__
-from .dtypes import KERNEL_DTYPES
+from .. import __version__
+from ..dtypes import KERNEL_DTYPES
 
 PACKAGES = ("numpy", "numba", "scipy", "scikit-learn", "tqdm", "threadpoolctl", "matplotlib")
 
 
 def report():
     """The report as a list of lines."""
-    lines = [f"jitgrad {__version__} ({os.path.dirname(os.path.abspath(__file__))})",
+    lines = [f"jitgrad {__version__} ({os.path.dirname(os.path.dirname(os.path.abspath(__file__)))})",
              f"python {platform.python_version()} ({sys.executable}) on {platform.platform()}"]
     lines += [f"{name:<14}{_version(name)}" for name in PACKAGES]
     lines += [f"dtypes        {', '.join(d.name for d in KERNEL_DTYPES)} (kernels compile for "

@@ -17,13 +17,15 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-from . import __version__, charlm, datasets, metrics, serialization, tabular, training
-from .atomic import atomic_write
-from .data import Batches
-from .fitting import EarlyStopping, evaluate, fit, predict
-from .functional import mse_loss
-from .losses import CrossEntropyLoss
-from .optim import SGD
+from .. import __version__, metrics, serialization
+
+from . import charlm, datasets, tabular, training
+from ..atomic import atomic_write
+from ..data import Batches
+from ..fitting import EarlyStopping, evaluate, fit, predict
+from ..functional import mse_loss
+from ..losses import CrossEntropyLoss
+from ..optim import SGD
 
 MODEL_KIND = "jitgrad-mlp-classifier"
 TABLE_MODEL_KIND = "jitgrad-mlp-table"
@@ -97,7 +99,7 @@ def run_train(args):
     if not args.distributed:
         train_and_report(args, parallel=None)
         return
-    from .distributed import DataParallel
+    from ..distributed import DataParallel
     with DataParallel(threads=args.threads) as parallel:
         # rank 0 alone prints, saves and plots; the others train silently beside it
         with open(os.devnull, "w") as sink, contextlib.redirect_stdout(
@@ -438,7 +440,7 @@ def run_train_text(args):
 
 # --- warmup and info --------------------------------------------------------------------------
 def run_warmup(args):
-    from .warmup import warmup
+    from ..warmup import warmup
 
     dtypes = ("float32", "float64") if args.dtype == "both" else (args.dtype,)
     on_terminal = sys.stderr.isatty()  # progress and summary on stderr; else summary here

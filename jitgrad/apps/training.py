@@ -4,11 +4,11 @@ Inputs are rows of features (n, features); the model returns logits (n, classes)
 """
 import numpy as np
 
-from .fitting import predict
-from .grad_mode import no_grad
-from .layers import Dropout, Linear, ReLU, Sequential, Sigmoid, Tanh
-from .optim import SGD, Adam, AdamW
-from .tensor import Tensor
+from ..fitting import predict
+from ..grad_mode import no_grad
+from ..layers import Dropout, Linear, ReLU, Sequential, Sigmoid, Tanh
+from ..optim import SGD, Adam, AdamW
+from ..tensor import Tensor
 
 ACTIVATIONS = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid}
 OPTIMIZERS = {

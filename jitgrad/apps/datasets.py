@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-from .atomic import atomic_write
+from ..atomic import atomic_write
 
 #: file name -> MD5 of its .gz, as published with the dataset
 MNIST_FILES = {

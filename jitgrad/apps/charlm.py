@@ -6,12 +6,12 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-from .grad_mode import no_grad
-from .layers import Embedding, Layer
-from .losses import CrossEntropyLoss
-from .optim import clip_grad_norm
-from .recurrent import LSTMCell
-from .tensor import Tensor
+from ..grad_mode import no_grad
+from ..layers import Embedding, Layer
+from ..losses import CrossEntropyLoss
+from ..optim import clip_grad_norm
+from ..recurrent import LSTMCell
+from ..tensor import Tensor
 
 
 class Vocabulary:
