@@ -4,10 +4,10 @@ import os
 import platform
 import sys
 
-from . import __version__
+from . import __version__, gemm
 from .ops.base import KERNEL_DTYPES
 
-PACKAGES = ("numpy", "numba", "scipy", "scikit-learn", "tqdm", "threadpoolctl", "matplotlib")
+PACKAGES = ("numpy", "numba", "scipy", "scikit-learn", "tqdm", "threadpoolctl", "matplotlib", "mkl")
 
 
 def report():
@@ -19,6 +19,7 @@ def report():
               "each; float16 computes in float32, ints and bools in float64)",
               f"kernel cache  {_cache_directory()}",
               f"cpus          {os.cpu_count()}; numba threads {_numba_threads()}"]
+    lines += gemm.report()
     lines += [f"thread pool   {line}" for line in _thread_pools()]
     return lines
 

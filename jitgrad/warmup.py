@@ -5,7 +5,7 @@ import time
 
 import numpy as np
 
-from . import functional, ops
+from . import functional, gemm, ops
 from .optim import SGD
 from .tensor import Tensor
 
@@ -71,7 +71,8 @@ def _used_three_times(tensor):
 
 
 def warmup(dtypes=("float32", "float64"), progress=True, stream=None):
-    """Compile every kernel for each of ``dtypes``; returns the seconds it took.
+    """Choose the BLAS (``jitgrad.gemm``), then compile every kernel for each of ``dtypes``;
+    returns the seconds it took.
 
     The first call on a machine compiles (tens of seconds) and stores the machine code in
     Numba's cache; later processes load it from there in well under a second. With
@@ -79,6 +80,7 @@ def warmup(dtypes=("float32", "float64"), progress=True, stream=None):
     """
     stream = stream or sys.stderr
     start = time.perf_counter()
+    gemm.ensure_chosen()
     steps = [(np.dtype(d).name, name, run) for d in dtypes
              for name, run in _exercise_every_op(np.dtype(d), layouts=("C", "F"))]
     for number, (dtype, name, run) in enumerate(steps, 1):

@@ -3,6 +3,7 @@ import numpy as np
 
 from kernels import matmul as k
 
+from ..gemm import ensure_chosen
 from .base import Op, add_or_return, describe, float_dtype, matrix
 
 
@@ -17,6 +18,7 @@ class MM(Op):
             raise ValueError(f"mm: cannot multiply {describe(a)} by {describe(b)}; mm needs "
                              "2-D operands (n, k) and (k, m) with equal inner dims")
         dtype = float_dtype("mm", a, b)
+        ensure_chosen()
         self.a, self.b = matrix(a, dtype), matrix(b, dtype)
         return k.mm(self.a, self.b)
 
@@ -53,6 +55,7 @@ class Linear(MM):
             raise ValueError(f"linear: cannot compute {describe(x)} @ {describe(w)}{bias}; needs "
                              "x (n, k), weight (k, m) and bias (m,)")
         dtype = float_dtype("linear", x, w) if b is None else float_dtype("linear", x, w, b)
+        ensure_chosen()
         self.a, self.b = matrix(x, dtype), matrix(w, dtype)
         if b is None:
             return k.mm(self.a, self.b)
