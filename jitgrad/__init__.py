@@ -8,6 +8,7 @@ from .grad_mode import no_grad
 from .layers import Dropout, Embedding, Layer, Linear, ReLU, Sequential, Sigmoid, Tanh
 from .losses import CrossEntropyLoss, MSELoss
 from .optim import SGD, Adam, clip_grad_norm
+from .profiler import profile
 from .recurrent import LSTMCell, RNNCell
 from .serialization import load, save
 from .tensor import Tensor
@@ -17,4 +18,4 @@ __version__ = "0.1.0"
 
 __all__ = ["Adam", "AnomalyError", "CrossEntropyLoss", "Dropout", "Embedding", "LSTMCell", "Layer",
            "Linear", "MSELoss", "RNNCell", "ReLU", "SGD", "Sequential", "Sigmoid", "Tanh", "Tensor",
-           "clip_grad_norm", "detect_anomaly", "load", "no_grad", "save", "warmup"]
+           "clip_grad_norm", "detect_anomaly", "load", "no_grad", "profile", "save", "warmup"]

@@ -18,6 +18,7 @@ from tqdm import tqdm
 from . import __version__, charlm, datasets, serialization, training
 from .data import Batches
 from .optim import SGD
+from .profiler import profile
 
 MODEL_KIND = "jitgrad-mlp-classifier"
 
@@ -94,11 +95,14 @@ def train_and_report(args, parallel):
           f"{data.features} pixels, {data.classes} classes")
     print(f"model: {describe_model(architecture)}, {count_parameters(model):,} parameters; "
           f"{args.optimizer} lr {lr:g}, batch size {args.batch_size}, seed {args.seed}{ranks}")
-    history = train_epochs(model, optimizer, batches, test_x, data.test_y, args.epochs, parallel)
+    with profile() if args.profile else contextlib.nullcontext() as timings:
+        history = train_epochs(model, optimizer, batches, test_x, data.test_y, args.epochs, parallel)
     final = history[-1]
     print(f"done: test accuracy {final.test_accuracy:.2%} "
           f"({round(final.test_accuracy * len(test_x))}/{len(test_x)}), test loss "
           f"{final.test_loss:.4f}, after {args.epochs} epochs in {args.elapsed():.1f} s")
+    if timings is not None:
+        print(f"time per op over the training (`jitgrad train --profile`):\n{timings.table()}")
     if args.save and is_root:
         metadata = dict(kind=MODEL_KIND, dataset=data.name, scale=data.scale,
                         test_accuracy=final.test_accuracy, **architecture)
@@ -311,6 +315,9 @@ def build_parser():
                             "rank trains on its share of every batch (needs jitgrad[distributed])")
     train.add_argument("--plot", metavar="FILE.png",
                        help="plot loss and accuracy curves here (needs jitgrad[plot])")
+    train.add_argument("--profile", action="store_true",
+                       help="print the time each op took over the training, forward and "
+                            "backward apart (jitgrad.profile)")
     train.set_defaults(run=run_train)
 
     evaluate = commands.add_parser("eval", help="test a saved model",
