@@ -21,6 +21,7 @@ import numpy as np
 from kernels import blas, mkl
 from kernels import matmul as k
 
+from . import kernel_cache
 from .atomic import atomic_write
 
 BACKENDS = ("openblas", "mkl")
@@ -166,7 +167,7 @@ def _best_time(fn, rounds=3, min_seconds=0.002):
 
 def cache_path():
     """The choice's file, in the folder where Numba caches the kernels (None if unknown)."""
-    folder = getattr(getattr(k.mm, "_cache", None), "_cache_path", None)
+    folder = kernel_cache.folder()
     return None if folder is None else os.path.join(folder, CACHE_FILE)
 
 

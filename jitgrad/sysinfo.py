@@ -4,7 +4,7 @@ import os
 import platform
 import sys
 
-from . import __version__, gemm
+from . import __version__, gemm, kernel_cache
 from .ops.base import KERNEL_DTYPES
 
 PACKAGES = ("numpy", "numba", "scipy", "scikit-learn", "tqdm", "threadpoolctl", "matplotlib", "mkl")
@@ -38,9 +38,7 @@ def _numba_threads():
 
 def _cache_directory():
     """Where Numba keeps the compiled kernels, and how many of them are stored there."""
-    from kernels import elementwise
-    # Numba's own choice (beside the source, else user-wide), from a private attribute
-    path = getattr(getattr(elementwise.add, "_cache", None), "_cache_path", None)
+    path = kernel_cache.folder()
     if path is None:
         return "unknown (this Numba version does not say)"
     stored = len([f for f in os.listdir(path) if f.endswith(".nbi")]) if os.path.isdir(path) else 0
