@@ -9,6 +9,7 @@ import pytest
 import jitgrad
 
 from .cpu_load import ForeignLoad
+from .workloads import REQUIRES
 
 #: Seconds of warm-up before each measurement. After a benchmark on another BLAS (NumPy's,
 #: SciPy's or PyTorch's), that library's idle threads spin for about 0.1 s and steal the cores.
@@ -30,9 +31,9 @@ def warm_jitgrad():
 
 
 def require(implementation):
-    """Skip the test when ``implementation`` needs PyTorch and it is not installed."""
-    if implementation == "torch":
-        pytest.importorskip("torch")
+    """Skip the test when ``implementation`` needs PyTorch or JAX and it is not installed."""
+    if implementation in REQUIRES:
+        pytest.importorskip(REQUIRES[implementation])
 
 
 @pytest.fixture

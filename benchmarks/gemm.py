@@ -1,4 +1,5 @@
-"""Matrix products alone, through the BLAS jitgrad uses: Numba's ``np.dot`` (SciPy's OpenBLAS).
+"""Matrix products alone, through the BLAS jitgrad uses: ``kernels.blas.gemm``, on the backend
+``jitgrad.gemm`` chose for each product's shape class (MKL or SciPy's OpenBLAS).
 
 NumPy's ``@`` would call NumPy's own bundled OpenBLAS instead; on 2 cores its idle thread
 pool spinning next to SciPy's distorts timings, so every product here goes through Numba.
@@ -9,6 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from kernels.blas import gemm
+
 
 @njit(cache=True, nogil=True)
 def matmul_into(a, b, out):
@@ -17,7 +20,7 @@ def matmul_into(a, b, out):
     A transposed operand is passed as the ``.T`` view of a C array (an F array), which BLAS
     reads with a transpose flag, as jitgrad's backward products do.
     """
-    np.dot(a, b, out)
+    gemm(a, b, out, 1.0, 0.0)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,9 @@
     python -m benchmarks.report bench.json [more_runs.json ...]
 
 Prints, for each workload and dtype, the milliseconds per training step of jitgrad, the NumPy
-references, PyTorch and the GEMM-only floor, and jitgrad's ratios to each. A ratio is taken
+references, PyTorch eager, torch.compile, jax.jit and the GEMM-only floor, and jitgrad's ratios
+to each and to the best peer (the fastest of PyTorch, torch.compile and jax.jit in each pass);
+the compiled peers' compile times apart. A ratio is taken
 within each pass (``benchmarks/test_steps.py`` runs every implementation once per pass, side by
 side) and the median over the passes of all the files is reported, so the machine's drift
 between passes cancels; times are medians over the passes. Then the same from each benchmark's
@@ -14,9 +16,13 @@ import json
 import statistics
 import sys
 
-IMPLEMENTATIONS = ("jitgrad", "numpy", "numpy_printed", "torch", "gemm_floor")
+IMPLEMENTATIONS = ("jitgrad", "numpy", "numpy_printed", "torch", "torch_compile", "jax",
+                   "gemm_floor")
 LABELS = {"jitgrad": "jitgrad", "numpy": "NumPy ref", "numpy_printed": "book as printed",
-          "torch": "PyTorch", "gemm_floor": "GEMM floor"}
+          "torch": "PyTorch", "torch_compile": "torch.compile", "jax": "jax.jit",
+          "gemm_floor": "GEMM floor"}
+#: The frameworks jitgrad is held against: its ratio to the fastest of them in each pass.
+PEERS = ("torch", "torch_compile", "jax")
 
 
 def load(path, source=0):
@@ -91,6 +97,19 @@ def paired_ratios(passes, numerator, denominator):
             if numerator in t and denominator in t]
 
 
+def with_best_peer(passes):
+    """``passes`` with "best_peer" added to each pass: the time of its fastest peer."""
+    return {key: {**times, "best_peer": min(times[p] for p in PEERS if p in times)}
+            if any(p in times for p in PEERS) else times for key, times in passes.items()}
+
+
+def best_peer_name(passes):
+    """The peer fastest in the most passes."""
+    wins = [min((p for p in PEERS if p in t), key=t.get) for t in passes.values()
+            if any(p in t for p in PEERS)]
+    return LABELS[max(set(wins), key=wins.count)] if wins else "–"
+
+
 def median_over(passes, implementation):
     times = [t[implementation] for t in passes.values() if implementation in t]
     return statistics.median(times) if times else None
@@ -120,12 +139,16 @@ def step_table(steps, stat):
     pass) per workload and dtype, from statistic ``stat``."""
     loads = foreign_cores(steps)
     header = ["workload", "dtype", *(f"{LABELS[i]} ms" for i in IMPLEMENTATIONS),
+              "jitgrad / best peer", "(range over passes)", "best peer",
               "jitgrad / PyTorch", "(range over passes)", "jitgrad / NumPy ref",
               "jitgrad / book as printed", "jitgrad / floor", "floor / jitgrad", "passes",
               "other load (cores)"]
     lines = []
     for group, passes in step_passes(steps, stat).items():
+        passes = with_best_peer(passes)
         lines.append([*group, *(cell(median_over(passes, i), 1e3) for i in IMPLEMENTATIONS),
+                      median_ratio(passes, "jitgrad", "best_peer"),
+                      ratio_range(passes, "jitgrad", "best_peer"), best_peer_name(passes),
                       median_ratio(passes, "jitgrad", "torch"),
                       ratio_range(passes, "jitgrad", "torch"),
                       median_ratio(passes, "jitgrad", "numpy"),
@@ -137,13 +160,18 @@ def step_table(steps, stat):
 
 
 def peak_gflops(peaks):
-    """{dtype: GFLOP/s of the square product's median round}."""
-    return {row["dtype"]: row["flops"] / row["stats"]["median"] / 1e9 for row in peaks}
+    """{dtype: GFLOP/s of the square product's median round, on the fastest backend}."""
+    best = {}
+    for row in peaks:
+        rate = row["flops"] / row["stats"]["median"] / 1e9
+        best[row["dtype"]] = max(rate, best.get(row["dtype"], 0.0))
+    return best
 
 
 def peak_table(peaks):
-    header = ["dtype", "size", "median ms", "GFLOP/s (median)", "GFLOP/s (fastest round)"]
-    lines = [[row["dtype"], f"{row['size']}³", cell(row["stats"]["median"], 1e3),
+    header = ["dtype", "backend", "size", "median ms", "GFLOP/s (median)", "GFLOP/s (fastest round)"]
+    lines = [[row["dtype"], row.get("backend", "openblas"), f"{row['size']}³",
+              cell(row["stats"]["median"], 1e3),
               f"{row['flops'] / row['stats']['median'] / 1e9:.0f}",
               f"{row['flops'] / row['stats']['min'] / 1e9:.0f}"] for row in peaks]
     return markdown(header, lines)
@@ -166,6 +194,17 @@ def fraction_of_peak_table(steps, peaks, workload="mlp_wide"):
                 lines.append([name, dtype, LABELS[implementation], f"{rate:.0f}",
                               f"{rate / peak[dtype]:.0%}"])
     return markdown(header, lines)
+
+
+def compile_table(steps):
+    """Seconds each compiled peer took to compile each workload's step (once per run)."""
+    seconds = {}
+    for row in steps:
+        if row.get("compile_seconds") is not None:
+            seconds.setdefault((row["workload"], row["dtype"]), {})[row["implementation"]] = row["compile_seconds"]
+    peers = sorted({i for times in seconds.values() for i in times}, key=IMPLEMENTATIONS.index)
+    lines = [[*group, *(cell(times.get(i), 1, 1) for i in peers)] for group, times in seconds.items()]
+    return markdown(["workload", "dtype", *(f"{LABELS[i]} s" for i in peers)], lines)
 
 
 def kernel_table(kernels):
@@ -202,8 +241,11 @@ def report(*paths):
         sections += ["### Training step, median ms (ratios: median over passes of the ratio "
                      "within a pass)", step_table(steps, "median"),
                      "### Training step, fastest round ms", step_table(steps, "min")]
+        if any(row.get("compile_seconds") is not None for row in steps):
+            sections += ["### Compile time of the compiled peers (not in the step times)",
+                         compile_table(steps)]
     if peaks:
-        sections += ["### GEMM peak (Numba np.dot, SciPy's OpenBLAS)", peak_table(peaks)]
+        sections += ["### GEMM peak (jitgrad's gemm on each backend)", peak_table(peaks)]
     if steps and peaks:
         sections += ["### mlp_wide against the GEMM peak", fraction_of_peak_table(steps, peaks)]
     if kernels:

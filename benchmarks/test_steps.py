@@ -1,15 +1,20 @@
-"""One training step of each workload on jitgrad, the NumPy references and PyTorch, beside the
-step's GEMM-only floor: one pytest-benchmark group per workload and dtype.
+"""One training step of each workload on jitgrad, the NumPy references, PyTorch (eager and
+torch.compile) and jax.jit, beside the step's GEMM-only floor: one pytest-benchmark group per
+workload and dtype. The compiled peers compile once, in the first pass (the time is recorded as
+``compile_seconds``, apart from the step's).
 
 The whole set runs PASSES times, and each pass measures a group's implementations one right
 after another, within seconds. On a shared machine speed drifts by tens of percent for tens of
 seconds at a time; ``benchmarks.report`` divides times of the same pass and takes the median of
 those ratios over the passes, which are minutes apart, so that one slow spell moves one pass.
 """
+import functools
+
 import pytest
 
 from .conftest import require
-from .workloads import DTYPES, IMPLEMENTATIONS, WORKLOADS, build_floor, build_step, gemm_flops
+from .workloads import (COMPILED, DTYPES, IMPLEMENTATIONS, WORKLOADS, build_floor, build_step,
+                        gemm_flops)
 
 #: Seconds of measurement per benchmark (a step of 0.1 s gets 15 rounds), after the warm-up.
 STEP_SECONDS = 1.5
@@ -28,8 +33,16 @@ def test_step(measure, workload, dtype, implementation, run):
     spec = WORKLOADS[workload]
     if implementation == FLOOR:
         step = build_floor(spec, dtype)
+    elif implementation in COMPILED:
+        step = compiled_step(workload, implementation, dtype)
     else:
         step = build_step(spec, implementation, dtype)
     measure(step, group=f"{workload}-{dtype}", seconds=STEP_SECONDS, kind="step",
             workload=workload, dtype=dtype, implementation=implementation, run=run,
-            gemm_flops=gemm_flops(spec))
+            gemm_flops=gemm_flops(spec), compile_seconds=getattr(step, "compile_seconds", None))
+
+
+@functools.cache
+def compiled_step(workload, implementation, dtype):
+    """A compiled peer's step, built (compiled) once and reused by the later passes."""
+    return build_step(WORKLOADS[workload], implementation, dtype)

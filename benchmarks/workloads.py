@@ -1,13 +1,15 @@
 """The training-step workloads of issue 3, built for each implementation, and their GEMM floors.
 
 A workload is one training step: forward, backward and an SGD update. ``build_step`` makes it
-for jitgrad, for the NumPy reference (``benchmarks.book_numpy``) or for PyTorch eager, all from
-the same initial parameters and data, so the three compute the same losses step after step;
+for jitgrad, for the NumPy reference (``benchmarks.book_numpy``), for PyTorch (eager or
+``torch.compile``) or for ``jax.jit``, all from the same initial parameters and data, so all
+compute the same losses step after step;
 ``build_floor`` makes the step's matrix products alone. A workload's ``scaled`` shrinks it for
 the test suite. Shared by the benchmarks, the smoke test and ``benchmarks.memory``.
 """
 import importlib
 import os
+import time
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -20,7 +22,13 @@ from .gemm import GemmRun, Product
 #: (the book's initialisers take no dtype, so float32 data is computed in float64) and data
 #: tensors made with ``autograd=True`` (the book needs that for the first layer's weights to
 #: get a gradient, so every step also computes the data's gradient).
-IMPLEMENTATIONS = ("jitgrad", "numpy", "numpy_printed", "torch")
+#: The compiled peers: "torch_compile" is PyTorch's step with the loss (forward and backward)
+#: through ``torch.compile`` (inductor); "jax" is ``benchmarks.jax_steps``. Both compile when
+#: built and keep the time in ``compile_seconds``.
+IMPLEMENTATIONS = ("jitgrad", "numpy", "numpy_printed", "torch", "torch_compile", "jax")
+COMPILED = ("torch_compile", "jax")
+#: The module each implementation needs beyond jitgrad's own dependencies.
+REQUIRES = {"torch": "torch", "torch_compile": "torch", "jax": "jax"}
 DTYPES = ("float32", "float64")
 #: PyTorch's threads: as many as the OpenBLAS of jitgrad and NumPy use (OPENBLAS_NUM_THREADS),
 #: else 2, the cores of the machine issue 3's targets were set on.
@@ -241,6 +249,17 @@ class TorchStep:
         return loss
 
 
+def _compiled_torch_step(parameters, loss_fn, alpha):
+    """A TorchStep whose loss goes through ``torch.compile``, compiled (forward and backward)
+    by one ``forward_backward``, which leaves the parameters as they were."""
+    import torch
+    step = TorchStep(parameters, torch.compile(loss_fn), alpha)
+    start = time.perf_counter()
+    step.forward_backward()
+    step.compile_seconds = time.perf_counter() - start
+    return step
+
+
 def _torch_mlp(workload, dtype, arrays, data):
     import torch
     import torch.nn.functional as F
@@ -325,11 +344,16 @@ def build_step(workload, implementation, dtype, seed=0):
     rng = np.random.default_rng(seed)
     arrays = initial_parameters(workload, dtype, rng)
     data = workload.data(np.dtype(dtype), rng)
-    if implementation == "torch":
+    if implementation == "jax":
+        from . import jax_steps
+        return jax_steps.build(workload, np.dtype(dtype), arrays, data)
+    if implementation in ("torch", "torch_compile"):
         import torch
         torch.set_num_threads(TORCH_THREADS)
         parameters, loss_fn = _TORCH_BUILDERS[type(workload)](workload, dtype, arrays, data)
-        return TorchStep(parameters, loss_fn, workload.alpha)
+        if implementation == "torch":
+            return TorchStep(parameters, loss_fn, workload.alpha)
+        return _compiled_torch_step(parameters, loss_fn, workload.alpha)
     fw = importlib.import_module(_BOOK_FRAMEWORKS[implementation])
     parameters, loss_fn = _BOOK_BUILDERS[type(workload)](
         fw, workload, dtype, data, as_printed=implementation == "numpy_printed")

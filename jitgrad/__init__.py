@@ -16,6 +16,7 @@ from .losses import BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss
 from .normalization import BatchNorm1d, LayerNorm
 from .ops.joining import cat, stack
 from .optim import SGD, Adam, AdamW, RMSprop, clip_grad_norm
+from .profiler import profile
 from .recurrent import LSTMCell, RNNCell
 from .serialization import load, save
 from .shape_layers import Flatten, Identity
@@ -29,5 +30,5 @@ __all__ = ["Adam", "AdamW", "AnomalyError", "BCEWithLogitsLoss", "BatchNorm1d",
            "L1Loss", "LSTMCell", "Layer", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax",
            "MSELoss", "RMSprop", "RNNCell", "ReLU", "SGD", "Sequential", "Sigmoid", "Softmax",
            "Tanh", "Tensor", "cat", "clip_grad_norm", "detect_anomaly", "fit", "functional",
-           "get_default_dtype", "init", "load", "no_grad", "ones", "ones_like", "optim", "randn",
+           "get_default_dtype", "init", "load", "no_grad", "ones", "ones_like", "optim", "profile", "randn",
            "save", "set_default_dtype", "stack", "warmup", "zeros", "zeros_like"]

@@ -18,7 +18,7 @@ import numpy as np
 
 from kernels import elementwise
 
-from . import anomaly
+from . import anomaly, profiler
 from .dtypes import describe
 from . import tensor as _tensor  # a circular import, used only at call time
 from .ops.base import ACCUMULATED, DEFERRED, flat
@@ -41,10 +41,8 @@ def backward(root, grad):
             _add_to_leaf(node, node_grad, borrowed=True)
         op, node._op = node._op, None  # freed as it is used: a graph is back-propagated once
         needs = [creator.autograd for creator in node.creators]
-        if op.accumulates:
-            grads = op.backward(node_grad, needs, [_leaf_buffer(c, node_grad.dtype) for c in node.creators])
-        else:
-            grads = op.backward(node_grad, needs)
+        args = (needs, [_leaf_buffer(c, node_grad.dtype) for c in node.creators]) if op.accumulates else (needs,)
+        grads = profiler.timed_backward(op, node_grad, args) if profiler.switch.active else op.backward(node_grad, *args)
         if anomaly.switch.active:
             anomaly.check_backward(node, node_grad, grads)
         grad_owner = _memory_owner(node_grad)

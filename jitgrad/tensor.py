@@ -10,7 +10,7 @@ import numbers
 
 import numpy as np
 
-from . import anomaly, autograd, grad_mode, ops
+from . import anomaly, autograd, grad_mode, ops, profiler
 from .dtypes import describe
 
 # Ids come from a counter, not the RNG: unique, and seeded runs draw no random numbers for them.
@@ -94,7 +94,8 @@ class Tensor:
     def _from_op(cls, op, inputs):
         """Run ``op`` on the inputs' arrays; record the graph edge if any input wants grads
         (and ``no_grad()`` is not active in this thread)."""
-        out = cls.wrap(op.forward(*[t.data for t in inputs]))
+        arrays = [t.data for t in inputs]
+        out = cls.wrap(profiler.timed_forward(op, arrays) if profiler.switch.active else op.forward(*arrays))
         if anomaly.switch.active:
             anomaly.check_forward(op, [t.data for t in inputs], out.data)
         for t in inputs:

@@ -1,14 +1,21 @@
-"""Compile (or load from Numba's on-disk cache) every kernel before the first training step."""
+"""Make sure every kernel is compiled into Numba's on-disk cache before the first training step."""
+import contextlib
 import itertools
+import json
+import os
 import sys
 import time
 
 import numpy as np
 
-from . import functional, ops
+from . import functional, gemm, kernel_cache, ops
+from .atomic import atomic_write
 from .ops import registry
 from .optim import SGD, Adam, RMSprop
 from .tensor import Tensor
+
+#: The file, beside the kernels' cache, recording that a full warm-up filled it.
+RECORD = "warmup.json"
 
 
 def _exercise_every_op(dtype, layouts):
@@ -71,24 +78,64 @@ def _used_three_times(tensor):
     return tensor + tensor + tensor
 
 
-def warmup(dtypes=("float32", "float64"), progress=True, stream=None):
-    """Compile every kernel for each of ``dtypes``; returns the seconds it took.
+def warmup(dtypes=("float32", "float64"), progress=True, stream=None, load_now=False):
+    """Choose the BLAS (``jitgrad.gemm``), then make sure every kernel for each of ``dtypes``
+    is compiled into Numba's on-disk cache, so that no training step waits for a compile;
+    returns the seconds it took.
 
     The first call on a machine compiles (tens of seconds) and stores the machine code in
-    Numba's cache; later processes load it from there in well under a second. With
+    Numba's cache, then records what that code depends on (``kernel_cache.stamp``). Later
+    calls that find the record unchanged return at once: each kernel then loads from the cache
+    at its first use, in milliseconds, so a step loads only the kernels it runs. With
+    ``load_now``, every kernel is loaded into this process now all the same. With
     ``progress``, each step is reported on ``stream`` (stderr by default).
     """
     stream = stream or sys.stderr
     start = time.perf_counter()
-    steps = [(np.dtype(d).name, name, run) for d in dtypes
-             for name, run in _exercise_every_op(np.dtype(d), layouts=("C", "F"))]
+    gemm.ensure_chosen()
+    dtypes = [np.dtype(d).name for d in dtypes]
+    stamp = kernel_cache.stamp()
+    if not load_now and _all_cached(stamp, dtypes):
+        seconds = time.perf_counter() - start
+        if progress:
+            print(f"jitgrad warmup: every kernel for {', '.join(dtypes)} is in the cache "
+                  f"({kernel_cache.folder()}); each loads at its first use", file=stream, flush=True)
+        return seconds
+    steps = [(dtype, name, run) for dtype in dtypes
+             for name, run in _exercise_every_op(np.dtype(dtype), layouts=("C", "F"))]
     for number, (dtype, name, run) in enumerate(steps, 1):
         if progress:
             print(f"\rjitgrad warmup [{number}/{len(steps)}] {dtype} {name:<16}", end="",
                   file=stream, flush=True)
         run()
+    _record_cached(stamp, dtypes)
     seconds = time.perf_counter() - start
     if progress:
-        print(f"\rjitgrad warmup: {len(steps)} steps for {', '.join(map(str, dtypes))} "
+        print(f"\rjitgrad warmup: {len(steps)} steps for {', '.join(dtypes)} "
               f"in {seconds:.2f} s{' ' * 12}", file=stream, flush=True)
     return seconds
+
+
+def _record_path():
+    folder = kernel_cache.folder()
+    return None if folder is None else os.path.join(folder, RECORD)
+
+
+def _all_cached(stamp, dtypes):
+    """Whether a full warm-up of ``dtypes`` recorded ``stamp`` (same code, same CPU)."""
+    try:
+        with open(_record_path()) as file:
+            record = json.load(file)
+    except (TypeError, OSError, ValueError):
+        return False
+    return record.get("stamp") == stamp and set(dtypes) <= set(record.get("dtypes", ()))
+
+
+def _record_cached(stamp, dtypes):
+    """Note that every kernel of ``dtypes`` is cached; a read-only cache just goes unnoted."""
+    path = _record_path()
+    if path is None:
+        return
+    with contextlib.suppress(OSError):
+        with atomic_write(path) as file:
+            file.write(json.dumps({"stamp": stamp, "dtypes": sorted(dtypes)}).encode())

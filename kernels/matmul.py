@@ -1,10 +1,11 @@
-"""Matrix product and its backward, through Numba's ``np.dot`` (SciPy's BLAS).
+"""Matrix product and its backward, through ``blas.gemm`` (the BLAS chosen per shape class).
 
 The backward products read the transposes as strided views (``b.T`` of a C array is an F
 array), so BLAS gets a transpose flag instead of a transposed copy. The ``_into`` variants
 add the product into an existing gradient buffer (BLAS beta = 1) instead of returning it.
 """
 import numpy as np
+from numba.extending import register_jitable
 
 from .blas import gemm
 from .jit import kernel
@@ -13,28 +14,36 @@ from .jit import kernel
 @kernel
 def mm(a, b):
     """a @ b: (n, k), (k, m) -> (n, m)."""
-    return np.dot(a, b)
+    return _product(a, b)
 
 
 @kernel
 def mm_grad_left(grad, b):
     """Gradient of a @ b with respect to a: grad @ b.T, (n, m), (k, m) -> (n, k)."""
-    return np.dot(grad, b.T)
+    return _product(grad, b.T)
 
 
 @kernel
 def mm_grad_right(a, grad):
     """Gradient of a @ b with respect to b: a.T @ grad, (n, k), (n, m) -> (k, m)."""
-    return np.dot(a.T, grad)
+    return _product(a.T, grad)
 
 
 @kernel
 def linear(x, w, b):
     """x @ w + b, the bias added to every row: (n, k), (k, m), (m,) -> (n, m)."""
-    out = np.dot(x, w)
+    out = _product(x, w)
     for i in range(out.shape[0]):
         for j in range(out.shape[1]):
             out[i, j] += b[j]
+    return out
+
+
+@register_jitable
+def _product(a, b):
+    """a @ b as a new C-contiguous array."""
+    out = np.empty((a.shape[0], b.shape[1]), dtype=a.dtype)
+    gemm(a, b, out, 1.0, 0.0)
     return out
 
 

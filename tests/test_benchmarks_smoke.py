@@ -10,8 +10,8 @@ import pytest
 
 import jitgrad
 from benchmarks import book_numpy, report
-from benchmarks.workloads import (DTYPES, IMPLEMENTATIONS, WORKLOADS, build_floor, build_step,
-                                  gemm_flops)
+from benchmarks.workloads import (COMPILED, DTYPES, IMPLEMENTATIONS, REQUIRES, WORKLOADS,
+                                  build_floor, build_step, gemm_flops)
 
 DIVISOR = 16  # widths and batch divided by this keep each step to milliseconds
 STEPS = 3
@@ -20,8 +20,8 @@ TOLERANCE = {"float32": 1e-5, "float64": 1e-10}
 
 
 def require(implementation):
-    if implementation == "torch":
-        pytest.importorskip("torch")
+    if implementation in REQUIRES:
+        pytest.importorskip(REQUIRES[implementation])
 
 
 @functools.cache
@@ -31,7 +31,7 @@ def losses(name, dtype, implementation):
     return [step() for _ in range(STEPS)]
 
 
-@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+@pytest.mark.parametrize("implementation", [i for i in IMPLEMENTATIONS if i not in COMPILED])
 @pytest.mark.parametrize("name, dtype", CASES)
 def test_each_step_lowers_the_loss(name, dtype, implementation):
     require(implementation)
@@ -49,6 +49,17 @@ def test_implementations_train_the_same_network(name, dtype, implementation):
     require(implementation)
     np.testing.assert_allclose(losses(name, dtype, implementation),
                                losses(name, dtype, "jitgrad"), rtol=TOLERANCE[dtype])
+
+
+@pytest.mark.parametrize("implementation", COMPILED)
+@pytest.mark.parametrize("name, dtype", [("mlp_small", "float32"), ("mlp_large", "float64"),
+                                         ("lstm_char_e128", "float32")])
+def test_compiled_peers_train_the_same_network(name, dtype, implementation):
+    """jax.jit and torch.compile (a few cases: each compiles for seconds) learn as jitgrad does."""
+    require(implementation)
+    run = losses(name, dtype, implementation)
+    assert all(later < earlier for earlier, later in zip(run, run[1:])), run
+    np.testing.assert_allclose(run, losses(name, dtype, "jitgrad"), rtol=TOLERANCE[dtype])
 
 
 @pytest.mark.parametrize("workload", [
@@ -149,10 +160,22 @@ def test_report_gives_jitgrad_ratios_per_group(tmp_path):
         "jitgrad": 0.002, "numpy": 0.008, "numpy_printed": 0.016, "torch": 0.004,
         "gemm_floor": 0.001}])
     cells = median_row(report.report(path)).split(" | ")
-    # ms of jitgrad, NumPy, book as printed, PyTorch, floor
-    assert cells[2:7] == ["2.00", "8.00", "16.00", "4.00", "1.00"]
-    # jitgrad / PyTorch and its range, / NumPy, / as printed, / floor; floor / jitgrad; passes
-    assert cells[7:14] == ["0.50", "0.50-0.50", "0.25", "0.12", "2.00", "0.50", "1"]
+    # ms of jitgrad, NumPy, book as printed, PyTorch, torch.compile, jax.jit, floor
+    assert cells[2:9] == ["2.00", "8.00", "16.00", "4.00", "–", "–", "1.00"]
+    # jitgrad / best peer, its range, the best peer; / PyTorch and its range, / NumPy,
+    # / as printed, / floor; floor / jitgrad; passes
+    assert cells[9:19] == ["0.50", "0.50-0.50", "PyTorch", "0.50", "0.50-0.50", "0.25", "0.12",
+                           "2.00", "0.50", "1"]
+
+
+def test_report_takes_the_fastest_peer_of_each_pass(tmp_path):
+    path = fake_step_run(tmp_path / "bench.json", [
+        {"jitgrad": 0.002, "torch": 0.004, "jax": 0.003, "torch_compile": 0.005},
+        {"jitgrad": 0.002, "torch": 0.004, "jax": 0.005, "torch_compile": 0.001},
+        {"jitgrad": 0.003, "torch": 0.004, "jax": 0.002, "torch_compile": 0.006}])
+    cells = median_row(report.report(path)).split(" | ")
+    # per pass 2/3, 2/1 and 3/2; jax.jit is fastest in two of the three passes
+    assert cells[9:12] == ["1.50", "0.67-2.00", "jax.jit"]
 
 
 def test_report_divides_times_of_the_same_pass(tmp_path):
@@ -165,8 +188,17 @@ def test_report_divides_times_of_the_same_pass(tmp_path):
     second = fake_step_run(tmp_path / "two.json", [skewed])
     cells = median_row(report.report(first, second)).split(" | ")
     assert cells[2] == "3.00" and cells[5] == "4.00"  # medians of (2, 4, 3) and (4, 8, 4)
-    assert cells[7:9] == ["0.50", "0.50-0.75"]
-    assert cells[13] == "3"
+    assert cells[12:14] == ["0.50", "0.50-0.75"]
+    assert cells[18] == "3"
+
+
+def test_report_lists_compile_times_apart(tmp_path):
+    path = fake_step_run(tmp_path / "bench.json", [{"jitgrad": 0.002, "jax": 0.003}])
+    data = json.loads(path.read_text())
+    data["benchmarks"][1]["extra_info"]["compile_seconds"] = 1.25
+    path.write_text(json.dumps(data))
+    section = report.report(path).split("### Compile time")[1]
+    assert "| mlp_small | float32 | 1.2 |" in section and "jax.jit s" in section
 
 
 def test_pytorch_style_step_computes_torchs_losses():

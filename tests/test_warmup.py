@@ -1,4 +1,4 @@
-"""Importing compiles nothing; warmup() compiles every kernel a training step uses."""
+"""Importing compiles nothing; warmup() caches every kernel a training step uses."""
 import importlib
 import io
 import os
@@ -11,6 +11,9 @@ from numba.core.registry import CPUDispatcher
 
 import jitgrad
 import kernels
+from jitgrad import kernel_cache
+
+warmup_module = importlib.import_module("jitgrad.warmup")  # jitgrad.warmup is the function
 from jitgrad import (SGD, CrossEntropyLoss, Embedding, Linear, LSTMCell, MSELoss, ReLU, RNNCell,
                      Sequential, Sigmoid, Tanh, Tensor)
 
@@ -69,17 +72,46 @@ def train_a_bit_of_everything(dtype):
 
 
 def test_warmup_compiles_every_kernel_a_training_step_uses():
-    """In a fresh process, so that kernels other tests compiled do not hide a gap."""
-    subprocess.run([sys.executable, "-c", "import test_warmup; test_warmup.check_warmup_coverage()"],
-                   cwd=os.path.dirname(__file__), check=True, env={**os.environ, "PYTHONPATH": ROOT})
+    """In fresh processes, so that kernels other tests compiled do not hide a gap: a full
+    warm-up loads every kernel, and after the quick one (the cache already full) training
+    loads kernels from the cache but compiles none."""
+    for mode in ("full", "quick"):
+        subprocess.run([sys.executable, "-c", f"import test_warmup; test_warmup.check_warmup_coverage({mode!r})"],
+                       cwd=os.path.dirname(__file__), check=True, env={**os.environ, "PYTHONPATH": ROOT})
 
 
-def check_warmup_coverage():
+def check_warmup_coverage(mode):
     stream = io.StringIO()
-    seconds = jitgrad.warmup(progress=True, stream=stream)
+    seconds = jitgrad.warmup(progress=True, stream=stream, load_now=mode == "full")
     assert seconds > 0 and "jitgrad warmup" in stream.getvalue()
     after_warmup = kernel_signatures()
-    assert all(after_warmup.values()), f"kernels warmup missed: {after_warmup}"
+    if mode == "full":
+        assert all(after_warmup.values()), f"kernels warmup missed: {after_warmup}"
+    else:
+        assert "is in the cache" in stream.getvalue() and not any(after_warmup.values())
     for dtype in (np.float32, np.float64):
         train_a_bit_of_everything(dtype)
-    assert kernel_signatures() == after_warmup
+    compiled = {name: sum(misses.values()) for name, misses in kernel_cache_misses().items()}
+    assert not any(compiled.values()), f"compiled after warmup: {compiled}"
+    if mode == "full":
+        assert kernel_signatures() == after_warmup
+
+
+def kernel_cache_misses():
+    """{kernel name: Counter of the signatures it compiled (not found in the cache)}."""
+    return {f"{info.name}.{name}": obj.stats.cache_misses
+            for info in pkgutil.iter_modules(kernels.__path__)
+            for name, obj in vars(importlib.import_module(f"kernels.{info.name}")).items()
+            if isinstance(obj, CPUDispatcher)}
+
+
+def test_a_changed_kernel_source_means_a_full_warmup(tmp_path, monkeypatch):
+    """The quick path trusts the record only for the code, CPU and dtypes it was made for."""
+    monkeypatch.setattr(kernel_cache, "folder", lambda: str(tmp_path))
+    stamp = kernel_cache.stamp()
+    assert not warmup_module._all_cached(stamp, ["float32"])  # no record yet
+    warmup_module._record_cached(stamp, ["float32"])
+    assert warmup_module._all_cached(stamp, ["float32"])
+    assert not warmup_module._all_cached(stamp, ["float32", "float64"])
+    edited = {**stamp, "sources": {**stamp["sources"], "matmul.py": [1, 2]}}
+    assert not warmup_module._all_cached(edited, ["float32"])

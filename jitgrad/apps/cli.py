@@ -15,7 +15,6 @@ import textwrap
 import time
 
 import numpy as np
-from tqdm import tqdm
 
 from .. import __version__, metrics, serialization
 
@@ -26,6 +25,7 @@ from ..fitting import EarlyStopping, evaluate, fit, predict
 from ..functional import mse_loss
 from ..losses import CrossEntropyLoss
 from ..optim import SGD
+from ..profiler import profile
 
 MODEL_KIND = "jitgrad-mlp-classifier"
 TABLE_MODEL_KIND = "jitgrad-mlp-table"
@@ -132,13 +132,16 @@ def train_and_report(args, parallel):
           f"{data.features} pixels, {data.classes} classes")
     print(f"model: {describe_model(architecture)}, {count_parameters(model):,} parameters; "
           f"{args.optimizer} lr {lr:g}, batch size {args.batch_size}, seed {args.seed}{ranks}")
-    history = fit(model, CrossEntropyLoss(), optimizer, batches, val=(test_x, data.test_y),
-                  epochs=args.epochs, metrics={"accuracy": metrics.accuracy}, val_name="test",
-                  parallel=parallel)
+    with profile() if args.profile else contextlib.nullcontext() as timings:
+        history = fit(model, CrossEntropyLoss(), optimizer, batches, val=(test_x, data.test_y),
+                      epochs=args.epochs, metrics={"accuracy": metrics.accuracy},
+                      val_name="test", parallel=parallel)
     test_accuracy = history["test_accuracy"][-1]
     print(f"done: test accuracy {test_accuracy:.2%} "
           f"({round(test_accuracy * len(test_x))}/{len(test_x)}), test loss "
           f"{history['test_loss'][-1]:.4f}, after {args.epochs} epochs in {args.elapsed():.1f} s")
+    if timings is not None:
+        print(f"time per op over the training (`jitgrad train --profile`):\n{timings.table()}")
     if args.save and is_root:
         metadata = dict(kind=MODEL_KIND, dataset=data.name, scale=data.scale,
                         test_accuracy=test_accuracy, **architecture)
@@ -502,6 +505,9 @@ def build_parser():
                             "rank trains on its share of every batch (needs jitgrad[distributed])")
     train.add_argument("--plot", metavar="FILE.png",
                        help="plot loss and accuracy curves here (needs jitgrad[plot])")
+    train.add_argument("--profile", action="store_true",
+                       help="print the time each op took over the training, forward and "
+                            "backward apart (jitgrad.profile)")
     train.set_defaults(run=run_train)
 
     evaluate = commands.add_parser("eval", help="test a saved model",

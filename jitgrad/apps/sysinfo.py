@@ -4,10 +4,10 @@ import os
 import platform
 import sys
 
-from .. import __version__
+from .. import __version__, gemm, kernel_cache
 from ..dtypes import KERNEL_DTYPES
 
-PACKAGES = ("numpy", "numba", "scipy", "scikit-learn", "tqdm", "threadpoolctl", "matplotlib")
+PACKAGES = ("numpy", "numba", "scipy", "scikit-learn", "tqdm", "threadpoolctl", "matplotlib", "mkl")
 
 
 def report():
@@ -19,6 +19,7 @@ def report():
               "each; float16 computes in float32, ints and bools in float64)",
               f"kernel cache  {_cache_directory()}",
               f"cpus          {os.cpu_count()}; numba threads {_numba_threads()}"]
+    lines += gemm.report()
     lines += [f"thread pool   {line}" for line in _thread_pools()]
     return lines
 
@@ -37,9 +38,7 @@ def _numba_threads():
 
 def _cache_directory():
     """Where Numba keeps the compiled kernels, and how many of them are stored there."""
-    from kernels import elementwise
-    # Numba's own choice (beside the source, else user-wide), from a private attribute
-    path = getattr(getattr(elementwise.add, "_cache", None), "_cache_path", None)
+    path = kernel_cache.folder()
     if path is None:
         return "unknown (this Numba version does not say)"
     stored = len([f for f in os.listdir(path) if f.endswith(".nbi")]) if os.path.isdir(path) else 0

@@ -5,6 +5,7 @@ import numpy as np
 from kernels import matmul as k
 
 from ..dtypes import describe, float_dtype
+from ..gemm import ensure_chosen
 from .base import Op, add_or_return, matrix
 from .registry import BadInput, Example, apply, lift, register
 
@@ -20,6 +21,7 @@ class MM(Op):
             raise ValueError(f"mm: cannot multiply {describe(a)} by {describe(b)}; mm needs "
                              "2-D operands (n, k) and (k, m) with equal inner dims")
         dtype = float_dtype("mm", a, b)
+        ensure_chosen()
         self.a, self.b = matrix(a, dtype), matrix(b, dtype)
         return k.mm(self.a, self.b)
 
@@ -44,6 +46,7 @@ class Linear(MM):
             raise ValueError(f"linear: cannot compute {describe(x)} @ {describe(w)}{bias}; needs "
                              "x (n, k), weight (k, m) and bias (m,)")
         dtype = float_dtype("linear", x, w) if b is None else float_dtype("linear", x, w, b)
+        ensure_chosen()
         self.a, self.b = matrix(x, dtype), matrix(w, dtype)
         if b is None:
             return k.mm(self.a, self.b)

@@ -12,6 +12,7 @@ import numpy as np
 from kernels import recurrent as k
 
 from ..dtypes import describe, float_dtype
+from ..gemm import ensure_chosen
 from .base import ACCUMULATED, DEFERRED, Op
 
 GATES = 4  # forget, input, output, candidate
@@ -60,6 +61,7 @@ class LSTMCell(Op):
     def forward(self, x, h, c, *weights):
         self._check(x, h, c, weights)
         dtype = float_dtype("lstm_cell", x, h, c, *weights)
+        ensure_chosen()
         self.x, self.h, self.c = (np.ascontiguousarray(a, dtype=dtype) for a in (x, h, c))
         weights = [np.ascontiguousarray(w, dtype=dtype) for w in weights]
         self.wx, self.bx, self.wh = _by_kind(weights)
