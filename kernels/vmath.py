@@ -42,7 +42,6 @@ ERFC_POLY = (-0.6717940849756808, 0.672643156924773, 0.0473434026946692, -0.0468
              -0.009874336711412548, 0.008809148156098167, 0.0017697122141539037,
              -0.0022895974391798565, -0.00018073266178258022, 0.0005746934666383657,
              -3.412300411003188e-05, -8.765562211096111e-05, 1.4104065183121112e-05)
-ERFC_POLY_HIGH_FIRST = ERFC_POLY[::-1]
 F32_EXPM1_POLY = tuple(np.float32(c) for c in (1.9875691500e-4, 1.3981999507e-3,
                                                  8.3334519073e-3, 4.1665795894e-2,
                                                  1.6666665459e-1, 5.0000001201e-1))
@@ -139,13 +138,20 @@ def _sigmoid32(x):
 
 
 @inline
+def _erfc_exponent(u):
+    """ERFC_POLY's P(u) by Horner's rule, written out: a loop over the coefficients kept the
+    caller's loop from vectorizing (float32 GELU at 128x512: 1990 -> 200 us)."""
+    c = ERFC_POLY
+    return ((((((((((((c[12] * u + c[11]) * u + c[10]) * u + c[9]) * u + c[8]) * u + c[7]) * u
+                   + c[6]) * u + c[5]) * u + c[4]) * u + c[3]) * u + c[2]) * u + c[1]) * u + c[0])
+
+
+@inline
 def _normal_cdf32(x):
     z = abs(np.float64(x)) * SQRT_HALF
     t = 1.0 / (1.0 + 0.5 * z)
     u = 2.0 * t - 1.0
-    p = 0.0
-    for coefficient in ERFC_POLY_HIGH_FIRST:  # Horner's rule
-        p = p * u + coefficient
+    p = _erfc_exponent(u)
     half_erfc = 0.5 * t * _exp_nonpositive64(min(p - z * z, 0.0))
     return np.float32(half_erfc if x < 0 else 1.0 - half_erfc)
 
