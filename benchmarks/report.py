@@ -1,6 +1,7 @@
 """Markdown tables from pytest-benchmark JSON files written by ``pytest benchmarks/``.
 
     python -m benchmarks.report bench.json [more_runs.json ...]
+    python -m benchmarks.report --output docs/performance.md bench.json [...]   (the docs page)
 
 Prints, for each workload and dtype, the milliseconds per training step of jitgrad, the NumPy
 references, PyTorch eager, torch.compile, jax.jit and the GEMM-only floor, and jitgrad's ratios
@@ -253,11 +254,37 @@ def report(*paths):
     return "\n\n".join(sections)
 
 
+#: How docs/performance.md is made, stated at its top.
+RUN_COMMANDS = ("pytest benchmarks/test_steps.py benchmarks/test_pytorch_style.py "
+                "benchmarks/test_gemm_peak.py --benchmark-only --benchmark-json=RUN.json")
+
+
+def performance_page(paths):
+    """docs/performance.md: how it was made, then the report of the runs at ``paths``."""
+    return "\n\n".join([
+        "# Performance",
+        "Generated, never typed: measure with\n\n"
+        f"    {RUN_COMMANDS}\n\n"
+        "then write this page with\n\n"
+        "    python -m benchmarks.report --output docs/performance.md RUN.json [MORE_RUNS.json ...]",
+        "The workloads are in `benchmarks/workloads.py` and `benchmarks/pytorch_style.py`; "
+        "how the GEMM backend is chosen, the profiler and the compiled peers are in "
+        "[performance-gemm.md](performance-gemm.md).",
+        report(*paths)]) + "\n"
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
+    output = None
+    if argv[:1] == ["--output"]:
+        output, argv = argv[1], argv[2:]
     if not argv:
-        sys.exit("usage: python -m benchmarks.report BENCH.json [MORE_RUNS.json ...]")
-    print(report(*argv))
+        sys.exit("usage: python -m benchmarks.report [--output PAGE.md] BENCH.json [MORE_RUNS.json ...]")
+    if output is None:
+        print(report(*argv))
+        return
+    with open(output, "w") as page:
+        page.write(performance_page(argv))
 
 
 if __name__ == "__main__":

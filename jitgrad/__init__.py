@@ -4,6 +4,14 @@ with PyTorch's names for everything the book does not name.
 Importing jitgrad compiles nothing; call ``jitgrad.warmup()`` to compile (or load from the
 on-disk cache) every kernel before the first training step.
 """
+import kernels as _kernels
+
+if not getattr(_kernels, "JITGRAD_KERNELS", False):  # before anything imports a kernel
+    raise ImportError(
+        f"jitgrad: the package 'kernels' at {getattr(_kernels, '__file__', None) or _kernels.__path__} "
+        "is not jitgrad's kernels folder (another package of that name, such as PyPI's "
+        "'kernels', replaced it). Uninstall the other one, or install jitgrad into its own "
+        "virtual environment, then reinstall jitgrad (pip install --force-reinstall jitgrad)")
 from . import functional, init, optim
 from .activation_layers import GELU, LeakyReLU, LogSoftmax, Softmax
 from .anomaly import AnomalyError, detect_anomaly

@@ -29,6 +29,7 @@ def backward(root, grad):
     _recount_children(root)
     pending = {root: grad.astype(root._grad_dtype(), copy=True)}
     summed = set()  # inner tensors whose pending gradient is a buffer of the pass's own
+    deferring = []  # ops that returned DEFERRED: each must have been settled by the end
     ready = [root]
     if root.creators is None:
         _add_to_leaf(root, pending.pop(root), borrowed=False)
@@ -51,6 +52,8 @@ def backward(root, grad):
                 continue
             if creator_grad is ACCUMULATED or creator_grad is DEFERRED:
                 # a leaf is never made ready; a deferred gradient's op has yet to report
+                if creator_grad is DEFERRED and (not deferring or deferring[-1] is not op):
+                    deferring.append(op)
                 _heard_from(creator, node)
                 continue
             if creator_grad.dtype != creator.data.dtype:
@@ -66,6 +69,15 @@ def backward(root, grad):
                 pending[creator] = creator_grad
             if _heard_from(creator, node) and creator.creators is not None:
                 ready.append(creator)
+    _check_delivered(deferring)
+
+
+def _check_delivered(deferring):
+    """Raise if an op's deferred gradients were never delivered (they would be missing from
+    ``.grad`` without a word)."""
+    owed = [message for message in (op.undelivered() for op in deferring) if message]
+    if owed:
+        raise RuntimeError(f"backward: gradients deferred and never delivered: {'; '.join(owed)}")
 
 
 def _leaf_buffer(tensor, dtype):

@@ -55,7 +55,7 @@ class Tensor:
 
     __array_priority__ = 1000  # so ndarray <op> Tensor defers to Tensor's reflected methods
     __slots__ = ("data", "autograd", "grad", "creators", "creation_op", "children", "id",
-                 "_op", "_retain_grad", "_grad_buffer", "__dict__", "__weakref__")
+                 "_op", "_retain_grad", "_grad_buffer", "__weakref__")
 
     def __init__(self, data, autograd=False, requires_grad=None):
         self.data = as_array(data)

@@ -87,19 +87,22 @@ def leaky_relu_backward(grad, x, slope):
 
 
 @kernel
-def gelu(x):
-    """x * Phi(x), Phi the standard normal CDF in its exact erf form; (n,) -> (n,)."""
+def gelu(x, cdf):
+    """x * Phi(x), Phi the standard normal CDF in its exact erf form; (n,) -> (n,). Phi(x) is
+    written into ``cdf`` (n,), for the backward."""
     out = np.empty_like(x)
     for i in range(x.size):
-        out[i] = x[i] * vmath.normal_cdf(x[i])
+        cdf[i] = vmath.normal_cdf(x[i])
+        out[i] = x[i] * cdf[i]
     return out
 
 
 @kernel
-def gelu_backward(grad, x):
-    """grad * (Phi(x) + x * phi(x)), phi the standard normal density; (n,), (n,) -> (n,)."""
+def gelu_backward(grad, x, cdf):
+    """grad * (Phi(x) + x * phi(x)), phi the standard normal density, Phi from the forward;
+    (n,), (n,), (n,) -> (n,)."""
     out = np.empty_like(x)
     for i in range(x.size):
         density = INV_SQRT_2PI * vmath.exp_nonpositive(-0.5 * x[i] * x[i])
-        out[i] = grad[i] * (vmath.normal_cdf(x[i]) + x[i] * density)
+        out[i] = grad[i] * (cdf[i] + x[i] * density)
     return out

@@ -1,4 +1,5 @@
-"""The decorators every kernel uses, so all share the same compile options."""
+"""The decorators every kernel uses, so all share the same compile options (the helpers
+compiled into kernels inline have theirs in ``vmath``)."""
 from numba import njit
 
 #: ``cache=True``: compiled code is stored on disk and reused by later processes.

@@ -38,9 +38,10 @@ def sgd_momentum_step(param, grad, velocity, lr, momentum, dampening, weight_dec
 
 @kernel
 def adam_step(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, weight_decay,
-              bias_correction1, bias_correction2_sqrt, decoupled):
+              bias_correction1, bias_correction2_sqrt, decoupled, zero_grad):
     """Adam (``decoupled`` False: weight decay added to the gradient) or AdamW (True:
-    param *= 1 - lr * wd first); then m, v updated and param -= lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps)."""
+    param *= 1 - lr * wd first); then m, v updated and param -= lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps);
+    then grad = 0 if ``zero_grad`` (in the same pass over memory)."""
     step_size = lr / bias_correction1
     for i in range(param.size):
         g = grad[i]
@@ -52,6 +53,8 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, weight_de
         exp_avg_sq[i] = beta2 * exp_avg_sq[i] + (1 - beta2) * g * g
         denominator = np.sqrt(exp_avg_sq[i]) / bias_correction2_sqrt + eps
         param[i] -= step_size * exp_avg[i] / denominator
+        if zero_grad:
+            grad[i] = 0
 
 
 @kernel

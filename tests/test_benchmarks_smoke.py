@@ -211,3 +211,13 @@ def test_pytorch_style_step_computes_torchs_losses():
     losses = [(ours(), theirs()) for _ in range(5)]
     np.testing.assert_allclose(*zip(*losses), rtol=1e-5)
     assert losses[-1][0] < losses[0][0]
+
+
+def test_report_writes_the_performance_page(tmp_path):
+    path = fake_step_run(tmp_path / "bench.json", [{"jitgrad": 0.002, "torch": 0.004}])
+    page = tmp_path / "performance.md"
+    report.main(["--output", str(page), str(path)])
+    text = page.read_text()
+    assert text.startswith("# Performance\n\nGenerated, never typed")
+    assert "python -m benchmarks.report --output docs/performance.md" in text
+    assert "| mlp_small | float32 | 2.00 |" in text

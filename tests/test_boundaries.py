@@ -54,3 +54,19 @@ def test_the_checks_see_an_import_of_the_apps(tmp_path):
     assert "jitgrad.ops.apps" in names  # from a subpackage, .apps is the subpackage's
     names = imported_modules(source, "jitgrad")
     assert {"jitgrad.apps", "jitgrad.apps.cli", "jitgrad.tensor"} <= set(names)
+
+
+def test_a_foreign_kernels_package_stops_the_import_with_what_to_do(tmp_path):
+    """PyPI has a package named 'kernels': installed over jitgrad's, it must fail loudly."""
+    import os
+    import subprocess
+    import sys
+    foreign = tmp_path / "kernels"
+    foreign.mkdir()
+    (foreign / "__init__.py").write_text('"""Someone else\'s kernels."""\n')
+    result = subprocess.run([sys.executable, "-c", "import jitgrad"], capture_output=True,
+                            text=True, env={**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"},
+                            cwd=tmp_path)
+    assert result.returncode != 0
+    assert "ImportError: jitgrad: the package 'kernels' at" in result.stderr
+    assert "is not jitgrad's kernels folder" in result.stderr and "Uninstall the other one" in result.stderr

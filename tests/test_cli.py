@@ -12,7 +12,7 @@ import pytest
 
 from jitgrad import Linear, save
 from jitgrad.apps import cli, training
-from idx import write_fake_mnist
+from tests.helpers.idx import write_fake_mnist
 
 ROOT = Path(__file__).resolve().parents[1]
 SHAKESPEARE = ROOT.parent / "shared" / "data" / "shakespeare.txt"

@@ -7,7 +7,7 @@ import pytest
 
 from jitgrad.apps import datasets
 from jitgrad.data import Batches
-from idx import idx_bytes, write_fake_mnist, write_idx
+from tests.helpers.idx import idx_bytes, write_fake_mnist, write_idx
 
 
 @pytest.mark.parametrize("array", [np.arange(24, dtype=np.uint8).reshape(2, 3, 4),

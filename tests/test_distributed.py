@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import jitgrad
-import mpi_jobs
+from tests.helpers import mpi_jobs
 from jitgrad.distributed import DistributedSampler, _Packed, mpiexec_path, shard_bounds
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -148,7 +148,7 @@ def test_packed_buffers_hold_each_dtype_end_to_end_and_round_trip_any_layout():
 def two_rank_training(tmp_path_factory):
     """[rank 0's, rank 1's] saved results of ``mpi_jobs.train`` over 2 ranks."""
     out = tmp_path_factory.mktemp("train") / "params"
-    result = mpiexec(os.path.join("tests", "mpi_jobs.py"), "train", str(out), timeout=300)
+    result = mpiexec(os.path.join("tests", "helpers", "mpi_jobs.py"), "train", str(out), timeout=300)
     assert result.returncode == 0, result.stdout
     return [np.load(f"{out}-{rank}.npz") for rank in range(2)]
 
@@ -186,7 +186,7 @@ def test_each_rank_limits_its_threads_to_its_share_of_the_cores(two_rank_trainin
                   "float64[2, 3]]"]),
 ])
 def test_a_rank_that_fails_ends_the_whole_job_with_an_error(tmp_path, job, messages):
-    result = mpiexec(os.path.join("tests", "mpi_jobs.py"), job, str(tmp_path / "unused"), timeout=120)
+    result = mpiexec(os.path.join("tests", "helpers", "mpi_jobs.py"), job, str(tmp_path / "unused"), timeout=120)
     assert result.returncode != 0, result.stdout
     for message in messages:
         assert message in result.stdout

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from jitgrad import SGD, Linear, Tensor
-from unchanged import assert_unchanged
+from tests.helpers.unchanged import assert_unchanged
 
 
 def leaf(shape, dtype=np.float64):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from jitgrad import Embedding, Linear, LSTMCell, MSELoss, RNNCell, Sequential, Sigmoid, Tanh, Tensor
-from gradcheck import assert_gradients_match, assert_tensor_gradients
+from tests.helpers.gradcheck import assert_gradients_match, assert_tensor_gradients
 
 rng = np.random.default_rng(42)
 

@@ -180,3 +180,12 @@ def test_ids_are_unique_and_use_no_random_numbers():
     ids = {Tensor([1.0]).id for _ in range(10_000)}
     assert len(ids) == 10_000
     np.testing.assert_array_equal(np.random.get_state()[1], state)
+
+
+def test_a_grad_of_another_shape_raises_instead_of_being_replaced():
+    a = Tensor(np.ones((2, 3)), autograd=True)
+    a.grad = Tensor(np.zeros(3))  # set by hand, of the wrong shape
+    with pytest.raises(RuntimeError, match=r"backward: the gradient float64\[2, 3\] does not fit the "
+                                           r"\.grad float64\[3\] already held"):
+        (a * 2.0).sum().backward()
+    np.testing.assert_array_equal(a.grad.data, np.zeros(3))

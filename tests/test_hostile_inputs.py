@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from jitgrad import Tensor
-from unchanged import assert_unchanged
+from tests.helpers.unchanged import assert_unchanged
 
 CLEAN_ERRORS = (ValueError, TypeError, IndexError)
 SHAPES = st.lists(st.integers(0, 3), max_size=3).map(tuple)

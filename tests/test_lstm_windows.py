@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from jitgrad import LSTMCell, Tensor, detect_anomaly, functional
-from gradcheck import assert_tensor_gradients
+from tests.helpers.gradcheck import assert_tensor_gradients
 
 rng = np.random.default_rng(7)
 BATCH, INPUTS, HIDDEN, OUTPUTS = 2, 3, 4, 2
@@ -156,3 +156,34 @@ def test_anomaly_mode_accepts_deferred_gradients(steps):
     with detect_anomaly():
         unroll(cell, inputs(steps))[0].sum(0).sum(0).backward()
     assert all(p.grad is not None for p in cell.get_parameters())
+
+
+def test_a_deferred_gradient_never_delivered_raises_at_the_end_of_the_pass():
+    """The safety net behind the windows: an op that defers a gradient and is not settled
+    by the end of the pass makes backward raise instead of leaving .grad short."""
+    from jitgrad.ops.base import DEFERRED, Op
+
+    class Owes(Op):
+        creation_op = "owes"
+
+        def forward(self, a):
+            return a * 2
+
+        def backward(self, grad, needs_grad):
+            return [DEFERRED]
+
+        def undelivered(self):
+            return "owes: one gradient"
+
+    weight = Tensor(np.ones(3), autograd=True)
+    out = Tensor._from_op(Owes(), (weight,))
+    with pytest.raises(RuntimeError, match="backward: gradients deferred and never delivered: owes: one gradient"):
+        out.sum().backward()
+
+
+def test_a_window_delivers_every_step_and_owes_nothing_after_backward():
+    cell = make_cell()
+    output, (h, c) = unroll(cell, inputs(4))
+    window = h.creators[0]._op.window
+    output.sum(0).sum(0).backward()
+    assert window.owed == 0 and window.x == []

@@ -6,7 +6,7 @@ import pytest
 import jitgrad
 from jitgrad import (BCEWithLogitsLoss, BatchNorm1d, CrossEntropyLoss, Flatten, GELU, Identity,
                      L1Loss, LayerNorm, LeakyReLU, LogSoftmax, MSELoss, Softmax, Tensor)
-from gradcheck import assert_tensor_gradients
+from tests.helpers.gradcheck import assert_tensor_gradients
 
 rng = np.random.default_rng(7)
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from gradcheck import assert_tensor_gradients
+from tests.helpers.gradcheck import assert_tensor_gradients
 from jitgrad import Tensor
-from random_graphs import COMMON_OPS, leaf_values, programs, run
+from tests.helpers.random_graphs import COMMON_OPS, leaf_values, programs, run
 
 SEEDS = st.integers(0, 2**32 - 1)
 

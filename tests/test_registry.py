@@ -10,8 +10,8 @@ import pytest
 from jitgrad import Tensor
 from jitgrad import functional as F
 from jitgrad.ops.registry import SAME, SPECS, example_arrays, library, run_example
-from gradcheck import assert_tensor_gradients
-from unchanged import assert_unchanged
+from tests.helpers.gradcheck import assert_tensor_gradients
+from tests.helpers.unchanged import assert_unchanged
 
 JITGRAD = library()
 

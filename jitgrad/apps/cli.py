@@ -617,10 +617,9 @@ def add_dtype_option(parser):
 
 def add_threads_option(parser):
     parser.add_argument("--threads", type=positive_int, default=1,
-                        help="BLAS threads (default: 1; the default models' products gain "
-                             "little from more, and on a busy machine extra threads slow them; "
-                             "larger models gain: train-text --hidden 512 runs 1.6x faster "
-                             "with 2)")
+                        help="BLAS threads (default: 1: small models' products gain little "
+                             "from more, and extra threads slow them on a busy machine; larger "
+                             "models gain)")
 
 
 def main(argv=None):

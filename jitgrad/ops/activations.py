@@ -5,6 +5,8 @@ gelu keep their input.
 """
 import numbers
 
+import numpy as np
+
 from kernels import activations as k
 
 from ..dtypes import float_dtype
@@ -67,10 +69,11 @@ class GELU(Op):
 
     def forward(self, a):
         self.x = flat(a, float_dtype(self.creation_op, a))
-        return k.gelu(self.x).reshape(a.shape)
+        self.cdf = np.empty_like(self.x)  # Phi(x), kept so the backward need not recompute it
+        return k.gelu(self.x, self.cdf).reshape(a.shape)
 
     def backward(self, grad, needs_grad):
-        return [k.gelu_backward(flat(grad, self.x.dtype), self.x).reshape(grad.shape)]
+        return [k.gelu_backward(flat(grad, self.x.dtype), self.x, self.cdf).reshape(grad.shape)]
 
 
 def sigmoid(x):

@@ -5,12 +5,23 @@ from kernels import gather
 
 from ..dtypes import describe
 
+class Marker:
+    """A value ``backward`` returns in place of a gradient array, compared by identity."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return self.name
+
+
 #: What ``backward`` returns for an input whose gradient it added into the ``into`` buffer.
-ACCUMULATED = "accumulated"
+ACCUMULATED = Marker("ACCUMULATED")
 
 #: What ``backward`` returns for an input whose gradient a later op of the same backward pass
 #: delivers: an LSTM step's weights get all the unrolled steps' gradients from the first step.
-DEFERRED = "deferred"
+#: An op that returns it says, through ``undelivered()``, whether it is still owed at the end.
+DEFERRED = Marker("DEFERRED")
 
 
 class Op:
@@ -29,6 +40,11 @@ class Op:
     def forward(self, *arrays):
         """Check the inputs, compute the output array and keep what ``backward`` needs."""
         raise NotImplementedError
+
+    def undelivered(self):
+        """After a backward pass in which this op returned DEFERRED: a description of the
+        gradients still owed (the pass raises with it), or None when all were delivered."""
+        return None
 
     def backward(self, grad, needs_grad):
         """Gradients for each input, given ``grad`` (output's shape and dtype).

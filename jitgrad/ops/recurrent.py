@@ -21,11 +21,18 @@ WEIGHTS = 3 * GATES  # wx and b per gate, then wh per gate
 
 class Window:
     """The steps of one unrolled sequence on the same weights, in one dtype: what their
-    weights' gradients are made of, kept until the first step's backward sums them."""
+    weights' gradients are made of, kept until the first step's backward sums them.
 
-    def __init__(self, dtype):
-        self.dtype = dtype
+    The whole mechanism is here: ``window_before`` decides which window a new step joins,
+    each later step's backward ``keep``s its share and owes it (DEFERRED), and the first
+    step's backward delivers every share at once; autograd asks ``LSTMCell.undelivered``
+    at the end of the pass, so a share can never be lost silently.
+    """
+
+    def __init__(self, dtype, weights):
+        self.dtype, self.weights = dtype, weights
         self.x, self.h, self.d_pre = [], [], []
+        self.owed = 0  # steps whose weight gradients were deferred and not yet delivered
 
     def keep(self, x, h, d_pre):
         """One step's x (batch, inputs), h (batch, hidden) and d_pre (4, batch, hidden)."""
@@ -40,7 +47,20 @@ class Window:
                    for w, buffer in zip(weights, into)]
         k.lstm_weight_grads(np.concatenate(self.x), np.concatenate(self.h),
                             np.concatenate(self.d_pre, axis=1), *_by_kind(buffers))
+        self.x, self.h, self.d_pre, self.owed = [], [], [], 0
         return [ACCUMULATED if buffer is not None else new for buffer, new in zip(into, buffers)]
+
+
+def window_before(h, weights):
+    """The window of the step whose new hidden state ``h`` is (``state[0]``, a select of the
+    step's output), if that step ran on the same weight tensors and its graph is still there
+    to back-propagate; else None (the new step starts a window)."""
+    state = h.creators[0] if h.creation_op == "select" else None
+    step = getattr(state, "_op", None)
+    if isinstance(step, LSTMCell) and len(weights) == len(step.window.weights) and all(
+            mine is theirs for mine, theirs in zip(weights, step.window.weights)):
+        return step.window
+    return None
 
 
 class LSTMCell(Op):
@@ -55,8 +75,10 @@ class LSTMCell(Op):
     creation_op = "lstm_cell"
     accumulates = True
 
-    def __init__(self, window=None):
-        self.window = window
+    def __init__(self, window=None, weights=()):
+        """``window``: the previous step's (``window_before``); ``weights``: the weight
+        Tensors, by which a later step recognises the same cell."""
+        self.window, self.weight_tensors = window, tuple(weights)
 
     def forward(self, x, h, c, *weights):
         self._check(x, h, c, weights)
@@ -68,7 +90,7 @@ class LSTMCell(Op):
         self.state, self.gates = k.lstm_cell(self.x, self.h, self.c, self.wx, self.bx, self.wh)
         self.first = self.window is None or self.window.dtype != dtype
         if self.first:
-            self.window = Window(dtype)
+            self.window = Window(dtype, self.weight_tensors)
         return self.state
 
     @staticmethod
@@ -90,8 +112,15 @@ class LSTMCell(Op):
         if self.first:
             weight_grads = self.window.weight_grads(self._weights(), into[3:])
         else:
+            self.window.owed += 1
             weight_grads = [DEFERRED] * WEIGHTS
         return [dx, dh, dc] + weight_grads
+
+    def undelivered(self):
+        if self.window.owed:
+            return (f"lstm_cell: the weight gradients of {self.window.owed} unrolled step(s), "
+                    "owed by their sequence's first step, which this pass did not reach")
+        return None
 
     def _weights(self):
         """The weights in the op's input order: wx and b interleaved per gate, then wh."""

@@ -3,7 +3,7 @@ import math
 
 from kernels import optim as k
 
-from .optimizer import Optimizer, flat_state, learning_rate, run_flat, scalar
+from .optimizer import Optimizer, flat_state, learning_rate, one_layout, run_flat
 
 
 class Adam(Optimizer):
@@ -37,9 +37,10 @@ class Adam(Optimizer):
     def update(self, p, group, state, zero):
         state["step"] = step = state.get("step", 0) + 1
         exp_avg, exp_avg_sq = flat_state(state, "exp_avg", p), flat_state(state, "exp_avg_sq", p)
+        in_place = one_layout(p)  # then the kernel zeroes the gradient in the same pass
         run_flat(p, k.adam_step, exp_avg, exp_avg_sq, *self._scalars(group, step, p.data.dtype),
-                 self.decoupled)
-        return False
+                 self.decoupled, zero and in_place)
+        return zero and in_place
 
     def _scalars(self, group, step, dtype):
         """(lr, beta1, beta2, eps, weight_decay, 1 - beta1**t, sqrt(1 - beta2**t)) in

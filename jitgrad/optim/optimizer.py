@@ -206,6 +206,14 @@ def run_flat(p, kernel, *args):
         param[...] = flat_param.reshape(param.shape)
 
 
+def one_layout(p):
+    """Whether ``p`` and its gradient are C-contiguous arrays of one dtype and shape, so that
+    a kernel updates and zeroes them in place (``run_flat`` copies otherwise)."""
+    grad = p.grad.data
+    return (p.data.flags.c_contiguous and grad.flags.c_contiguous and grad.dtype == p.data.dtype
+            and grad.shape == p.data.shape)
+
+
 def scalar(p, value):
     """``value`` in ``p``'s dtype, so that a float32 update computes in float32."""
     return p.data.dtype.type(value)

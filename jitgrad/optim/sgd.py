@@ -1,7 +1,7 @@
 """SGD: the book's ``p -= alpha * grad``, plus PyTorch's momentum, Nesterov and weight decay."""
 from kernels import optim as k
 
-from .optimizer import Optimizer, flat_state, learning_rate, run_flat, scalar
+from .optimizer import Optimizer, flat_state, learning_rate, one_layout, run_flat, scalar
 
 
 class SGD(Optimizer):
@@ -36,8 +36,7 @@ class SGD(Optimizer):
                      scalar(p, group["momentum"]), scalar(p, group["dampening"]),
                      scalar(p, group["weight_decay"]), bool(group["nesterov"]), first)
             return False
-        if p.data.flags.c_contiguous and p.grad.data.flags.c_contiguous \
-                and p.grad.data.dtype == p.data.dtype and p.grad.data.shape == p.data.shape:
+        if one_layout(p):
             # the book's step and the gradient's zeroing in one pass over memory; lr in the
             # parameter's dtype, as NumPy's ``p.data -= p.grad.data * alpha`` takes it
             k.sgd_step(p.data.reshape(-1), p.grad.data.reshape(-1), scalar(p, group["lr"]), zero)

@@ -1,4 +1,4 @@
-"""Jobs that tests/test_distributed.py launches with ``mpiexec -n 2 python mpi_jobs.py JOB OUT``.
+"""Jobs that tests/test_distributed.py launches with ``mpiexec -n 2 python tests/helpers/mpi_jobs.py JOB OUT``.
 
 ``train`` also runs in the test process itself, as one rank, for the reference parameters.
 The networks are tiny and float64 so that every rank loads its kernels from Numba's cache.

@@ -1,0 +1,16 @@
+"""Each kernel gives the plain NumPy expression's result, in the input's dtype
+(the cases of ``benchmarks/kernel_cases.py``, which the kernel benchmarks time)."""
+import numpy as np
+import pytest
+
+from benchmarks.kernel_cases import CASES, assert_same
+
+PAIRS = [(case, dtype) for case in CASES for dtype in ("float32", "float64")]
+
+
+@pytest.mark.parametrize("case, dtype", PAIRS, ids=[f"{c.module}.{c.name}-{d}" for c, d in PAIRS])
+def test_kernel_agrees_with_numpy(case, dtype):
+    kernel = case.kernel()
+    assert kernel is not None, f"kernels.{case.module}.{case.name} is gone: update kernel_cases"
+    args = case.make_args(np.random.default_rng(0), np.dtype(dtype))
+    assert_same(kernel(*args), case.numpy_fn(*args), dtype)
