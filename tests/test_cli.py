@@ -13,6 +13,7 @@ import pytest
 from jitgrad import Linear, save
 from jitgrad.apps import cli, training
 from tests.helpers.idx import write_fake_mnist
+from tests.helpers.command import run_main
 
 ROOT = Path(__file__).resolve().parents[1]
 SHAKESPEARE = ROOT.parent / "shared" / "data" / "shakespeare.txt"
@@ -27,16 +28,6 @@ def jitgrad(*args, check=True):
     if check:
         assert result.returncode == 0, result.stderr
     return result
-
-
-def run_main(capsys, *args):
-    """Run ``jitgrad ARGS`` in this process: (exit status, stdout, stderr)."""
-    try:
-        status = cli.main([str(a) for a in args])
-    except SystemExit as exit:  # argparse exits by itself
-        status = exit.code
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 @pytest.fixture(scope="module")

@@ -10,19 +10,10 @@ import numpy as np
 import pytest
 
 from jitgrad import serialization
-from jitgrad.apps import cli, tabular
+from jitgrad.apps import tabular
+from tests.helpers.command import run_main as run
 
 FAST = ["--epochs", "40", "--patience", "5"]
-
-
-def run(capsys, *args):
-    """Run ``jitgrad ARGS`` in this process: (exit status, stdout, stderr)."""
-    try:
-        status = cli.main([str(a) for a in args])
-    except SystemExit as exit:  # argparse exits by itself
-        status = exit.code
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 def write_csv(path, header, rows, delimiter=","):

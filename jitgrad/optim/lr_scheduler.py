@@ -10,7 +10,21 @@ import bisect
 import math
 
 
-class LRScheduler:
+class _State:
+    """What every scheduler shares: its last rates and a state dict of its settings."""
+
+    def get_last_lr(self):
+        """The learning rates the last ``step()`` set, one per group."""
+        return list(self._last_lr)
+
+    def state_dict(self):
+        return {key: value for key, value in vars(self).items() if key != "optimizer"}
+
+    def load_state_dict(self, state):
+        vars(self).update(state)
+
+
+class LRScheduler(_State):
     """Sets each group's ``lr`` to ``lr_at(epoch)`` at every ``step()``; subclasses give it."""
 
     def __init__(self, optimizer, last_epoch=-1):
@@ -30,16 +44,6 @@ class LRScheduler:
         self._last_lr = self.lr_at(self.last_epoch)
         for group, lr in zip(self.optimizer.param_groups, self._last_lr):
             group["lr"] = lr
-
-    def get_last_lr(self):
-        """The learning rates the last ``step()`` set, one per group."""
-        return list(self._last_lr)
-
-    def state_dict(self):
-        return {key: value for key, value in vars(self).items() if key != "optimizer"}
-
-    def load_state_dict(self, state):
-        vars(self).update(state)
 
 
 class StepLR(LRScheduler):
@@ -171,7 +175,7 @@ def _set_momentum(group, value):
         group["momentum"] = value
 
 
-class ReduceLROnPlateau:
+class ReduceLROnPlateau(_State):
     """Multiply each group's lr by ``factor`` when ``step(metric)`` has seen no improvement
     for more than ``patience`` steps (then wait ``cooldown`` steps); never below ``min_lr``.
     ``mode='min'`` wants the metric lower, ``'max'`` higher; an improvement must beat the best
@@ -221,12 +225,3 @@ class ReduceLROnPlateau:
             new_lr = max(group["lr"] * self.factor, min_lr)
             if group["lr"] - new_lr > self.eps:
                 group["lr"] = new_lr
-
-    def get_last_lr(self):
-        return list(self._last_lr)
-
-    def state_dict(self):
-        return {key: value for key, value in vars(self).items() if key != "optimizer"}
-
-    def load_state_dict(self, state):
-        vars(self).update(state)
