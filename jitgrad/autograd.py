@@ -20,7 +20,6 @@ from kernels import elementwise
 
 from . import anomaly, profiler
 from .dtypes import describe
-from . import tensor as _tensor  # a circular import, used only at call time
 from .ops.base import ACCUMULATED, DEFERRED, flat
 
 
@@ -89,7 +88,7 @@ def _leaf_buffer(tensor, dtype):
     if tensor.creators is not None or not tensor.autograd:
         return None
     if tensor.grad is None and _fits(tensor._grad_buffer, tensor.data.shape, dtype):
-        tensor.grad, tensor._grad_buffer = _tensor.Tensor.wrap(tensor._grad_buffer), None
+        tensor.grad, tensor._grad_buffer = type(tensor).wrap(tensor._grad_buffer), None
     grad = tensor.grad
     if grad is None or not _fits(grad.data, tensor.data.shape, dtype):
         return None
@@ -154,7 +153,8 @@ def _add_to_leaf(tensor, grad, borrowed):
         if borrowed and _fits(buffer, grad.shape, grad.dtype):  # reuse it instead of a copy
             np.copyto(buffer, grad)
             grad, borrowed = buffer, False
-        tensor.grad, tensor._grad_buffer = _tensor.Tensor.wrap(grad.copy() if borrowed else grad), None
+        # type(tensor): a .grad is a Tensor like its owner, and autograd never imports tensor.py
+        tensor.grad, tensor._grad_buffer = type(tensor).wrap(grad.copy() if borrowed else grad), None
     elif current.data.shape != grad.shape:
         raise RuntimeError(f"backward: the gradient {describe(grad)} does not fit the .grad "
                            f"{describe(current.data)} already held by a tensor of shape "

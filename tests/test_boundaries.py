@@ -70,3 +70,10 @@ def test_a_foreign_kernels_package_stops_the_import_with_what_to_do(tmp_path):
     assert result.returncode != 0
     assert "ImportError: jitgrad: the package 'kernels' at" in result.stderr
     assert "is not jitgrad's kernels folder" in result.stderr and "Uninstall the other one" in result.stderr
+
+
+def test_autograd_does_not_import_the_tensor_module():
+    """tensor.py imports autograd to run backward; autograd works on whatever Tensor it is
+    given, so the two form no import cycle."""
+    names = imported_modules(ROOT / "jitgrad" / "autograd.py", "jitgrad")
+    assert "jitgrad.tensor" not in names
