@@ -12,7 +12,9 @@ Gradients are kept only where they are asked for, as in PyTorch: in ``.grad`` of
 Buffers: an op's backward returns, for each input, either a new array or a view of the
 gradient it was given ("borrowed"). A leaf's ``.grad`` buffer is always its own: a borrowed
 first gradient is copied, later ones are added in place. An inner tensor used several times
-sums its gradients into one new buffer, then adds in place into that.
+sums its gradients into one new buffer, then adds in place into that. A leaf's gradient that
+is released (``release_grad``: ``optimizer.step()``, ``zero_grad()``) leaves ``.grad`` None
+and keeps the zeroed buffer, which the next pass takes back (``_leaf_buffer``).
 """
 import numpy as np
 
@@ -93,6 +95,27 @@ def _leaf_buffer(tensor, dtype):
     if grad is None or not _fits(grad.data, tensor.data.shape, dtype):
         return None
     return grad.data
+
+
+def release_grad(tensor, zeroed=False):
+    """Set ``tensor.grad`` to None, keeping its buffer (zeroed here unless ``zeroed`` says it
+    already is) for the next backward pass to add into."""
+    buffer = tensor.grad.data
+    if _fits(buffer, tensor.data.shape, tensor.data.dtype):
+        if not zeroed:
+            buffer.fill(0)
+        tensor._grad_buffer = buffer
+    tensor.grad = None
+
+
+def zero_grad(tensor, set_to_none=True):
+    """Release ``tensor``'s gradient (``set_to_none``, PyTorch's default) or fill it with 0."""
+    if tensor.grad is None:
+        return
+    if set_to_none:
+        release_grad(tensor)
+    else:
+        tensor.grad.data.fill(0)
 
 
 def _fits(buffer, shape, dtype):

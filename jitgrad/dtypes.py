@@ -55,10 +55,7 @@ def set_default_dtype(dtype):
     float64 is the default, as in the book. Layers given ``dtype=`` explicitly ignore it.
     """
     global _default_dtype
-    dtype = np.dtype(dtype)
-    if dtype not in KERNEL_DTYPES:
-        raise TypeError(f"set_default_dtype: dtype must be float32 or float64, got {dtype}")
-    _default_dtype = dtype
+    _default_dtype = _float_dtype_or_raise(dtype, "set_default_dtype: ")
 
 
 def get_default_dtype():
@@ -68,9 +65,12 @@ def get_default_dtype():
 
 def parameter_dtype(dtype):
     """``dtype`` for a new parameter: the given one, or the default when None."""
-    if dtype is None:
-        return _default_dtype
+    return _default_dtype if dtype is None else _float_dtype_or_raise(dtype)
+
+
+def _float_dtype_or_raise(dtype, who=""):
+    """``dtype`` as float32 or float64 (a parameter's dtype), else a TypeError."""
     dtype = np.dtype(dtype)
     if dtype not in KERNEL_DTYPES:
-        raise TypeError(f"dtype must be float32 or float64, got {dtype}")
+        raise TypeError(f"{who}dtype must be float32 or float64, got {dtype}")
     return dtype

@@ -7,7 +7,7 @@ Initialisers draw from NumPy's global RNG in the book's order, so seeded runs ma
 """
 import numpy as np
 
-from . import functional
+from . import autograd, functional
 from .dtypes import describe, parameter_dtype
 from .tensor import Tensor
 
@@ -188,16 +188,12 @@ class Layer:
         return missing, unexpected
 
     def _state_items(self):
-        return self.named_parameters_arrays() + self.named_buffers()
-
-    def named_parameters_arrays(self):
-        return [(name, p.data) for name, p in self.named_parameters()]
+        return [(name, p.data) for name, p in self.named_parameters()] + self.named_buffers()
 
     def zero_grad(self, set_to_none=True):
         """Release every parameter's gradient (None), or fill it with zeros."""
-        from .optim.optimizer import zero_grad  # optim imports nothing from layers
         for p in self.get_parameters():
-            zero_grad(p, set_to_none)
+            autograd.zero_grad(p, set_to_none)
 
     def to(self, dtype):
         """Convert every parameter and buffer to ``dtype`` (float32 or float64), in place;

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from jitgrad import SGD, Adam, AdamW, RMSprop, Tensor, clip_grad_norm
+from jitgrad import SGD, Adam, RMSprop, Tensor, clip_grad_norm
 
 GRAD = [0.5, -1.0]
 

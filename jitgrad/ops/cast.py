@@ -13,20 +13,20 @@ class Cast(Op):
     creation_op = "to"
 
     def __init__(self, dtype):
-        self.dtype = kernel_dtype("to", dtype)
+        self.dtype = dtype
 
     def forward(self, a):
-        self.input_dtype = a.dtype
         return a.astype(self.dtype)
 
     def backward(self, grad, needs_grad):
-        # an integer input gets its gradient in float64, as autograd gives every integer leaf
-        return [grad.astype(self.input_dtype if self.input_dtype.kind == "f" else "float64")]
+        # autograd converts every gradient to its input's dtype (float64 for integers)
+        return [grad]
 
 
 def to(x, dtype):
     """``x`` as ``dtype`` (float32 or float64); ``x`` itself when it already is."""
-    return x if x.data.dtype == kernel_dtype("to", dtype) else apply(Cast(dtype), x)
+    dtype = kernel_dtype("to", dtype)
+    return x if x.data.dtype == dtype else apply(Cast(dtype), x)
 
 
 # in float64 the example converts nothing; in float32 it converts up and back down

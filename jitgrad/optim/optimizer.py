@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 
+from ..autograd import release_grad, zero_grad
 from ..dtypes import KERNEL_DTYPES, describe
 
 
@@ -166,26 +167,6 @@ class Optimizer:
         for group, saved in zip(self.param_groups, groups):
             group.update({key: value for key, value in saved.items() if key != "params"})
         self.state = copy.deepcopy(state)
-
-
-def release_grad(p, zeroed=False):
-    """Set ``p.grad`` to None, keeping its buffer, zeroed, for the next backward to add into."""
-    buffer = p.grad.data
-    if buffer.flags.c_contiguous and buffer.dtype == p.data.dtype and buffer.shape == p.data.shape:
-        if not zeroed:
-            buffer.fill(0)
-        p._grad_buffer = buffer
-    p.grad = None
-
-
-def zero_grad(p, set_to_none=True):
-    """Release ``p``'s gradient (``set_to_none``) or fill it with zeros."""
-    if p.grad is None:
-        return
-    if set_to_none:
-        release_grad(p)
-    else:
-        p.grad.data.fill(0)
 
 
 def flat_state(state, name, p):
