@@ -103,6 +103,5 @@ def gelu_backward(grad, x, cdf):
     (n,), (n,), (n,) -> (n,)."""
     out = np.empty_like(x)
     for i in range(x.size):
-        density = INV_SQRT_2PI * vmath.exp_nonpositive(-0.5 * x[i] * x[i])
-        out[i] = grad[i] * (cdf[i] + x[i] * density)
+        out[i] = grad[i] * (cdf[i] + x[i] * vmath.normal_density(x[i]))
     return out
