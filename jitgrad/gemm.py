@@ -33,6 +33,9 @@ REPRESENTATIVES = {"skinny": (16, 512, 512), "medium": (128, 512, 512), "large":
 #: seconds: long enough for the other library's idle threads to stop spinning (MKL's spin for
 #: 0.2 s by default, OpenBLAS's for about 0.1 s), which would otherwise take the cores.
 MEASURE_ROUNDS, SETTLE = 2, 0.25
+#: Seconds of untimed products after each switch: a pool's first products after it starts or
+#: wakes were measured 100 times slower for about 0.3 s (threads waking, on a busy machine).
+WARM_IN = 0.4
 CACHE_FILE = "gemm_choice.json"
 
 _lock = threading.Lock()
@@ -131,6 +134,7 @@ def measure(backends=BACKENDS):
     for backend in list(backends) * MEASURE_ROUNDS:
         install(uniform(backend), "measuring")
         time.sleep(SETTLE)
+        _repeat_for(WARM_IN, lambda: [k.mm(a, b) for a, b in operands.values()])
         for key, (a, b) in operands.items():
             seconds = _best_time(lambda: k.mm(a, b))
             best[key][backend] = min(seconds, best[key].get(backend, np.inf))
@@ -155,14 +159,16 @@ def _best_time(fn, rounds=3, min_seconds=0.002):
     """The fastest of ``rounds`` rounds, in seconds per call (a round repeats ``fn`` for at
     least ``min_seconds``)."""
     fn()
-    best = np.inf
-    for _ in range(rounds):
-        calls, start = 0, time.perf_counter()
-        while (elapsed := time.perf_counter() - start) < min_seconds or calls == 0:
-            fn()
-            calls += 1
-        best = min(best, elapsed / calls)
-    return best
+    return min(_repeat_for(min_seconds, fn) for _ in range(rounds))
+
+
+def _repeat_for(seconds, fn):
+    """Call ``fn`` until ``seconds`` have passed (at least once); seconds per call."""
+    calls, start = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - start) < seconds or calls == 0:
+        fn()
+        calls += 1
+    return elapsed / calls
 
 
 def cache_path():

@@ -78,7 +78,8 @@ def _used_three_times(tensor):
     return tensor + tensor + tensor
 
 
-def warmup(dtypes=("float32", "float64"), progress=True, stream=None, load_now=False):
+def warmup(dtypes=("float32", "float64"), progress=True, stream=None, load_now=False,
+           remeasure_blas=False):
     """Choose the BLAS (``jitgrad.gemm``), then make sure every kernel for each of ``dtypes``
     is compiled into Numba's on-disk cache, so that no training step waits for a compile;
     returns the seconds it took.
@@ -88,10 +89,14 @@ def warmup(dtypes=("float32", "float64"), progress=True, stream=None, load_now=F
     calls that find the record unchanged return at once: each kernel then loads from the cache
     at its first use, in milliseconds, so a step loads only the kernels it runs. With
     ``load_now``, every kernel is loaded into this process now all the same. With
-    ``progress``, each step is reported on ``stream`` (stderr by default).
+    ``progress``, each step is reported on ``stream`` (stderr by default). With
+    ``remeasure_blas``, the BLAS backends are timed again instead of taking the cached
+    verdict (which a busy machine may have skewed; ``jitgrad info`` shows its timings).
     """
     stream = stream or sys.stderr
     start = time.perf_counter()
+    if remeasure_blas:
+        gemm.choose(use_cache=False)
     gemm.ensure_chosen()
     dtypes = [np.dtype(d).name for d in dtypes]
     stamp = kernel_cache.stamp()

@@ -171,3 +171,13 @@ def test_one_thread_budget_covers_mkl():
         assert threads == {"openblas": 1, "mkl": 1}
     with threadpool_limits(limits=2, user_api="blas"):
         assert all(pool["num_threads"] == 2 for pool in threadpool_info() if pool["user_api"] == "blas")
+
+
+@needs_mkl
+def test_warmup_can_measure_the_backends_again(fake_measurement):
+    from jitgrad.warmup import warmup
+    gemm.choose()
+    warmup(progress=False)
+    assert len(fake_measurement) == 1  # the cached verdict
+    warmup(progress=False, remeasure_blas=True)
+    assert len(fake_measurement) == 2

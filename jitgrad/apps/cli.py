@@ -447,7 +447,7 @@ def run_warmup(args):
 
     dtypes = ("float32", "float64") if args.dtype == "both" else (args.dtype,)
     on_terminal = sys.stderr.isatty()  # progress and summary on stderr; else summary here
-    seconds = warmup(dtypes, progress=on_terminal)
+    seconds = warmup(dtypes, progress=on_terminal, remeasure_blas=args.remeasure_blas)
     if not on_terminal:
         print(f"jitgrad warmup: compiled or loaded every kernel for {', '.join(dtypes)} "
               f"in {seconds:.2f} s")
@@ -560,6 +560,9 @@ def build_parser():
                                  description="Compile (or load from Numba's cache) every kernel.")
     warmup.add_argument("--dtype", choices=["float32", "float64", "both"], default="both",
                         help="(default: both)")
+    warmup.add_argument("--remeasure-blas", action="store_true",
+                        help="time the BLAS backends again instead of using the cached choice "
+                             "(after the machine was busy during the first measurement)")
     warmup.set_defaults(run=run_warmup)
 
     info = commands.add_parser("info", help="versions, dtypes, kernel cache, BLAS and threads")
