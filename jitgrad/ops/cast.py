@@ -4,9 +4,11 @@ The one way to mix float32 and float64 (ops refuse to, ``jitgrad.dtypes``): conv
 explicitly. The gradient flows back converted to the input's dtype. A copy, as NumPy's
 ``astype``: conversion is a memory pass, not a hot-path kernel.
 """
-from ..dtypes import kernel_dtype
+import numpy as np
+
+from ..dtypes import KERNEL_DTYPES, describe
 from .base import Op
-from .registry import Example, apply, register
+from .registry import BadInput, Example, apply, register
 
 
 class Cast(Op):
@@ -24,11 +26,21 @@ class Cast(Op):
 
 
 def to(x, dtype):
-    """``x`` as ``dtype`` (float32 or float64); ``x`` itself when it already is."""
-    dtype = kernel_dtype("to", dtype)
+    """``x`` as ``dtype`` (float32 or float64); ``x`` itself when it already is.
+
+    Any other dtype is refused: float16 data computes in float32, so ``to(float16)`` would
+    hand back a float32 tensor without a word.
+    """
+    dtype = np.dtype(dtype)
+    if dtype not in KERNEL_DTYPES:
+        raise TypeError(f"to: cannot convert a tensor of {describe(x.data)} to {dtype}; jitgrad "
+                        "computes in float32 or float64")
     return x if x.data.dtype == dtype else apply(Cast(dtype), x)
 
 
 # in float64 the example converts nothing; in float32 it converts up and back down
 register("to", to, methods=["to"], examples=[
-    Example(lambda lib, x: x.double().to(x.dtype) * 2.0, [(2, 3)])])
+    Example(lambda lib, x: x.double().to(x.dtype) * 2.0, [(2, 3)])], bad_inputs=[
+    BadInput(lambda lib, x, dtype=dtype: x.to(dtype), [(2, 3)], TypeError,
+             rf"to: cannot convert a tensor of float64\[2, 3\] to {dtype}")
+    for dtype in ("float16", "int64", "complex128")])
