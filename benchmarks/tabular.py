@@ -164,9 +164,11 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=1, help="BLAS threads (default: 1)")
     parser.add_argument("--datasets", default=",".join(DATASETS))
     args = parser.parse_args(argv)
-    jitgrad.warmup(("float32",), progress=False)  # compile or load the kernels before timing
     rows = []
     with blas_threads(args.threads):
+        # compile or load the kernels before timing; inside the limit, as ``jitgrad train``
+        # does, so the BLAS is chosen for the thread count it runs on
+        jitgrad.warmup(("float32",), progress=False)
         for name in args.datasets.split(","):
             try:
                 rows.append(benchmark(name, args.seeds, args.repeats))

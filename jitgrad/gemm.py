@@ -101,10 +101,12 @@ def install(choice, reason):
 
 def _share_threads_with_mkl():
     """Load MKL (raising ``MKLNotFound`` without it) and give it OpenBLAS's thread count, so
-    that one limit (``--threads``, threadpoolctl) holds for both."""
-    from threadpoolctl import threadpool_limits
+    that one limit (``--threads``, threadpoolctl) holds for both. MKL loads after any limit
+    the caller set, so that limit never reached it: it would run on every core."""
+    from threadpoolctl import ThreadpoolController
     mkl.load()
-    threadpool_limits(limits={"mkl": blas_threads()})
+    # selected by internal_api: threadpool_limits' dict keys are prefixes and user_apis only
+    ThreadpoolController().select(internal_api="mkl").limit(limits=blas_threads())
 
 
 def blas_threads():

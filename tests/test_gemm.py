@@ -181,3 +181,16 @@ def test_warmup_can_measure_the_backends_again(fake_measurement):
     assert len(fake_measurement) == 1  # the cached verdict
     warmup(progress=False, remeasure_blas=True)
     assert len(fake_measurement) == 2
+
+
+@needs_mkl
+def test_mkl_loaded_after_a_limit_takes_it():
+    """MKL loads after ``--threads`` set OpenBLAS's limit, still on all cores: choosing it
+    brings it down to OpenBLAS's count."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        mkl.load()
+        with threadpool_limits(limits={"libmkl_rt": 2}):  # as MKL loaded after the limit
+            gemm.install(gemm.uniform("mkl"), "test")
+            threads = {pool["internal_api"]: pool["num_threads"] for pool in threadpool_info()
+                       if pool["user_api"] == "blas"}
+    assert threads == {"openblas": 1, "mkl": 1}
