@@ -34,6 +34,9 @@ def float_dtype(op, *arrays):
     in float64 (as NumPy's true division does). float16 computes in float32.
     Raises TypeError naming ``op``, the operands and the fix when float32 meets float64.
     """
+    if arrays and arrays[0].dtype in KERNEL_DTYPES and all(
+            array.dtype == arrays[0].dtype for array in arrays[1:]):
+        return arrays[0].dtype  # the common case, without the general rule's bookkeeping
     first_of = {}  # compute dtype -> (position, array) of the first operand that has it
     for position, array in enumerate(arrays):
         if array.dtype.kind not in "biu":

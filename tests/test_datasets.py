@@ -5,6 +5,7 @@ import hashlib
 import numpy as np
 import pytest
 
+from jitgrad import data
 from jitgrad.apps import datasets
 from jitgrad.data import Batches
 from tests.helpers.idx import idx_bytes, write_fake_mnist, write_idx
@@ -113,6 +114,21 @@ def test_batches_cover_every_row_once_per_epoch_in_a_seeded_order():
     assert sizes == [4, 4, 2] and sorted(first) == sorted(second) == list(range(10))
     assert not np.array_equal(first, second)  # each epoch is reshuffled
     np.testing.assert_array_equal(epoch_of(Batches(x, y, batch_size=4, seed=3))[1], first)
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_batches_are_copies_across_gathers(shuffle, monkeypatch):
+    """Batches come from several gathers (3 batches each here), cover the rows in the same
+    order as one gather would, and changing one leaves the arrays given alone."""
+    monkeypatch.setattr(data, "BATCHES_PER_GATHER", 3)
+    x = np.arange(20.0).reshape(10, 2)
+    batches = list(Batches(x, np.arange(10), batch_size=2, shuffle=shuffle, seed=4))
+    order = np.random.default_rng(4).permutation(10) if shuffle else np.arange(10)
+    np.testing.assert_array_equal(np.concatenate([y for _, y in batches]), order)
+    np.testing.assert_array_equal(np.concatenate([b for b, _ in batches]), x[order])
+    for batch, _ in batches:
+        batch[...] = -1
+    np.testing.assert_array_equal(x, np.arange(20.0).reshape(10, 2))
 
 
 def test_batches_without_shuffle_keep_order():

@@ -32,6 +32,30 @@ class SquaredError(Op):
         return grad_pred, (-grad_pred if needs_grad[1] else None)
 
 
+class MeanSquaredError(Op):
+    """input, target of one shape -> 0-d mean (or sum) of (input - target)**2: ``mse_loss``
+    reduced, as one op instead of sub, mul and a reduction (a regressor's loss every step)."""
+
+    creation_op = "mse_loss"
+
+    def __init__(self, reduction):
+        self.reduction = reduction
+
+    def forward(self, pred, target):
+        dtype = float_dtype("mse_loss", pred, target)
+        self.shape = pred.shape
+        # the squared error's kernel summing one column: every element is a row
+        total, self.diff = k.squared_error(rows(pred, dtype, 1, pred.size),
+                                           rows(target, dtype, 1, pred.size))
+        self.scale = 1.0 if self.reduction == "sum" else 1.0 / pred.size if pred.size else math.nan
+        return (total * self.scale).reshape(())
+
+    def backward(self, grad, needs_grad):
+        grad_pred = k.squared_error_backward((grad * self.scale).reshape(1), self.diff)
+        grad_pred = grad_pred.reshape(self.shape)
+        return grad_pred, (-grad_pred if needs_grad[1] else None)
+
+
 class BCEWithLogits(Op):
     """Elementwise -[y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))], logits x and targets
     y of one shape, computed without overflow."""
@@ -69,8 +93,10 @@ def mse_loss(input, target, reduction="mean"):  # noqa: A002
     check_reduction("mse_loss", reduction)
     target = constant(target)
     _same_shape("mse_loss", input, target)
-    diff = input - target
-    return reduce_loss(diff * diff, reduction)
+    if reduction == "none":
+        diff = input - target
+        return diff * diff
+    return apply(MeanSquaredError(reduction), input, target)
 
 
 def l1_loss(input, target, reduction="mean"):  # noqa: A002
