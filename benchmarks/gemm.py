@@ -4,6 +4,9 @@
 NumPy's ``@`` would call NumPy's own bundled OpenBLAS instead; on 2 cores its idle thread
 pool spinning next to SciPy's distorts timings, so every product here goes through Numba.
 Outputs are preallocated: a floor should not pay for allocation.
+
+``blas.gemm``'s table slots are compiled into ``matmul_into`` and Numba's cache only notices
+changes to this file: when kernels/blas.py changes, touch this file too.
 """
 from dataclasses import dataclass
 

@@ -28,7 +28,8 @@ BACKENDS = ("openblas", "mkl")
 #: The environment variable overriding the measurement: "auto" (default), or a backend.
 OVERRIDE = "JITGRAD_BLAS"
 #: The product timed for each shape class (m, k, n).
-REPRESENTATIVES = {"skinny": (16, 512, 512), "medium": (128, 512, 512), "large": (256, 1024, 1024)}
+REPRESENTATIVES = {"small": (32, 64, 64), "skinny": (16, 512, 512), "medium": (128, 512, 512),
+                   "large": (256, 1024, 1024)}
 #: Each backend is measured this many times, alternating, each time after a pause of SETTLE
 #: seconds: long enough for the other library's idle threads to stop spinning (MKL's spin for
 #: 0.2 s by default, OpenBLAS's for about 0.1 s), which would otherwise take the cores.
@@ -67,7 +68,8 @@ def choose(use_cache=True):
     if not mkl.installed():
         return install(uniform("openblas"), 'the only BLAS installed (for MKL: pip install "jitgrad[mkl]")')
     threads = blas_threads()
-    key = f"openblas {_scipy_openblas().get('version')}, mkl {mkl.load()['version']}, {threads} threads"
+    key = (f"openblas {_scipy_openblas().get('version')}, mkl {mkl.load()['version']}, "
+           f"{threads} threads, classes {'/'.join(blas.SHAPE_CLASSES)}")  # a verdict for each
     cached = _read_cache().get(key) if use_cache else None
     if cached is None:
         times = measure()

@@ -22,10 +22,13 @@ from numba.core import cgutils
 from numba.extending import intrinsic, overload, register_jitable
 from numba.np.linalg import _BLAS, get_blas_kind
 
-#: Products are told apart by shape: a few rows or columns (an LSTM's gates, a classifier's
+#: Products are told apart by shape: a small volume (a small MLP's batch, where a call's fixed
+#: cost outweighs the arithmetic), a few rows or columns (an LSTM's gates, a classifier's
 #: output layer), a medium volume (an MLP of a few hundred units), or a large one.
-SHAPE_CLASSES = ("skinny", "medium", "large")
-#: At most this many rows or columns makes a product "skinny".
+SHAPE_CLASSES = ("small", "skinny", "medium", "large")
+#: Below this many multiply-adds (m * k * n) a product is "small": 2**18 is 32 x 64 x 128.
+SMALL = 2 ** 18
+#: At most this many rows or columns makes a larger product "skinny".
 SKINNY = 32
 #: From this many multiply-adds (m * k * n) on, a product is "large": 2**26 is 256 x 512 x 512.
 LARGE = 2 ** 26
@@ -33,6 +36,9 @@ DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 _SYMBOL = "jitgrad_gemm_table"
 #: The addresses of the gemm to call, slot ``dtype index * len(SHAPE_CLASSES) + class``.
+#: The kernels that call ``gemm`` compile this arithmetic in, and Numba's cache does not follow
+#: imports: after changing the classes, touch kernels/matmul.py, kernels/recurrent.py and
+#: benchmarks/gemm.py (stale slots multiply float64 operands with sgemm).
 TABLE = (ctypes.c_void_p * (len(DTYPES) * len(SHAPE_CLASSES)))()
 llvmlite.binding.add_symbol(_SYMBOL, ctypes.addressof(TABLE))
 
@@ -45,9 +51,12 @@ def slot(dtype, shape_class_name):
 @register_jitable
 def shape_class(m, k, n):
     """The index in SHAPE_CLASSES of an (m, k) @ (k, n) product."""
-    if min(m, n) <= SKINNY:
+    volume = m * k * n
+    if volume < SMALL:
         return 0
-    return 1 if m * k * n < LARGE else 2
+    if min(m, n) <= SKINNY:
+        return 1
+    return 2 if volume < LARGE else 3
 
 
 def gemm(a, b, c, alpha, beta):

@@ -51,6 +51,7 @@ def operands(m, inner, n, dtype, seed=0):
 
 
 @pytest.mark.parametrize("m, inner, n, expected", [
+    (32, 256, 10, "small"), (1, 7, 33, "small"), (32, 64, 128, "skinny"),
     (16, 512, 512, "skinny"), (512, 512, 32, "skinny"), (33, 512, 512, "medium"),
     (128, 512, 512, "medium"), (256, 512, 512, "large"), (256, 2048, 2048, "large")])
 def test_shape_classes(m, inner, n, expected):
@@ -100,7 +101,7 @@ def test_one_thread_takes_the_fastest_backend_per_class():
     times = {(d.name, c): {"openblas": 1.0, "mkl": 0.5 if c == "skinny" else 1.5}
              for d in blas.DTYPES for c in blas.SHAPE_CLASSES}
     assert gemm._fastest(times, threads=1)["float32"] == {
-        "skinny": "mkl", "medium": "openblas", "large": "openblas"}
+        "small": "openblas", "skinny": "mkl", "medium": "openblas", "large": "openblas"}
     # with more threads, one pool for everything: the one fastest over all classes
     assert set(gemm._fastest(times, threads=2)["float64"].values()) == {"openblas"}
 
