@@ -12,6 +12,9 @@ if not getattr(_kernels, "JITGRAD_KERNELS", False):  # before anything imports a
         "is not jitgrad's kernels folder (another package of that name, such as PyPI's "
         "'kernels', replaced it). Uninstall the other one, or install jitgrad into its own "
         "virtual environment, then reinstall jitgrad (pip install --force-reinstall jitgrad)")
+from . import kernel_cache as _kernel_cache
+
+_kernel_cache.drop_if_sources_changed()  # before any kernel loads from Numba's cache
 from . import functional, init, optim
 from .activation_layers import GELU, LeakyReLU, LogSoftmax, Softmax
 from .anomaly import AnomalyError, detect_anomaly

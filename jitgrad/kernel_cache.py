@@ -1,10 +1,14 @@
 """Where Numba keeps the compiled kernels (``cache=True``), and what their code depends on."""
+import contextlib
 import glob
+import json
 import os
 import sys
 
 import kernels
 from kernels import elementwise
+
+from .atomic import atomic_write
 
 
 def folder():
@@ -24,3 +28,32 @@ def stamp():
             "target": list(cpu_target.target_context.codegen().magic_tuple()),
             "sources": {os.path.basename(path): [os.stat(path).st_size, os.stat(path).st_mtime_ns]
                         for path in sources}}
+
+
+#: The file, beside the cached kernels, recording the kernel sources they were compiled from.
+SOURCES_RECORD = "sources.json"
+
+
+def drop_if_sources_changed():
+    """Delete every cached kernel if any kernel source changed since the cache was filled.
+
+    Numba checks only a kernel's own file: a kernel that inlines a helper from another file
+    (``vmath``) or reads its table (``blas``) kept its stale machine code when only that file
+    changed, and gave wrong results (a float64 product run through sgemm). An edited or
+    updated checkout is such a change. Returns whether anything was deleted.
+    """
+    cache = folder()
+    if cache is None:
+        return False
+    sources, record = stamp()["sources"], os.path.join(cache, SOURCES_RECORD)
+    with contextlib.suppress(OSError, ValueError):
+        with open(record) as file:
+            if json.load(file) == sources:
+                return False
+    stale = glob.glob(os.path.join(cache, "*.nbi")) + glob.glob(os.path.join(cache, "*.nbc"))
+    with contextlib.suppress(OSError):
+        for path in stale:
+            os.remove(path)
+        with atomic_write(record) as file:  # processes importing at once never read half of it
+            file.write(json.dumps(sources).encode())
+    return bool(stale)

@@ -36,9 +36,10 @@ DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 _SYMBOL = "jitgrad_gemm_table"
 #: The addresses of the gemm to call, slot ``dtype index * len(SHAPE_CLASSES) + class``.
-#: The kernels that call ``gemm`` compile this arithmetic in, and Numba's cache does not follow
-#: imports: after changing the classes, touch kernels/matmul.py, kernels/recurrent.py and
-#: benchmarks/gemm.py (stale slots multiply float64 operands with sgemm).
+#: The kernels that call ``gemm`` compile this arithmetic in; Numba's cache does not follow
+#: imports, so jitgrad drops the cached kernels when any file here changes
+#: (``jitgrad.kernel_cache.drop_if_sources_changed``: stale slots multiplied float64 operands
+#: with sgemm). benchmarks/gemm.py's own kernels: touch that file after changing the classes.
 TABLE = (ctypes.c_void_p * (len(DTYPES) * len(SHAPE_CLASSES)))()
 llvmlite.binding.add_symbol(_SYMBOL, ctypes.addressof(TABLE))
 

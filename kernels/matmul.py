@@ -3,10 +3,6 @@
 The backward products read the transposes as strided views (``b.T`` of a C array is an F
 array), so BLAS gets a transpose flag instead of a transposed copy. The ``_into`` variants
 add the product into an existing gradient buffer (BLAS beta = 1) instead of returning it.
-
-``blas.gemm`` (its table slots and shape classes) is compiled into these kernels, and Numba's
-cache only notices changes to this file: when blas.py changes, touch this file too, or the
-cached kernels keep the old slots.
 """
 import numpy as np
 from numba.extending import register_jitable

@@ -5,10 +5,6 @@ Gates are stored gate-major, (4, batch, hidden) in the book's order forget, inpu
 candidate (``xf hf``, ``xi hi``, ``xo ho``, ``xc hc``), so each gate is a C-contiguous matrix
 that BLAS reads and writes in place. Weights come as tuples of four: wx[g] (inputs, hidden),
 bx[g] (hidden,), wh[g] (hidden, hidden).
-
-``blas.gemm`` (its table slots and shape classes) is compiled into these kernels, and Numba's
-cache only notices changes to this file: when blas.py changes, touch this file too, or the
-cached kernels keep the old slots.
 """
 import numpy as np
 

@@ -26,7 +26,8 @@ print(repr(x.grad.data.tolist()), sum(hits.values()))
 def run_small_graph(env, pythonpath=ROOT):
     """(gradient printed, number of kernels loaded from the cache) of SMALL_GRAPH."""
     result = subprocess.run([sys.executable, "-c", SMALL_GRAPH], capture_output=True, text=True,
-                            env={**os.environ, "PYTHONPATH": pythonpath, **env}, check=True)
+                            env={**os.environ, "PYTHONPATH": pythonpath, **env}, check=True,
+                            cwd=pythonpath)  # `python -c` imports from its cwd first
     gradient, cache_hits = result.stdout.rsplit(" ", 1)
     return gradient, int(cache_hits)
 
@@ -69,3 +70,19 @@ def test_read_only_install_falls_back_to_the_user_cache(tmp_path):
     assert result.returncode == 0, result.stderr
     assert not glob.glob(f"{install}/**/*.nbi", recursive=True)
     assert glob.glob(f"{user_cache}/numba/**/*.nbi", recursive=True), "no fallback cache written"
+
+
+def test_a_changed_helper_file_recompiles_the_kernels_that_inline_it(tmp_path):
+    # Numba checks only a kernel's own file: tanh's kernel (activations.py) inlines vmath.py,
+    # so an edited vmath.py alone would leave it loading stale machine code from the cache
+    install, cache = tmp_path / "install", tmp_path / "cache"
+    for package in ("jitgrad", "kernels"):
+        shutil.copytree(os.path.join(ROOT, package), install / package,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    env = {"NUMBA_CACHE_DIR": str(cache)}
+    first, _ = run_small_graph(env, pythonpath=str(install))
+    assert run_small_graph(env, pythonpath=str(install)) == (first, 1)  # from the cache
+    with open(install / "kernels" / "vmath.py", "a") as vmath:
+        vmath.write("# edited\n")
+    assert run_small_graph(env, pythonpath=str(install)) == (first, 0)  # compiled again
+    assert run_small_graph(env, pythonpath=str(install)) == (first, 1)
