@@ -148,6 +148,9 @@ class _Inner:
 
 
 INNER = _Inner()
+#: Stands for a leaf made inside the step (``init_hidden()``): a new Tensor at each eager call,
+#: so no one holds it to read its ``.grad``, and replay drops its gradient.
+DROPPED = _Inner()
 
 
 class Recording:
@@ -254,9 +257,6 @@ class Recording:
             return self._new_slot(t, ("arg", ("whole", self.args[id(t)])))
         if t.id < self.start_id:
             return self._new_slot(t, ("param", t))
-        if t.autograd and t.creators is None:
-            self.reasons.append("a Tensor with autograd=True is made inside the step (make "
-                                "it outside, or pass it as an argument)")
         if id(t) in self.made:
             return self._new_slot(t, ("copy", self.made[id(t)]))
         return self._new_slot(t, ("const", t.data))
@@ -464,7 +464,7 @@ def _replay_backward(values, leaves, root, grad, nodes):
         grad_owner = _memory_owner(node_grad)
         for (key, wants_grad, dtype, grad_dtype, _), leaf, creator_grad in zip(
                 creators, leaves_or_inner, grads):
-            if not wants_grad or not is_gradient(op, creator_grad, deferring):
+            if not wants_grad or not is_gradient(op, creator_grad, deferring) or leaf is DROPPED:
                 continue
             if creator_grad.dtype != dtype:
                 creator_grad = creator_grad.astype(grad_dtype, copy=False)
@@ -473,11 +473,14 @@ def _replay_backward(values, leaves, root, grad, nodes):
 
 
 def _leaf(leaves, source):
-    """The Tensor of a leaf input that wants a gradient (``source``: its slot's), else INNER."""
+    """The Tensor of a leaf input that wants a gradient (``source``: its slot's), INNER for
+    other inputs, DROPPED for a leaf made inside the step."""
     if source is None:
         return INNER
     kind, payload = source
-    return payload if kind == "param" else leaves[payload[1]]
+    if kind == "param":
+        return payload
+    return leaves[payload[1]] if kind == "arg" else DROPPED
 
 
 def _replay_call(values, leaves, method, args, kwargs):

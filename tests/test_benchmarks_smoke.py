@@ -40,7 +40,7 @@ def test_each_step_lowers_the_loss(name, dtype, implementation):
     assert all(later < earlier for earlier, later in zip(run, run[1:])), run
 
 
-@pytest.mark.parametrize("implementation", ["numpy", "numpy_printed", "torch"])
+@pytest.mark.parametrize("implementation", ["numpy", "numpy_printed", "torch", "jitgrad_compiled"])
 @pytest.mark.parametrize("name, dtype", CASES)
 def test_implementations_train_the_same_network(name, dtype, implementation):
     """Same losses step after step: same parameters, data, loss, learning rate and update
