@@ -75,10 +75,14 @@ class CompiledStep:
         for tape in self._tapes.get(signature, ()):
             if tape.guards_hold():
                 return tape.replay(leaves)
-        return self._record(signature, args, leaves)
+        result, reason = self._record(signature, args, leaves)
+        if reason is not None:
+            self._fall_back(reason)
+        return result
 
     def _record(self, signature, args, leaves):
-        """Run ``fn`` eagerly while recording; keep the tape once two recordings agree."""
+        """Run ``fn`` eagerly while recording; keep the tape once two recordings agree.
+        Returns (fn's result, None or why the step cannot be replayed)."""
         rec = Recording(leaves)
         recording.switch.tape, recording.switch.active = rec, True
         try:
@@ -94,8 +98,8 @@ class CompiledStep:
                 first.check_same(rec)
                 self._keep(signature, Tape(rec))
         except FallbackReason as reason:
-            self._fall_back(str(reason))
-        return result
+            return result, str(reason)
+        return result, None
 
     def _keep(self, signature, tape):
         tapes = self._tapes.setdefault(signature, [])
@@ -188,7 +192,7 @@ class Recording:
 
     # --- hooks --------------------------------------------------------------------------
     def op(self, op, inputs, out):
-        if not getattr(op, "replayable", True):
+        if not op.replayable:
             self.reasons.append(f"the op {op.creation_op!r} ({type(op).__name__}) has no tape "
                                 "form")
         ins = [self._slot(t) for t in inputs]
@@ -366,8 +370,8 @@ class Tape:
         self.size = len(rec.sources)
         self.inputs = [(slot, kind, payload) for slot, (kind, payload) in enumerate(rec.sources)
                        if kind != "out"]
-        self.params = [(t, t.data.shape, t.data.dtype, t.autograd) for kind, t in rec.sources
-                       if kind == "param"]
+        self.params = [(t, t.data.shape, t.data.dtype, t.autograd, t.creators is None)
+                       for kind, t in rec.sources if kind == "param"]
         self.modes = list(rec.modes.values())
         ops = {event[3]: event[1] for event in rec.events if event[0] == "op"}
         self.steps = [_compile_event(event, ops, rec.sources) for event in rec.events]
@@ -376,9 +380,9 @@ class Tape:
     def guards_hold(self):
         """Whether the parameters kept their shape, dtype and autograd flag (their values
         are read anew) and the layers their train/eval mode."""
-        for t, shape, dtype, wants_grad in self.params:
+        for t, shape, dtype, wants_grad, leaf in self.params:
             if t.data.shape != shape or t.data.dtype != dtype or t.autograd != wants_grad \
-                    or t.creators is not None:
+                    or (t.creators is None) != leaf:
                 return False
         return all(vars(layer).get("_training", True) == mode for layer, mode in self.modes)
 

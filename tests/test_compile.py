@@ -317,6 +317,32 @@ def test_guard_train_and_eval_modes():
     assert len(records) == 4  # two recordings in train mode, two in eval, none back in train
 
 
+def test_evaluation_between_epochs_reads_the_running_statistics_as_they_are():
+    """A compiled evaluation in eval mode, between compiled training epochs: BatchNorm
+    normalizes by the running statistics the training steps have moved since."""
+    build = mlp("batchnorm_dropout", "cross_entropy_loss", "adam")
+    twins = Twins(build, np.float64)
+    evaluations = []
+    for model, _, _ in twins.sides:
+        criterion = jitgrad.CrossEntropyLoss()
+        evaluations.append(lambda x, y, model=model: criterion.forward(model.forward(x), y))
+    evaluate = jitgrad.compile(evaluations[1])
+    test_x, test_y = next(batches("classes", np.float64, seed=9))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for epoch in range(6):
+            for model in twins.models:
+                model.train()
+            for x, y in batches("classes", np.float64, count=3, seed=epoch):
+                twins.step(x, y)
+            for model in twins.models:
+                model.eval()
+            with jitgrad.no_grad():
+                assert_same(evaluations[0](test_x, test_y).data, evaluate(test_x, test_y).data,
+                            np.float64)
+    assert replayed(twins) and evaluate._tapes
+
+
 def test_guard_learning_rate_by_hand_and_by_scheduler():
     twins = Twins(mlp("tanh", "mse", "sgd_momentum"), np.float64)
     schedulers = [jitgrad.optim.lr_scheduler.StepLR(opt, step_size=3, gamma=0.5)

@@ -43,6 +43,9 @@ class Op:
     #: Names of attributes that hold data rather than settings (indices, targets): forward
     #: reads them and never overwrites them, so a compiled step can rebind them per call.
     operands = ()
+    #: False for an op whose forward cannot run again on new arrays: a step using it is not
+    #: compiled (``jitgrad.compile`` runs it eagerly and says why).
+    replayable = True
 
     def forward(self, *arrays):
         """Check the inputs, compute the output array and keep what ``backward`` needs."""

@@ -12,7 +12,7 @@ from kernels import normalization as k
 
 from ..dtypes import describe, float_dtype
 from .base import Op, rows
-from .registry import BadInput, Example, apply, array_of, constant, register
+from .registry import BadInput, Example, apply, array_of, register
 
 
 def _check_eps(op, eps):
@@ -103,6 +103,19 @@ class BatchNorm(Op):
         return [grad_x] + [grad_weight, grad_bias][:self.n_affine]
 
 
+class RunningStatistic(Op):
+    """() -> ``compute()``: an array made from running statistics when the op runs, so that
+    a compiled step's replay (``jitgrad.compile``) reads them as they are then."""
+
+    creation_op = "running_statistic"
+
+    def __init__(self, compute):
+        self.compute = compute
+
+    def forward(self):
+        return self.compute()
+
+
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # noqa: A002
     """``input`` normalized over its last dims (``normalized_shape``), times ``weight``
     plus ``bias`` when given."""
@@ -127,8 +140,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None,  # noqa
     if running_mean is None or running_var is None:
         raise ValueError("batch_norm: evaluation needs running_mean and running_var")
     dtype = input.dtype if input.dtype.kind == "f" else np.dtype(np.float64)
-    scale = constant((1 / np.sqrt(array_of(running_var) + eps)).astype(dtype))
-    out = (input - constant(array_of(running_mean).astype(dtype))) * scale
+    mean = apply(RunningStatistic(lambda: array_of(running_mean).astype(dtype)))
+    scale = apply(RunningStatistic(lambda: (1 / np.sqrt(array_of(running_var) + eps)).astype(dtype)))
+    out = (input - mean) * scale
     if weight is not None:
         out = out * weight
     return out if bias is None else out + bias
