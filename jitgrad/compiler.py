@@ -399,7 +399,6 @@ class Tape:
         return out[0] if kind is None else kind(out)
 
 
-
 def _compile_event(event, ops, sources):
     """(replay function, its arguments) for one recorded event; ``ops``: output slot -> op."""
     if event[0] == "op":
@@ -408,9 +407,9 @@ def _compile_event(event, ops, sources):
     if event[0] == "backward":
         _, root, grad, nodes = event
         return (_replay_backward, root, grad, [
-            (slot, ops[slot], [(key, wants_grad, dtype, grad_dtype,
-                                sources[key] if wants_grad and is_leaf else None)
-                               for key, wants_grad, dtype, grad_dtype, is_leaf in creators])
+            (slot, ops[slot], [wants_grad for _, wants_grad, *_ in creators],
+             [(key, wants_grad, dtype, grad_dtype, sources[key] if wants_grad and is_leaf else None)
+              for key, wants_grad, dtype, grad_dtype, is_leaf in creators])
             for slot, creators in nodes])
     _, method, args, kwargs = event
     return (_replay_call, method, args, kwargs)
@@ -460,11 +459,11 @@ def _replay_backward(values, leaves, root, grad, nodes):
     pending = {root: grad.astype(root_value.dtype if root_value.dtype.kind == "f"
                                  else np.float64, copy=True)}
     summed, deferring = set(), []
-    for slot, op, creators in nodes:
+    for slot, op, needs, creators in nodes:
         node_grad = pending.pop(slot)
         summed.discard(slot)
         leaves_or_inner = [_leaf(leaves, c[4]) for c in creators]
-        grads = run_backward(op, node_grad, [c[1] for c in creators], leaves_or_inner)
+        grads = run_backward(op, node_grad, needs, leaves_or_inner)
         grad_owner = _memory_owner(node_grad)
         for (key, wants_grad, dtype, grad_dtype, _), leaf, creator_grad in zip(
                 creators, leaves_or_inner, grads):

@@ -207,6 +207,20 @@ def test_replay_makes_no_graph_and_returns_fresh_tensors():
     assert not results[2].data is results[3].data
 
 
+def test_array_arguments_wrapped_inside_the_step():
+    """``Tensor(x)`` of an array argument (and of a slice of one) is the argument's data at
+    every replay, not the first call's."""
+    def build(dtype):
+        model, opt, step = mlp("tanh", "cross_entropy_loss", "adam")(dtype)
+        return model, opt, lambda x, y: step(Tensor(x[:, :INPUTS]), Tensor(y))
+    twins = Twins(build, np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for x, y in batches("classes", np.float64):
+            twins.step(np.hstack([x.data, x.data]), y.data)
+    assert replayed(twins)
+
+
 # --- the book's LSTM window ---------------------------------------------------------------
 
 VOCAB, EMBED, HIDDEN, BPTT, LSTM_BATCH = 11, 6, 7, 25, 4
