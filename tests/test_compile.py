@@ -221,6 +221,65 @@ def test_array_arguments_wrapped_inside_the_step():
     assert replayed(twins)
 
 
+def two_backward_passes_and_a_no_grad_block(dtype):
+    model = jitgrad.Sequential(STACKS["gelu_layernorm"](dtype))
+    opt = jitgrad.SGD(model.parameters(), lr=0.1)
+
+    def step(x, y):
+        first = functional.cross_entropy(model.forward(x), y)
+        first.backward()
+        second = (model.forward(x) * 0.5).sum()
+        second.backward()  # adds into the same .grad buffers
+        with jitgrad.no_grad():
+            activations = model.forward(x).relu()
+        opt.step()
+        return first, second, activations
+    return model, opt, step
+
+
+def rnn_cell_with_clipping(dtype):
+    cell = jitgrad.RNNCell(INPUTS, 7, CLASSES, dtype=dtype)
+    opt = jitgrad.RMSprop(cell.parameters(), lr=0.01)
+
+    def step(x, y):
+        hidden, loss = cell.init_hidden(x.shape[0]), None
+        for t in range(3):
+            output, hidden = cell.forward(x * float(t + 1), hidden)
+            step_loss = functional.cross_entropy(output, y)
+            loss = step_loss if loss is None else loss + step_loss
+        loss.backward()
+        jitgrad.clip_grad_norm(cell.parameters(), 0.3)
+        opt.step()
+        return loss
+    return cell, opt, step
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("build", [two_backward_passes_and_a_no_grad_block,
+                                   rnn_cell_with_clipping])
+def test_other_step_shapes(build, dtype):
+    train(Twins(build, dtype), "classes")
+
+
+def test_gradients_accumulated_over_replays_until_an_optimizer_step_outside():
+    def build(dtype):
+        model = jitgrad.Sequential(STACKS["tanh"](dtype))
+        opt = jitgrad.Adam(model.parameters(), lr=0.01)
+
+        def backward_only(x, y):
+            loss = functional.cross_entropy(model.forward(x), y)
+            loss.backward()
+            return loss
+        return model, opt, backward_only
+    twins = Twins(build, np.float64)
+    for index, (x, y) in enumerate(batches("classes", np.float64)):
+        twins.step(x, y)
+        if index % 3 == 2:
+            for opt in twins.optimizers:
+                opt.step()
+    assert replayed(twins)
+
+
 # --- the book's LSTM window ---------------------------------------------------------------
 
 VOCAB, EMBED, HIDDEN, BPTT, LSTM_BATCH = 11, 6, 7, 25, 4
