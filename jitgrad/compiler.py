@@ -124,17 +124,18 @@ class CompiledStep:
 
 def _flatten(args):
     """(Tensors and arrays in ``args``, nested lists and tuples included; a hashable
-    signature of the structure, shapes, dtypes and autograd flags, other values as they are)."""
+    signature of the structure, shapes, dtypes, strides and autograd flags, other values as
+    they are)."""
     leaves = []
 
     def describe_value(value):
         if isinstance(value, Tensor):
             leaves.append(value)
-            return ("T", value.data.shape, value.data.dtype, value.data.flags.c_contiguous,
+            return ("T", value.data.shape, value.data.dtype, value.data.strides,
                     value.autograd, value.creators is None)
         if isinstance(value, np.ndarray):
             leaves.append(value)
-            return ("A", value.shape, value.dtype, value.flags.c_contiguous)
+            return ("A", value.shape, value.dtype, value.strides)
         if isinstance(value, (list, tuple)):
             return (type(value).__name__, tuple(describe_value(item) for item in value))
         try:
@@ -278,16 +279,16 @@ class Recording:
         return ("const", value)
 
     def _arg_binding(self, array):
-        """("whole", i) if ``array`` is argument i's array; ("view", (i, offset, shape,
-        strides)) if it is a view into that C-contiguous array (``xs[t]``); else None."""
+        """("whole", i) if ``array`` is argument i's array; ("view", (i, start, shape,
+        strides)) if it is a slice of it (``xs[t]``, ``x[:, :5]``) starting at index
+        ``start``; else None."""
         if id(array) in self.args:
             return ("whole", self.args[id(array)])
         for index in self.owners.get(id(array.base), ()):
             arg = self.leaves[index]
-            arg = arg.data if isinstance(arg, Tensor) else arg
-            offset = _address(array) - _address(arg)
-            if arg.flags.c_contiguous and 0 <= offset and offset + array.nbytes <= arg.nbytes:
-                return ("view", (index, offset, array.shape, array.strides))
+            start = _slice_start(arg.data if isinstance(arg, Tensor) else arg, array)
+            if start is not None:
+                return ("view", (index, start, array.shape, array.strides))
         return None
 
     # --- the end ------------------------------------------------------------------------
@@ -316,6 +317,33 @@ class Recording:
 
 def _address(array):
     return array.__array_interface__["data"][0]
+
+
+def _slice_start(arg, view):
+    """The index of ``arg`` at which ``view`` starts, if ``view`` is a slice of it: each of
+    its axes runs along an axis of ``arg`` with the same stride and stays inside it. Else None.
+
+    The same index and strides then address the same elements of any array of ``arg``'s
+    shape and strides (the signature holds both), so a replay rebuilds the slice from them.
+    """
+    offset = _address(view) - _address(arg)
+    if offset < 0 or any(stride <= 0 for stride in arg.strides):
+        return None
+    start = [0] * arg.ndim
+    for axis in sorted(range(arg.ndim), key=lambda a: -arg.strides[a]):
+        start[axis], offset = divmod(offset, arg.strides[axis])
+    if offset or any(i >= size for i, size in zip(start, arg.shape)):
+        return None
+    used = set()
+    for size, stride in zip(view.shape, view.strides):
+        if size == 1:
+            continue
+        axis = next((a for a in range(arg.ndim) if arg.strides[a] == stride and a not in used),
+                    None)
+        if axis is None or start[axis] + size > arg.shape[axis]:
+            return None
+        used.add(axis)
+    return tuple(start)
 
 
 def _settings(op):
@@ -433,11 +461,11 @@ def _argument_array(binding, leaves):
     if how == "whole":
         arg = leaves[where]
         return arg.data if isinstance(arg, Tensor) else arg
-    index, offset, shape, strides = where
+    index, start, shape, strides = where
     arg = leaves[index]
-    base = arg.data if isinstance(arg, Tensor) else arg
-    start = base.reshape(-1)[offset // base.itemsize:]
-    return np.lib.stride_tricks.as_strided(start, shape, strides, writeable=False)
+    array = arg.data if isinstance(arg, Tensor) else arg
+    corner = array[tuple(slice(i, None) for i in start)]
+    return np.lib.stride_tricks.as_strided(corner, shape, strides, writeable=False)
 
 
 def _output(array, autograd):
