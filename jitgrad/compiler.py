@@ -64,9 +64,8 @@ class CompiledStep:
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args):
-        if self.eager_reason is not None or recording.switch.active or profiler.switch.active \
-                or anomaly.switch.active:
-            return self.fn(*args)  # profiles and anomaly checks see eager ops
+        if self.eager_reason is not None or recording.switch.active or anomaly.switch.active:
+            return self.fn(*args)  # anomaly checks see eager ops
         try:
             leaves, signature = _flatten(args)
         except FallbackReason as reason:
@@ -477,7 +476,8 @@ def _output(array, autograd):
 def _replay_op(values, leaves, op, ins, out, operands):
     for name, (kind, payload) in operands:
         setattr(op, name, _source_value(kind, payload, leaves, values))
-    values[out] = op.forward(*[values[i] for i in ins])
+    arrays = [values[i] for i in ins]
+    values[out] = profiler.timed_forward(op, arrays) if profiler.switch.active else op.forward(*arrays)
 
 
 def _replay_backward(values, leaves, root, grad, nodes):

@@ -5,6 +5,7 @@ step and the other with ``jitgrad.compile`` of the same step, draws dropout mask
 same seeded stream, and compares losses, parameters, optimizer state and running
 statistics after each step: bit for bit in float64, within 1e-6 relative in float32.
 """
+import collections
 import warnings
 
 import numpy as np
@@ -502,6 +503,21 @@ def test_a_new_signature_records_a_new_tape_and_the_cache_is_bounded():
     assert sum(map(len, twins.compiled._tapes.values())) == jitgrad.compiler.MAX_TAPES
 
 
+def test_a_profile_times_the_replayed_ops():
+    twins = Twins(mlp("tanh", "cross_entropy_loss", "sgd_momentum"), np.float64)
+    data = list(batches("classes", np.float64, count=3))
+    for x, y in data[:2]:
+        twins.step(x, y)
+    with jitgrad.profile() as prof:
+        twins.step(*data[2])
+    assert replayed(twins)
+    calls = collections.Counter()
+    for (name, phase, _), stats in prof.stats.items():
+        calls[name, phase] += stats.calls
+    # two Linears, on the eager side and the replayed one
+    assert calls["linear", "forward"] == 4 and calls["linear", "backward"] == 4
+
+
 def test_decorator_form():
     model = jitgrad.Linear(INPUTS, CLASSES)
     opt = jitgrad.SGD(model.parameters(), lr=0.1)
@@ -631,3 +647,29 @@ def test_fallback_on_a_non_tensor_result():
     def transform(model, opt, step):
         return lambda x, y: (step(x, y), "done")
     fallback(wrapped(transform), "returns something other than a Tensor")
+
+
+def test_an_error_inside_a_recording_reaches_the_caller_and_leaves_compiling_on():
+    twins = Twins(mlp("tanh", "cross_entropy_loss", "sgd_momentum"), np.float64)
+    x, y = next(batches("classes", np.float64))
+    with pytest.raises(IndexError, match="cross_entropy: indices must lie in"):
+        twins.compiled(x, Tensor(np.full(BATCH, CLASSES)))  # a target out of range
+    assert not jitgrad.recording.switch.active
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for x, y in batches("classes", np.float64, count=4):
+            twins.step(x, y)
+    assert replayed(twins)
+
+
+def test_an_error_inside_a_replay_reaches_the_caller_before_any_update():
+    twins = Twins(mlp("tanh", "cross_entropy_loss", "sgd_momentum"), np.float64)
+    for x, y in batches("classes", np.float64, count=3):
+        twins.step(x, y)
+    before = [p.data.copy() for p in twins.model.get_parameters()]
+    with pytest.raises(IndexError, match="cross_entropy: indices must lie in"):
+        twins.compiled(x, Tensor(np.full(BATCH, CLASSES)))
+    assert all(np.array_equal(a, p.data) for a, p in zip(before, twins.model.get_parameters()))
+    for x, y in batches("classes", np.float64, count=3, seed=1):
+        twins.step(x, y)  # and the tape replays on
+    assert replayed(twins)
