@@ -186,6 +186,7 @@ class Recording:
             self.owners.setdefault(id(owner), []).append(index)
         self.made = {}  # id(Tensor or its .data) made inside from an argument -> its binding
         self.modes = {}  # id(layer) -> (layer, training flag read)
+        self.untouched = {}  # id(tensor made before the step) -> (tensor, .data, its copy)
         self.reasons = []
         self.backward_nodes = None
         self.outputs = None
@@ -245,6 +246,23 @@ class Recording:
             return method(*args, **kwargs)
         finally:
             recording.switch.active = True
+            self._snapshot(t for t, _, _ in self.untouched.values())
+
+    def _snapshot(self, tensors):
+        """Note the data of tensors made before the step, to see changes no replay makes:
+        at their first use, and again after each recorded call (which replay makes)."""
+        for t in tensors:
+            self.untouched[id(t)] = (t, t.data, t.data.copy())
+
+    def _check_untouched(self):
+        for t, array, copy in self.untouched.values():
+            if t.data is not array or not np.array_equal(_bits(array), _bits(copy)):
+                self.reasons.append(
+                    "a tensor made before the step (a parameter) changed inside it other than "
+                    "through ops or recorded calls (optimizer.step(), zero_grad(), "
+                    "clip_grad_norm, scheduler.step()): an update in Python is not replayed; "
+                    "decorate the function making it with jitgrad.recording.recorded")
+                return
 
     # --- slots --------------------------------------------------------------------------
     def _new_slot(self, tensor, source):
@@ -260,6 +278,8 @@ class Recording:
         if id(t) in self.args:
             return self._new_slot(t, ("arg", ("whole", self.args[id(t)])))
         if t.id < self.start_id:
+            if t.autograd:  # a parameter: what an optimizer written in Python would change
+                self._snapshot([t])
             return self._new_slot(t, ("param", t))
         if id(t) in self.made:
             return self._new_slot(t, ("copy", self.made[id(t)]))
@@ -293,6 +313,7 @@ class Recording:
     # --- the end ------------------------------------------------------------------------
     def finish(self, result):
         """Note the step's outputs; raise FallbackReason if anything cannot be replayed."""
+        self._check_untouched()
         items = result if isinstance(result, (tuple, list)) else (result,)
         if result is not None and not all(isinstance(item, Tensor) for item in items):
             self.reasons.append("the step returns something other than a Tensor or a tuple "
@@ -312,6 +333,11 @@ class Recording:
                 f"the step ran differently on its second call ({what}); Python control flow "
                 "on tensor values, or changing data reaching ops other than through the "
                 "step's arguments, cannot be replayed")
+
+
+def _bits(array):
+    """A float array's bits as unsigned ints (NaN equals NaN), other arrays as they are."""
+    return array.view(f"u{array.itemsize}") if array.dtype.kind == "f" else array
 
 
 def _address(array):
@@ -346,10 +372,15 @@ def _slice_start(arg, view):
 
 
 def _settings(op):
-    """An op's plain settings after its forward (ints, floats, strings, tuples), compared
+    """An op's plain settings after its forward (numbers, strings, tuples of them), compared
     between two recordings: a setting taken from tensor values would differ."""
-    return {name: value for name, value in vars(op).items()
-            if isinstance(value, (bool, int, float, str, tuple, type(None)))}
+    return {name: value for name, value in vars(op).items() if _plain(value)}
+
+
+def _plain(value):
+    if isinstance(value, tuple):
+        return all(map(_plain, value))
+    return isinstance(value, (bool, int, float, str, type(None)))
 
 
 def _difference(a, b):

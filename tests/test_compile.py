@@ -643,6 +643,37 @@ def test_leaves_made_inside_the_step_replay():
     assert replayed(twins)
 
 
+def manual_sgd(params, lr=0.1):
+    """A hand-written update: ``p.data -= lr * p.grad.data``, then release the gradient."""
+    for p in params:
+        p.data -= lr * p.grad.data
+        p.grad = None
+
+
+def hand_written_update(update):
+    def build(dtype):
+        model = jitgrad.Sequential(STACKS["tanh"](dtype))
+        opt = jitgrad.SGD(model.parameters(), lr=0.1)  # for Twins' state comparison only
+
+        def step(x, y):
+            loss = functional.cross_entropy(model.forward(x), y)
+            loss.backward()
+            update(model.get_parameters())
+            return loss
+        return model, opt, step
+    return build
+
+
+def test_fallback_on_a_parameter_updated_in_python():
+    fallback(hand_written_update(manual_sgd),
+             "a tensor made before the step \\(a parameter\\) changed inside it other than through ops")
+
+
+def test_a_python_update_marked_recorded_replays():
+    train(Twins(hand_written_update(jitgrad.recording.recorded(manual_sgd)), np.float64),
+          "classes")
+
+
 def test_fallback_on_a_non_tensor_result():
     def transform(model, opt, step):
         return lambda x, y: (step(x, y), "done")
