@@ -213,6 +213,14 @@ def test_pytorch_style_step_computes_torchs_losses():
     assert losses[-1][0] < losses[0][0]
 
 
+def test_pytorch_style_step_compiled_computes_the_eager_losses():
+    from benchmarks.pytorch_style import build_step as build_pytorch_style
+    eager = build_pytorch_style("jitgrad", sizes=(20, 16, 16, 5), batch=8)
+    compiled = build_pytorch_style("jitgrad_compiled", sizes=(20, 16, 16, 5), batch=8)
+    losses = [(eager(), compiled()) for _ in range(6)]
+    np.testing.assert_allclose(*zip(*losses), rtol=1e-6)
+
+
 def test_report_writes_the_performance_page(tmp_path):
     path = fake_step_run(tmp_path / "bench.json", [{"jitgrad": 0.002, "torch": 0.004}])
     page = tmp_path / "performance.md"
