@@ -24,7 +24,7 @@ LABELS = {"jitgrad": "jitgrad", "numpy": "NumPy ref", "numpy_printed": "book as 
           "torch": "PyTorch", "torch_compile": "torch.compile", "jax": "jax.jit",
           "gemm_floor": "GEMM floor", "jitgrad_compiled": "jitgrad.compile"}
 #: jitgrad's step through ``jitgrad.compile``: its columns come last in the step table.
-COMPILED = "jitgrad_compiled"
+JITGRAD_COMPILED = "jitgrad_compiled"
 #: The frameworks jitgrad is held against: its ratio to the fastest of them in each pass.
 PEERS = ("torch", "torch_compile", "jax")
 
@@ -160,10 +160,10 @@ def step_table(steps, stat):
                       median_ratio(passes, "jitgrad", "numpy_printed"),
                       median_ratio(passes, "jitgrad", "gemm_floor"),
                       median_ratio(passes, "gemm_floor", "jitgrad"), len(passes),
-                      cell(loads.get(group)), cell(median_over(passes, COMPILED), 1e3),
-                      median_ratio(passes, COMPILED, "best_peer"),
-                      median_ratio(passes, COMPILED, "jitgrad"),
-                      median_ratio(passes, COMPILED, "gemm_floor")])
+                      cell(loads.get(group)), cell(median_over(passes, JITGRAD_COMPILED), 1e3),
+                      median_ratio(passes, JITGRAD_COMPILED, "best_peer"),
+                      median_ratio(passes, JITGRAD_COMPILED, "jitgrad"),
+                      median_ratio(passes, JITGRAD_COMPILED, "gemm_floor")])
     return markdown(header, lines)
 
 

@@ -168,6 +168,14 @@ def test_report_gives_jitgrad_ratios_per_group(tmp_path):
                            "2.00", "0.50", "1"]
 
 
+def test_report_gives_the_compiled_steps_ratios_last(tmp_path):
+    path = fake_step_run(tmp_path / "bench.json", [
+        {"jitgrad": 0.002, "jitgrad_compiled": 0.0015, "torch": 0.003, "gemm_floor": 0.001}])
+    cells = median_row(report.report(path)).strip(" |").split(" | ")
+    # jitgrad.compile ms; compiled / best peer, / jitgrad, / floor
+    assert cells[-4:] == ["1.50", "0.50", "0.75", "1.50"]
+
+
 def test_report_takes_the_fastest_peer_of_each_pass(tmp_path):
     path = fake_step_run(tmp_path / "bench.json", [
         {"jitgrad": 0.002, "torch": 0.004, "jax": 0.003, "torch_compile": 0.005},
