@@ -82,7 +82,8 @@ class CompiledStep:
     def _record(self, signature, args, leaves):
         """Run ``fn`` eagerly while recording; keep the tape once two recordings agree.
         Returns (fn's result, None or why the step cannot be replayed)."""
-        rec = Recording(leaves)
+        # the confirming recording watches the parameters (the first runs the same code)
+        rec = Recording(leaves, watch=signature in self._candidates)
         recording.switch.tape, recording.switch.active = rec, True
         try:
             result = self.fn(*args)
@@ -167,8 +168,10 @@ class Recording:
     the array of an earlier op's output (``xs[t]`` of a Tensor argument).
     """
 
-    def __init__(self, leaves):
-        self.leaves = leaves
+    def __init__(self, leaves, watch=True):
+        """``watch``: see whether the step changes parameters other than through ops or
+        recorded calls (copies each parameter at its first use and after each call)."""
+        self.leaves, self.watch = leaves, watch
         self.start_id = tensor_module._next_id()  # tensors with smaller ids existed before
         self.events = []  # ("op", op, input slots, output slot, operand bindings, settings)
         #                 | ("backward", root slot, grad, [node slots]) | ("call", fn, args, kwargs)
@@ -278,7 +281,7 @@ class Recording:
         if id(t) in self.args:
             return self._new_slot(t, ("arg", ("whole", self.args[id(t)])))
         if t.id < self.start_id:
-            if t.autograd:  # a parameter: what an optimizer written in Python would change
+            if t.autograd and self.watch:  # what an optimizer written in Python changes
                 self._snapshot([t])
             return self._new_slot(t, ("param", t))
         if id(t) in self.made:
