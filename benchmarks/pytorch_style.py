@@ -36,10 +36,11 @@ def forward(lib, F, params, x, hidden_layers):
 
 
 def build_step(framework, sizes=SIZES, batch=BATCH, dtype="float32"):
-    """One training step of ``framework`` ("jitgrad" or "torch"): returns the loss as a float."""
+    """One training step of ``framework`` ("jitgrad", "torch", or "jitgrad_compiled": jitgrad's
+    step through ``jitgrad.compile``): returns the loss as a float."""
     arrays, x, y = initial_state(sizes, batch, dtype=dtype)
     hidden_layers = len(sizes) - 2
-    if framework == "jitgrad":
+    if framework.startswith("jitgrad"):
         import jitgrad
         import jitgrad.functional as F
         from jitgrad.optim import AdamW
@@ -58,11 +59,15 @@ def build_step(framework, sizes=SIZES, batch=BATCH, dtype="float32"):
     optimizer = AdamW(params, lr=LR, weight_decay=WEIGHT_DECAY)
     scheduler = CosineAnnealingLR(optimizer, T_max=T_MAX)
 
-    def step():
+    def train_step():
         optimizer.zero_grad()
         loss = F.cross_entropy(forward(lib, F, params, x, hidden_layers), y)
         loss.backward()
         optimizer.step()
         scheduler.step()
-        return loss.item()
+        return loss
+    run = lib.compile(train_step) if framework == "jitgrad_compiled" else train_step
+
+    def step():
+        return run().item()
     return step

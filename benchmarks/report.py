@@ -6,7 +6,8 @@
 Prints, for each workload and dtype, the milliseconds per training step of jitgrad, the NumPy
 references, PyTorch eager, torch.compile, jax.jit and the GEMM-only floor, and jitgrad's ratios
 to each and to the best peer (the fastest of PyTorch, torch.compile and jax.jit in each pass);
-the compiled peers' compile times apart. A ratio is taken
+the compiled peers' compile times apart; last, jitgrad's step through ``jitgrad.compile`` and
+its ratios to the best peer, to eager jitgrad and to the floor. A ratio is taken
 within each pass (``benchmarks/test_steps.py`` runs every implementation once per pass, side by
 side) and the median over the passes of all the files is reported, so the machine's drift
 between passes cancels; times are medians over the passes. Then the same from each benchmark's
@@ -21,7 +22,9 @@ IMPLEMENTATIONS = ("jitgrad", "numpy", "numpy_printed", "torch", "torch_compile"
                    "gemm_floor")
 LABELS = {"jitgrad": "jitgrad", "numpy": "NumPy ref", "numpy_printed": "book as printed",
           "torch": "PyTorch", "torch_compile": "torch.compile", "jax": "jax.jit",
-          "gemm_floor": "GEMM floor"}
+          "gemm_floor": "GEMM floor", "jitgrad_compiled": "jitgrad.compile"}
+#: jitgrad's step through ``jitgrad.compile``: its columns come last in the step table.
+JITGRAD_COMPILED = "jitgrad_compiled"
 #: The frameworks jitgrad is held against: its ratio to the fastest of them in each pass.
 PEERS = ("torch", "torch_compile", "jax")
 
@@ -143,7 +146,8 @@ def step_table(steps, stat):
               "jitgrad / best peer", "(range over passes)", "best peer",
               "jitgrad / PyTorch", "(range over passes)", "jitgrad / NumPy ref",
               "jitgrad / book as printed", "jitgrad / floor", "floor / jitgrad", "passes",
-              "other load (cores)"]
+              "other load (cores)", "jitgrad.compile ms", "compiled / best peer",
+              "compiled / jitgrad", "compiled / floor"]
     lines = []
     for group, passes in step_passes(steps, stat).items():
         passes = with_best_peer(passes)
@@ -156,7 +160,10 @@ def step_table(steps, stat):
                       median_ratio(passes, "jitgrad", "numpy_printed"),
                       median_ratio(passes, "jitgrad", "gemm_floor"),
                       median_ratio(passes, "gemm_floor", "jitgrad"), len(passes),
-                      cell(loads.get(group))])
+                      cell(loads.get(group)), cell(median_over(passes, JITGRAD_COMPILED), 1e3),
+                      median_ratio(passes, JITGRAD_COMPILED, "best_peer"),
+                      median_ratio(passes, JITGRAD_COMPILED, "jitgrad"),
+                      median_ratio(passes, JITGRAD_COMPILED, "gemm_floor")])
     return markdown(header, lines)
 
 

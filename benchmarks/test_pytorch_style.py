@@ -1,5 +1,5 @@
-"""The PyTorch-style step (``benchmarks.pytorch_style``) on jitgrad and on PyTorch eager, side by
-side in one run: PASSES passes, each timing both frameworks one right after the other.
+"""The PyTorch-style step (``benchmarks.pytorch_style``) on jitgrad, on PyTorch eager and on
+jitgrad through ``jitgrad.compile``, side by side in one run: PASSES passes, each timing both frameworks one right after the other.
 
     pytest benchmarks/test_pytorch_style.py --benchmark-only --benchmark-json=out.json
     python -m benchmarks.report out.json
@@ -11,7 +11,8 @@ from .pytorch_style import build_step
 
 STEP_SECONDS = 1.5
 PASSES = 3
-CASES = [(framework, run) for run in range(1, PASSES + 1) for framework in ("jitgrad", "torch")]
+CASES = [(framework, run) for run in range(1, PASSES + 1)
+         for framework in ("jitgrad", "torch", "jitgrad_compiled")]
 
 
 @pytest.mark.parametrize("framework, run", CASES, ids=[f"{f}-pass{r}" for f, r in CASES])

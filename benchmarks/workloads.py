@@ -22,10 +22,13 @@ from .gemm import GemmRun, Product
 #: (the book's initialisers take no dtype, so float32 data is computed in float64) and data
 #: tensors made with ``autograd=True`` (the book needs that for the first layer's weights to
 #: get a gradient, so every step also computes the data's gradient).
+#: "jitgrad_compiled" is jitgrad's step (forward, backward, update) through ``jitgrad.compile``:
+#: its first two calls record, later ones replay.
 #: The compiled peers: "torch_compile" is PyTorch's step with the loss (forward and backward)
 #: through ``torch.compile`` (inductor); "jax" is ``benchmarks.jax_steps``. Both compile when
 #: built and keep the time in ``compile_seconds``.
-IMPLEMENTATIONS = ("jitgrad", "numpy", "numpy_printed", "torch", "torch_compile", "jax")
+IMPLEMENTATIONS = ("jitgrad", "numpy", "numpy_printed", "torch", "torch_compile", "jax",
+                   "jitgrad_compiled")
 COMPILED = ("torch_compile", "jax")
 #: The module each implementation needs beyond jitgrad's own dependencies.
 REQUIRES = {"torch": "torch", "torch_compile": "torch", "jax": "jax"}
@@ -185,6 +188,24 @@ class BookStep:
         return [p.grad.data for p in self.parameters]
 
 
+class CompiledBookStep(BookStep):
+    """A BookStep whose whole step runs through ``jitgrad.compile`` (``forward_backward``
+    stays eager)."""
+
+    def __init__(self, fw, parameters, loss_fn, alpha):
+        super().__init__(fw, parameters, loss_fn, alpha)
+
+        def train_step():
+            loss = loss_fn()
+            loss.backward()
+            self.optim.step()
+            return loss
+        self.compiled = fw.compile(train_step)
+
+    def __call__(self):
+        return float(self.compiled().data.sum())
+
+
 def _book_mlp(fw, workload, dtype, data, as_printed=False):
     layers = []
     for n_in, n_out in workload.layer_sizes():
@@ -330,8 +351,8 @@ def _torch_dtype(dtype):
 # --- building ----------------------------------------------------------------------------------
 _BOOK_BUILDERS = {MLP: _book_mlp, CharLSTM: _book_lstm}
 _TORCH_BUILDERS = {MLP: _torch_mlp, CharLSTM: _torch_lstm}
-_BOOK_FRAMEWORKS = {"jitgrad": "jitgrad", "numpy": "benchmarks.book_numpy",
-                    "numpy_printed": "benchmarks.book_numpy"}
+_BOOK_FRAMEWORKS = {"jitgrad": "jitgrad", "jitgrad_compiled": "jitgrad",
+                    "numpy": "benchmarks.book_numpy", "numpy_printed": "benchmarks.book_numpy"}
 
 
 def build_step(workload, implementation, dtype, seed=0):
@@ -358,7 +379,8 @@ def build_step(workload, implementation, dtype, seed=0):
     parameters, loss_fn = _BOOK_BUILDERS[type(workload)](
         fw, workload, dtype, data, as_printed=implementation == "numpy_printed")
     _load_book_parameters(parameters, arrays)
-    return BookStep(fw, parameters, loss_fn, workload.alpha)
+    step_class = CompiledBookStep if implementation == "jitgrad_compiled" else BookStep
+    return step_class(fw, parameters, loss_fn, workload.alpha)
 
 
 def gemm_flops(workload):

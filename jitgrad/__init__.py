@@ -18,6 +18,7 @@ _kernel_cache.drop_if_sources_changed()  # before any kernel loads from Numba's 
 from . import functional, init, optim
 from .activation_layers import GELU, LeakyReLU, LogSoftmax, Softmax
 from .anomaly import AnomalyError, detect_anomaly
+from .compiler import compile  # noqa: A004 -- torch.compile's name
 from .creation import ones, ones_like, randn, zeros, zeros_like
 from .dtypes import get_default_dtype, set_default_dtype
 from .fitting import History, fit
@@ -40,6 +41,6 @@ __all__ = ["Adam", "AdamW", "AnomalyError", "BCEWithLogitsLoss", "BatchNorm1d",
            "CrossEntropyLoss", "Dropout", "Embedding", "Flatten", "GELU", "History", "Identity",
            "L1Loss", "LSTMCell", "Layer", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax",
            "MSELoss", "RMSprop", "RNNCell", "ReLU", "SGD", "Sequential", "Sigmoid", "Softmax",
-           "Tanh", "Tensor", "cat", "clip_grad_norm", "detect_anomaly", "fit", "functional",
+           "Tanh", "Tensor", "cat", "clip_grad_norm", "compile", "detect_anomaly", "fit", "functional",
            "get_default_dtype", "init", "load", "no_grad", "ones", "ones_like", "optim", "profile", "randn",
            "save", "set_default_dtype", "stack", "warmup", "zeros", "zeros_like"]

@@ -20,7 +20,7 @@ import numpy as np
 
 from kernels import elementwise
 
-from . import anomaly, profiler
+from . import anomaly, profiler, recording
 from .dtypes import describe
 from .ops.base import ACCUMULATED, DEFERRED, flat
 
@@ -28,6 +28,8 @@ from .ops.base import ACCUMULATED, DEFERRED, flat
 def backward(root, grad):
     """Send ``grad`` (an array of root's shape) back through the graph that made ``root``."""
     _recount_children(root)
+    if recording.switch.active:
+        recording.switch.tape.backward_root(root, grad)
     pending = {root: grad.astype(root._grad_dtype(), copy=True)}
     summed = set()  # inner tensors whose pending gradient is a buffer of the pass's own
     deferring = []  # ops that returned DEFERRED: each must have been settled by the end
@@ -39,41 +41,71 @@ def backward(root, grad):
         node = ready.pop()
         node_grad = pending.pop(node)
         summed.discard(node)
+        if recording.switch.active:
+            recording.switch.tape.backward_node(node)
         if node._retain_grad:
             _add_to_leaf(node, node_grad, borrowed=True)
         op, node._op = node._op, None  # freed as it is used: a graph is back-propagated once
         needs = [creator.autograd for creator in node.creators]
-        args = (needs, [_leaf_buffer(c, node_grad.dtype) for c in node.creators]) if op.accumulates else (needs,)
-        grads = profiler.timed_backward(op, node_grad, args) if profiler.switch.active else op.backward(node_grad, *args)
+        grads = run_backward(op, node_grad, needs, node.creators)
         if anomaly.switch.active:
             anomaly.check_backward(node, node_grad, grads)
         grad_owner = _memory_owner(node_grad)
         for creator, creator_grad in zip(node.creators, grads):
             if not creator.autograd:
                 continue
-            if creator_grad is ACCUMULATED or creator_grad is DEFERRED:
-                # a leaf is never made ready; a deferred gradient's op has yet to report
-                if creator_grad is DEFERRED and (not deferring or deferring[-1] is not op):
-                    deferring.append(op)
-                _heard_from(creator, node)
+            if not is_gradient(op, creator_grad, deferring):
+                _heard_from(creator, node)  # a leaf is never made ready
                 continue
             if creator_grad.dtype != creator.data.dtype:
                 creator_grad = creator_grad.astype(creator._grad_dtype(), copy=False)
-            if creator.creators is None:  # a leaf: nothing waits on it, add to .grad now
-                _add_to_leaf(creator, creator_grad, _memory_owner(creator_grad) is grad_owner)
-            elif creator in summed:
-                _add_into(pending[creator], creator_grad)
-            elif creator in pending:  # a tensor used several times sums its gradients
-                pending[creator] = _sum(pending[creator], creator_grad)
-                summed.add(creator)
-            else:
-                pending[creator] = creator_grad
+            deliver(creator, creator if creator.creators is None else None, creator_grad,
+                    grad_owner, pending, summed)
             if _heard_from(creator, node) and creator.creators is not None:
                 ready.append(creator)
-    _check_delivered(deferring)
+    check_delivered(deferring)
 
 
-def _check_delivered(deferring):
+def run_backward(op, node_grad, needs, creators):
+    """``op``'s gradients for its inputs, given ``node_grad``; ``creators``: the input Tensors
+    (an accumulating op adds straight into the ``.grad`` buffers of the leaves among them)."""
+    args = (needs, [_leaf_buffer(c, node_grad.dtype) for c in creators]) if op.accumulates else (needs,)
+    if profiler.switch.active:
+        return profiler.timed_backward(op, node_grad, args)
+    return op.backward(node_grad, *args)
+
+
+def is_gradient(op, creator_grad, deferring):
+    """Whether ``op`` returned a gradient array, not a marker: ACCUMULATED (already added)
+    or DEFERRED (noted in ``deferring``: a later op of the pass delivers it)."""
+    if creator_grad is ACCUMULATED:
+        return False
+    if creator_grad is DEFERRED:
+        if not deferring or deferring[-1] is not op:
+            deferring.append(op)
+        return False
+    return True
+
+
+def deliver(key, leaf, creator_grad, grad_owner, pending, summed):
+    """Hand one input's gradient on: into ``leaf.grad`` (``leaf``: the input if it is a
+    leaf, else None) or into ``pending[key]``, summed with what its other uses sent.
+
+    ``key`` is the input Tensor in eager backward and a slot of the tape in a compiled
+    step's replay: both route through here, so they add the same gradients in the same order.
+    """
+    if leaf is not None:  # nothing waits on a leaf: add to .grad now
+        _add_to_leaf(leaf, creator_grad, _memory_owner(creator_grad) is grad_owner)
+    elif key in summed:
+        _add_into(pending[key], creator_grad)
+    elif key in pending:  # a tensor used several times sums its gradients
+        pending[key] = _sum(pending[key], creator_grad)
+        summed.add(key)
+    else:
+        pending[key] = creator_grad
+
+
+def check_delivered(deferring):
     """Raise if an op's deferred gradients were never delivered (they would be missing from
     ``.grad`` without a word)."""
     owed = [message for message in (op.undelivered() for op in deferring) if message]

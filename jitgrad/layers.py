@@ -7,8 +7,9 @@ Initialisers draw from NumPy's global RNG in the book's order, so seeded runs ma
 """
 import numpy as np
 
-from . import autograd, functional
+from . import autograd, functional, recording
 from .dtypes import describe, parameter_dtype
+from .recording import recorded
 from .tensor import Tensor
 
 
@@ -76,7 +77,6 @@ class Layer:
     ``train()`` and ``eval()`` set ``training`` on the layer and every layer inside it.
     """
 
-    training = True
     buffers = ()
 
     def __init__(self):
@@ -190,6 +190,7 @@ class Layer:
     def _state_items(self):
         return [(name, p.data) for name, p in self.named_parameters()] + self.named_buffers()
 
+    @recorded
     def zero_grad(self, set_to_none=True):
         """Release every parameter's gradient (None), or fill it with zeros."""
         for p in self.get_parameters():
@@ -216,6 +217,18 @@ class Layer:
         return self.to(np.float64)
 
     # --- modes ----------------------------------------------------------------------------
+    @property
+    def training(self):
+        """Whether the layer is in training mode. A step being compiled notes which layers'
+        modes it read, and records it again when one of them changes."""
+        if recording.switch.active:
+            recording.switch.tape.mode_read(self)
+        return vars(self).get("_training", True)
+
+    @training.setter
+    def training(self, mode):
+        self._training = mode
+
     def train(self, mode=True):
         """Put this layer and every layer inside it in training mode (``mode=False``: eval)."""
         for layer in self.layers_within():

@@ -10,7 +10,7 @@ import numbers
 
 import numpy as np
 
-from . import anomaly, autograd, grad_mode, ops, profiler
+from . import anomaly, autograd, grad_mode, ops, profiler, recording
 from .dtypes import describe
 
 # Ids come from a counter, not the RNG: unique, and seeded runs draw no random numbers for them.
@@ -68,6 +68,8 @@ class Tensor:
         self._op = None
         self._retain_grad = False
         self._grad_buffer = None  # a released gradient's zeroed buffer, reused by backward
+        if recording.switch.active:
+            recording.switch.tape.tensor_made(data, self)
 
     @classmethod
     def wrap(cls, array, autograd=False):
@@ -98,6 +100,8 @@ class Tensor:
         out = cls.wrap(profiler.timed_forward(op, arrays) if profiler.switch.active else op.forward(*arrays))
         if anomaly.switch.active:
             anomaly.check_forward(op, [t.data for t in inputs], out.data)
+        if recording.switch.active:
+            recording.switch.tape.op(op, inputs, out)
         for t in inputs:
             if t.autograd:
                 break
@@ -215,6 +219,8 @@ class Tensor:
 
     def item(self):
         """The one element of a tensor as a Python number."""
+        if recording.switch.active:
+            recording.switch.tape.escape("item()")
         if self.data.size != 1:
             raise ValueError(f"item: only a tensor of one element has an item, got "
                              f"{describe(self.data)}")
@@ -222,6 +228,8 @@ class Tensor:
 
     def numpy(self):
         """``.data`` itself, the NumPy array (no copy, as PyTorch's ``numpy()`` shares memory)."""
+        if recording.switch.active:
+            recording.switch.tape.escape("numpy()")
         return self.data
 
     def detach(self):

@@ -40,7 +40,7 @@ def test_each_step_lowers_the_loss(name, dtype, implementation):
     assert all(later < earlier for earlier, later in zip(run, run[1:])), run
 
 
-@pytest.mark.parametrize("implementation", ["numpy", "numpy_printed", "torch"])
+@pytest.mark.parametrize("implementation", ["numpy", "numpy_printed", "torch", "jitgrad_compiled"])
 @pytest.mark.parametrize("name, dtype", CASES)
 def test_implementations_train_the_same_network(name, dtype, implementation):
     """Same losses step after step: same parameters, data, loss, learning rate and update
@@ -168,6 +168,14 @@ def test_report_gives_jitgrad_ratios_per_group(tmp_path):
                            "2.00", "0.50", "1"]
 
 
+def test_report_gives_the_compiled_steps_ratios_last(tmp_path):
+    path = fake_step_run(tmp_path / "bench.json", [
+        {"jitgrad": 0.002, "jitgrad_compiled": 0.0015, "torch": 0.003, "gemm_floor": 0.001}])
+    cells = median_row(report.report(path)).strip(" |").split(" | ")
+    # jitgrad.compile ms; compiled / best peer, / jitgrad, / floor
+    assert cells[-4:] == ["1.50", "0.50", "0.75", "1.50"]
+
+
 def test_report_takes_the_fastest_peer_of_each_pass(tmp_path):
     path = fake_step_run(tmp_path / "bench.json", [
         {"jitgrad": 0.002, "torch": 0.004, "jax": 0.003, "torch_compile": 0.005},
@@ -211,6 +219,14 @@ def test_pytorch_style_step_computes_torchs_losses():
     losses = [(ours(), theirs()) for _ in range(5)]
     np.testing.assert_allclose(*zip(*losses), rtol=1e-5)
     assert losses[-1][0] < losses[0][0]
+
+
+def test_pytorch_style_step_compiled_computes_the_eager_losses():
+    from benchmarks.pytorch_style import build_step as build_pytorch_style
+    eager = build_pytorch_style("jitgrad", sizes=(20, 16, 16, 5), batch=8)
+    compiled = build_pytorch_style("jitgrad_compiled", sizes=(20, 16, 16, 5), batch=8)
+    losses = [(eager(), compiled()) for _ in range(6)]
+    np.testing.assert_allclose(*zip(*losses), rtol=1e-6)
 
 
 def test_report_writes_the_performance_page(tmp_path):

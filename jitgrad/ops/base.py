@@ -32,10 +32,20 @@ class Op:
     did. Products use it to add straight into a parameter's ``.grad`` (BLAS beta = 1).
     Any op may return ``DEFERRED`` for an input whose gradient another op, run later in the
     same pass, will deliver.
+
+    ``forward`` may run again on the same instance with new arrays (``jitgrad.compile``
+    replays a recorded step that way), so it keeps no state between calls beyond what it
+    decides on its first (an LSTM step's window).
     """
 
     creation_op = "op"
     accumulates = False
+    #: Names of attributes that hold data rather than settings (indices, targets): forward
+    #: reads them and never overwrites them, so a compiled step can rebind them per call.
+    operands = ()
+    #: False for an op whose forward cannot run again on new arrays: a step using it is not
+    #: compiled (``jitgrad.compile`` runs it eagerly and says why).
+    replayable = True
 
     def forward(self, *arrays):
         """Check the inputs, compute the output array and keep what ``backward`` needs."""

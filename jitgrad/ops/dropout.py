@@ -1,9 +1,34 @@
-"""dropout: inverted dropout as a product with a random mask (no op of its own)."""
+"""dropout: inverted dropout, a product with a random mask drawn by the op's forward.
+
+The mask is drawn inside ``forward`` (not by the function that applies the op) so that a
+compiled step (``jitgrad.compile``), which replays ops' forwards, draws from the same random
+stream, in the same order, as eager code does.
+"""
 import numbers
 
 import numpy as np
 
-from .registry import BadInput, Example, constant, register
+from .elementwise import Mul
+from .registry import BadInput, Example, apply, constant, register
+
+
+class Dropout(Mul):
+    """x -> x * mask, each mask element 0 with probability ``p`` else 1 / (1 - p), drawn
+    at each forward from ``rng`` (np.random.Generator) or NumPy's global RNG."""
+
+    creation_op = "dropout"
+
+    def __init__(self, p, rng):
+        self.p, self.rng = p, rng
+
+    def forward(self, x):
+        dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
+        draw = np.random.random_sample if self.rng is None else self.rng.random
+        keep = draw(x.shape) >= self.p
+        return super().forward(x, keep.astype(dtype) / dtype.type(1 - self.p))
+
+    def backward(self, grad, needs_grad):
+        return super().backward(grad, [needs_grad[0], False])[:1]
 
 
 def dropout(input, p=0.5, training=True, rng=None):  # noqa: A002 -- torch's argument names
@@ -17,9 +42,7 @@ def dropout(input, p=0.5, training=True, rng=None):  # noqa: A002 -- torch's arg
     dtype = input.dtype if input.dtype.kind == "f" else np.dtype(np.float64)
     if p == 1:
         return input * constant(np.zeros(input.shape, dtype=dtype))
-    draw = np.random.random_sample if rng is None else rng.random
-    keep = draw(input.shape) >= p
-    return input * constant(keep.astype(dtype) / dtype.type(1 - p))
+    return apply(Dropout(p, rng), input)
 
 
 register("dropout", dropout, functional=["dropout"], examples=[

@@ -18,6 +18,7 @@ class IndexSelect(Op):
     """
 
     creation_op = "index_select"
+    operands = ("indices",)  # data, not settings: a compiled step rebinds it at each call
 
     def __init__(self, indices):
         self.indices = indices
@@ -25,16 +26,15 @@ class IndexSelect(Op):
     def forward(self, weight):
         if weight.ndim == 0:
             raise ValueError(f"index_select: cannot select rows of 0-d {describe(weight)}")
-        self.index_shape = self.indices.shape
-        self.indices = check_indices("index_select", self.indices, weight.shape[0])
+        self.flat_indices = check_indices("index_select", self.indices, weight.shape[0])
         self.weight_shape = weight.shape
         width = math.prod(weight.shape[1:])
         table = rows(weight, float_dtype("index_select", weight), width, weight.shape[0])
-        return k.index_select(table, self.indices).reshape(self.index_shape + weight.shape[1:])
+        return k.index_select(table, self.flat_indices).reshape(self.indices.shape + weight.shape[1:])
 
     def backward(self, grad, needs_grad):
-        grad_rows = rows(grad, grad.dtype, math.prod(self.weight_shape[1:]), self.indices.size)
-        table_grad = k.index_select_backward(grad_rows, self.indices, self.weight_shape[0])
+        grad_rows = rows(grad, grad.dtype, math.prod(self.weight_shape[1:]), self.flat_indices.size)
+        table_grad = k.index_select_backward(grad_rows, self.flat_indices, self.weight_shape[0])
         return [table_grad.reshape(self.weight_shape)]
 
 

@@ -40,6 +40,7 @@ class Index(Op):
     """a[index] for any NumPy index other than a single int."""
 
     creation_op = "index"
+    operands = ("index",)  # may hold index arrays: data a compiled step checks per call
 
     def __init__(self, index):
         self.index = index

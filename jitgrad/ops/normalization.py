@@ -12,7 +12,7 @@ from kernels import normalization as k
 
 from ..dtypes import describe, float_dtype
 from .base import Op, rows
-from .registry import BadInput, Example, apply, array_of, constant, register
+from .registry import BadInput, Example, apply, array_of, register
 
 
 def _check_eps(op, eps):
@@ -67,13 +67,19 @@ class LayerNorm(Op):
 
 class BatchNorm(Op):
     """x (batch, features)[, weight, bias (features,)] -> each feature normalized by the
-    batch's mean and (biased) variance, times weight plus bias. The batch statistics stay
-    on the op as ``mean`` and ``var`` (biased), for running averages."""
+    batch's mean and (biased) variance, times weight plus bias.
+
+    ``running``: the running (mean, var) arrays (features,) or Nones; each forward moves them,
+    in place, towards the batch's statistics by ``momentum`` (the variance unbiased, as in
+    torch). The forward does it, not the function applying the op, so that a compiled step
+    (``jitgrad.compile``), which replays forwards, updates them too.
+    """
 
     creation_op = "batch_norm"
 
-    def __init__(self, eps):
+    def __init__(self, eps, running=(None, None), momentum=0.1):
         self.eps = _check_eps("batch_norm", eps)
+        self.running, self.momentum = running, momentum
 
     def forward(self, x, *affine):
         if x.ndim != 2 or x.shape[0] < 2 or x.shape[1] == 0:
@@ -82,14 +88,32 @@ class BatchNorm(Op):
         dtype = float_dtype("batch_norm", x, *affine)
         self.weight, bias = _affine("batch_norm", affine, x.shape[1:], dtype)
         self.n_affine = len(affine)
-        y, self.xhat, self.mean, self.var, self.rstd = k.batch_norm(
+        y, self.xhat, mean, var, self.rstd = k.batch_norm(
             np.ascontiguousarray(x, dtype=dtype), self.weight, bias, self.eps)
+        batch = x.shape[0]
+        for running, batch_value in zip(self.running, (mean, var * (batch / (batch - 1)))):
+            if running is not None:  # in place: the caller's arrays are the running state
+                running *= 1 - self.momentum
+                running += self.momentum * batch_value
         return y
 
     def backward(self, grad, needs_grad):
         grad_x, grad_weight, grad_bias = k.batch_norm_backward(
             np.ascontiguousarray(grad), self.xhat, self.rstd, self.weight)
         return [grad_x] + [grad_weight, grad_bias][:self.n_affine]
+
+
+class RunningStatistic(Op):
+    """() -> ``compute()``: an array made from running statistics when the op runs, so that
+    a compiled step's replay (``jitgrad.compile``) reads them as they are then."""
+
+    creation_op = "running_statistic"
+
+    def __init__(self, compute):
+        self.compute = compute
+
+    def forward(self):
+        return self.compute()
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # noqa: A002
@@ -111,21 +135,14 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None,  # noqa
     """
     affine = [t for t in (weight, bias) if t is not None]
     if training:
-        op = BatchNorm(eps)
-        out = apply(op, input, *affine)
-        batch = input.shape[0]
-        for running, batch_value in ((running_mean, op.mean),
-                                     (running_var, op.var * (batch / (batch - 1)))):
-            if running is not None:  # in place: the caller's arrays are the running state
-                running = array_of(running)
-                running *= 1 - momentum
-                running += momentum * batch_value
-        return out
+        running = tuple(None if r is None else array_of(r) for r in (running_mean, running_var))
+        return apply(BatchNorm(eps, running, momentum), input, *affine)
     if running_mean is None or running_var is None:
         raise ValueError("batch_norm: evaluation needs running_mean and running_var")
     dtype = input.dtype if input.dtype.kind == "f" else np.dtype(np.float64)
-    scale = constant((1 / np.sqrt(array_of(running_var) + eps)).astype(dtype))
-    out = (input - constant(array_of(running_mean).astype(dtype))) * scale
+    mean = apply(RunningStatistic(lambda: array_of(running_mean).astype(dtype)))
+    scale = apply(RunningStatistic(lambda: (1 / np.sqrt(array_of(running_var) + eps)).astype(dtype)))
+    out = (input - mean) * scale
     if weight is not None:
         out = out * weight
     return out if bias is None else out + bias

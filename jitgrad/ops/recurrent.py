@@ -79,6 +79,7 @@ class LSTMCell(Op):
         """``window``: the previous step's (``window_before``); ``weights``: the weight
         Tensors, by which a later step recognises the same cell."""
         self.window, self.weight_tensors = window, tuple(weights)
+        self.first = False  # whether this step starts its window; set by its first forward
 
     def forward(self, x, h, c, *weights):
         self._check(x, h, c, weights)
@@ -88,9 +89,9 @@ class LSTMCell(Op):
         weights = [np.ascontiguousarray(w, dtype=dtype) for w in weights]
         self.wx, self.bx, self.wh = _by_kind(weights)
         self.state, self.gates = k.lstm_cell(self.x, self.h, self.c, self.wx, self.bx, self.wh)
-        self.first = self.window is None or self.window.dtype != dtype
-        if self.first:
-            self.window = Window(dtype, self.weight_tensors)
+        if self.window is None or self.window.dtype != dtype:
+            # decided once: a replayed forward (jitgrad.compile) keeps the step's place
+            self.window, self.first = Window(dtype, self.weight_tensors), True
         return self.state
 
     @staticmethod

@@ -78,21 +78,22 @@ class CrossEntropy(Op):
     """
 
     creation_op = "cross_entropy"
+    operands = ("targets",)  # data, not settings: a compiled step rebinds it at each call
 
     def __init__(self, targets):
         self.targets = targets
 
     def forward(self, logits):
-        n_rows, classes, targets = _check_targets("cross_entropy", logits, self.targets)
+        n_rows, classes, self.flat_targets = _check_targets("cross_entropy", logits, self.targets)
         if n_rows == 0:
             raise ValueError(f"cross_entropy: no rows to average over, logits {describe(logits)}")
-        self.targets, self.shape = targets, logits.shape
+        self.shape = logits.shape
         loss, self.probs = k.cross_entropy(rows(logits, float_dtype("cross_entropy", logits),
-                                                classes), self.targets)
+                                                classes), self.flat_targets)
         return np.asarray(loss, dtype=self.probs.dtype)
 
     def backward(self, grad, needs_grad):
-        grad_rows = k.cross_entropy_backward(self.probs, self.targets, grad.item())
+        grad_rows = k.cross_entropy_backward(self.probs, self.flat_targets, grad.item())
         return [grad_rows.reshape(self.shape)]
 
 
@@ -100,6 +101,7 @@ class CrossEntropyRows(Op):
     """Each row's cross-entropy with label smoothing: logits (..., classes) -> (...)."""
 
     creation_op = "cross_entropy_rows"
+    operands = ("targets",)  # data, not settings: a compiled step rebinds it at each call
 
     def __init__(self, targets, smoothing):
         if not isinstance(smoothing, numbers.Real) or not 0 <= smoothing <= 1:
@@ -107,15 +109,15 @@ class CrossEntropyRows(Op):
         self.targets, self.smoothing = targets, float(smoothing)
 
     def forward(self, logits):
-        _, classes, self.targets = _check_targets("cross_entropy", logits, self.targets)
+        _, classes, self.flat_targets = _check_targets("cross_entropy", logits, self.targets)
         self.shape = logits.shape
         losses, self.probs = k.cross_entropy_rows(
-            rows(logits, float_dtype("cross_entropy", logits), classes), self.targets,
+            rows(logits, float_dtype("cross_entropy", logits), classes), self.flat_targets,
             self.smoothing)
         return losses.reshape(logits.shape[:-1])
 
     def backward(self, grad, needs_grad):
-        grad_rows = k.cross_entropy_rows_backward(self.probs, self.targets,
+        grad_rows = k.cross_entropy_rows_backward(self.probs, self.flat_targets,
                                                   np.ascontiguousarray(grad).reshape(-1),
                                                   self.smoothing)
         return [grad_rows.reshape(self.shape)]

@@ -1,7 +1,10 @@
 """Gradient clipping by global norm."""
 import numpy as np
 
+from ..recording import recorded
 
+
+@recorded
 def clip_grad_norm(parameters, max_norm):
     """Scale the gradients of ``parameters`` together, in place, so that their global L2 norm
     (all gradients as one vector) is at most ``max_norm``; returns the norm before clipping.

@@ -9,6 +9,8 @@ PyTorch's, step for step, to rounding. They are computed in closed form from the
 import bisect
 import math
 
+from ..recording import recorded
+
 
 class _State:
     """What every scheduler shares: its last rates and a state dict of its settings."""
@@ -39,6 +41,7 @@ class LRScheduler(_State):
         """The learning rate of each group at ``epoch`` (0 is the first)."""
         raise NotImplementedError
 
+    @recorded
     def step(self):
         self.last_epoch += 1
         self._last_lr = self.lr_at(self.last_epoch)
@@ -141,6 +144,7 @@ class OneCycleLR(LRScheduler):
                 _set_momentum(group, max_momentum)
         super().__init__(optimizer, last_epoch)
 
+    @recorded
     def step(self):
         if self.last_epoch + 1 > self.total_steps:
             raise ValueError(f"OneCycleLR: stepped {self.last_epoch + 1} times, but total_steps "
@@ -197,6 +201,7 @@ class ReduceLROnPlateau(_State):
         self.num_bad_epochs, self.cooldown_counter, self.last_epoch = 0, 0, 0
         self._last_lr = [group["lr"] for group in optimizer.param_groups]
 
+    @recorded
     def step(self, metric):
         metric = float(metric)
         self.last_epoch += 1

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..autograd import release_grad, zero_grad
 from ..dtypes import KERNEL_DTYPES, describe
+from ..recording import recorded
 
 
 class Optimizer:
@@ -82,6 +83,7 @@ class Optimizer:
     lr = alpha
 
     # --- the step -----------------------------------------------------------------------
+    @recorded
     def step(self, zero=True):
         """Update every parameter that has a gradient; then, unless ``zero=False``, release the
         gradients (``.grad`` becomes None; the next backward starts from zero).
@@ -105,7 +107,7 @@ class Optimizer:
             self._warned_nothing_to_update = True
             warnings.warn(f"{self._name}.step: no parameter has a gradient, so nothing was "
                           "updated; call loss.backward() before step()", RuntimeWarning,
-                          stacklevel=2)
+                          stacklevel=3)  # the caller of the @recorded wrapper
 
     def update(self, p, group, state, zero):
         """Change ``p.data`` in place from ``p.grad`` with ``group``'s settings and ``state``
@@ -113,6 +115,7 @@ class Optimizer:
         pass when ``zero``; returns whether it did."""
         raise NotImplementedError
 
+    @recorded
     def zero_grad(self, set_to_none=True):
         """Clear every parameter's gradient: release it (None, as PyTorch's default) or, with
         ``set_to_none=False``, fill it with zeros."""

@@ -1,0 +1,552 @@
+"""``jitgrad.compile``: record a training step once, replay it without Tensors or graph.
+
+    step = jitgrad.compile(train_step)      # or @jitgrad.compile above its def
+    loss = step(x, y)
+
+The first two calls with a new signature (the arguments' structure, shapes, dtypes and
+autograd flags, and the grad mode) run ``train_step`` eagerly, as written, while a
+``Recording`` notes, through the hooks of ``jitgrad.recording``:
+
+- every op applied (``Tensor._from_op``): the Op instance, the slots of its inputs and
+  output, and where its data operands (indices, targets) come from;
+- every backward pass: its root and the order in which autograd processed the tensors;
+- every call that changes parameters or gradients outside ops (``optimizer.step()``,
+  ``zero_grad()``, ``clip_grad_norm``, ``scheduler.step()``);
+- which layers' ``training`` flags the step read.
+
+A slot is an argument, a tensor made before the step (a parameter: read at each replay, so
+in-place changes are seen), a constant made inside the step (kept), or an earlier op's output.
+When the two recordings agree, later calls replay the second (``Tape``): each op's
+``forward`` on the same Op instance with the new arrays, each backward pass in the recorded
+order through autograd's own routing (``deliver``), and the recorded calls, which read
+learning rates and parameter lists as they are then. Numbers are therefore eager's, bit for
+bit: the same kernels, on the same arrays, summed in the same order, drawing from the same
+random stream.
+
+Anything the tape cannot express makes the step run eagerly from then on, with one
+RuntimeWarning naming the reason. See docs/compile.md for the rules.
+"""
+import collections
+import functools
+import warnings
+
+import numpy as np
+
+from . import anomaly, grad_mode, profiler, recording
+from . import tensor as tensor_module
+from .autograd import _memory_owner, check_delivered, deliver, is_gradient, run_backward
+from .tensor import Tensor
+
+#: Tapes kept per compiled step (signatures times modes); the oldest is dropped beyond it.
+MAX_TAPES = 8
+
+
+def compile(fn):  # noqa: A001 -- jitgrad.compile, as torch.compile
+    """``fn`` (a training step) as a ``CompiledStep``; also usable as a decorator."""
+    return CompiledStep(fn)
+
+
+class FallbackReason(Exception):
+    """Why a step cannot be replayed (raised inside a recording, reported as a warning)."""
+
+
+class CompiledStep:
+    """A callable that records ``fn`` per signature and replays it (module docstring).
+
+    ``eager_reason`` is None while compiling works, else why every call now runs eagerly.
+    """
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.eager_reason = None
+        self._tapes = collections.OrderedDict()  # signature -> [Tape]
+        self._candidates = {}  # signature -> the first Recording, to be confirmed
+        functools.update_wrapper(self, fn)
+
+    def __call__(self, *args):
+        if self.eager_reason is not None or recording.switch.active or anomaly.switch.active:
+            return self.fn(*args)  # anomaly checks see eager ops
+        try:
+            leaves, signature = _flatten(args)
+        except FallbackReason as reason:
+            return self._fall_back(str(reason), args)
+        signature = (signature, grad_mode.is_grad_enabled())
+        for tape in self._tapes.get(signature, ()):
+            if tape.guards_hold():
+                return tape.replay(leaves)
+        result, reason = self._record(signature, args, leaves)
+        if reason is not None:
+            self._fall_back(reason)
+        return result
+
+    def _record(self, signature, args, leaves):
+        """Run ``fn`` eagerly while recording; keep the tape once two recordings agree.
+        Returns (fn's result, None or why the step cannot be replayed)."""
+        # the confirming recording watches the parameters (the first runs the same code)
+        rec = Recording(leaves, watch=signature in self._candidates)
+        recording.switch.tape, recording.switch.active = rec, True
+        try:
+            result = self.fn(*args)
+        finally:
+            recording.switch.active, recording.switch.tape = False, None
+        try:
+            rec.finish(result)
+            first = self._candidates.pop(signature, None)
+            if first is None:
+                self._candidates[signature] = rec
+            else:
+                first.check_same(rec)
+                self._keep(signature, Tape(rec))
+        except FallbackReason as reason:
+            return result, str(reason)
+        return result, None
+
+    def _keep(self, signature, tape):
+        tapes = self._tapes.setdefault(signature, [])
+        tapes.insert(0, tape)
+        self._tapes.move_to_end(signature)
+        while sum(map(len, self._tapes.values())) > MAX_TAPES:
+            oldest = next(iter(self._tapes))
+            self._tapes[oldest].pop()
+            if not self._tapes[oldest]:
+                del self._tapes[oldest]
+
+    def _fall_back(self, reason, args=None):
+        """Run eagerly from now on, with one warning naming ``reason``."""
+        self.eager_reason = reason
+        self._tapes.clear()
+        self._candidates.clear()
+        name = getattr(self.fn, "__qualname__", repr(self.fn))
+        warnings.warn(f"jitgrad.compile: {name} runs eagerly: {reason}", RuntimeWarning,
+                      stacklevel=3)
+        return None if args is None else self.fn(*args)
+
+
+def _flatten(args):
+    """(Tensors and arrays in ``args``, nested lists and tuples included; a hashable
+    signature of the structure, shapes, dtypes, strides and autograd flags, other values as
+    they are)."""
+    leaves = []
+
+    def describe_value(value):
+        if isinstance(value, Tensor):
+            leaves.append(value)
+            return ("T", value.data.shape, value.data.dtype, value.data.strides,
+                    value.autograd, value.creators is None)
+        if isinstance(value, np.ndarray):
+            leaves.append(value)
+            return ("A", value.shape, value.dtype, value.strides)
+        if isinstance(value, (list, tuple)):
+            return (type(value).__name__, tuple(describe_value(item) for item in value))
+        try:
+            hash(value)
+        except TypeError:
+            raise FallbackReason(f"an argument of type {type(value).__name__} is neither a "
+                                 "Tensor, an array, a list of them nor a hashable value") from None
+        return ("V", type(value), value)
+    return leaves, describe_value(tuple(args))
+
+
+class _Inner:
+    """Stands for an input that is no leaf where autograd's helpers expect a Tensor."""
+    creators, autograd = (), False
+
+
+INNER = _Inner()
+#: Stands for a leaf made inside the step (``init_hidden()``): a new Tensor at each eager call,
+#: so no one holds it to read its ``.grad``, and replay drops its gradient.
+DROPPED = _Inner()
+
+
+class Recording:
+    """What one eager run of a step did, in slots (module docstring).
+
+    ``sources``: slot -> ("arg", binding) (an argument's array, or a view of it: see
+    ``_arg_binding``), ("copy", binding) (a new copy of one: ``Tensor(x)`` inside the step),
+    ("param", tensor) (made before the step: its ``.data`` at each replay), ("const", array)
+    or ("out", event index). An op's data operand binds the same way, or to ("slot", slot),
+    the array of an earlier op's output (``xs[t]`` of a Tensor argument).
+    """
+
+    def __init__(self, leaves, watch=True):
+        """``watch``: see whether the step changes parameters other than through ops or
+        recorded calls (copies each parameter at its first use and after each call)."""
+        self.leaves, self.watch = leaves, watch
+        self.start_id = tensor_module._next_id()  # tensors with smaller ids existed before
+        self.events = []  # ("op", op, input slots, output slot, operand bindings, settings)
+        #                 | ("backward", root slot, grad, [node slots]) | ("call", fn, args, kwargs)
+        self.sources = []
+        self.slots = {}  # id(Tensor) -> slot
+        self.out_arrays = {}  # id(.data) of each op output -> its slot
+        self.keep = []  # every Tensor whose id is in ``slots`` or ``made``, so ids stay unique
+        self.args = {}  # id(array or Tensor) of each argument -> its index in ``leaves``
+        self.owners = {}  # id of the array owning an argument's memory -> argument indices
+        for index, leaf in enumerate(leaves):
+            self.args[id(leaf)] = index
+            array = leaf.data if isinstance(leaf, Tensor) else leaf
+            self.args.setdefault(id(array), index)
+            owner = array if array.base is None else array.base
+            self.owners.setdefault(id(owner), []).append(index)
+        self.made = {}  # id(Tensor or its .data) made inside from an argument -> its binding
+        self.modes = {}  # id(layer) -> (layer, training flag read)
+        self.untouched = {}  # id(tensor made before the step) -> (tensor, .data, its copy)
+        self.reasons = []
+        self.backward_nodes = None
+        self.outputs = None
+
+    # --- hooks --------------------------------------------------------------------------
+    def op(self, op, inputs, out):
+        if not op.replayable:
+            self.reasons.append(f"the op {op.creation_op!r} ({type(op).__name__}) has no tape "
+                                "form")
+        ins = [self._slot(t) for t in inputs]
+        operands = tuple((name, self._bind(getattr(op, name))) for name in op.operands)
+        out_slot = self._new_slot(out, ("out", len(self.events)))
+        self.out_arrays[id(out.data)] = out_slot
+        self.events.append(("op", op, ins, out_slot, operands, _settings(op)))
+
+    def tensor_made(self, data, tensor):
+        if isinstance(data, Tensor):
+            data = data.data
+        binding = self._arg_binding(data) if isinstance(data, np.ndarray) else None
+        if binding is not None:
+            self.keep.append(tensor)
+            self.made[id(tensor)] = self.made[id(tensor.data)] = binding
+
+    def escape(self, what):
+        self.reasons.append(f"{what} was called on a Tensor inside the step (the tape cannot "
+                            "replay Python that reads tensor values; do it outside the step)")
+
+    def mode_read(self, layer):
+        self.modes[id(layer)] = (layer, vars(layer).get("_training", True))
+
+    def backward_root(self, root, grad):
+        if id(root) not in self.slots or root.creators is None:
+            self.reasons.append("backward() was called on a tensor no op inside the step made")
+            return
+        self.backward_nodes = []
+        self.events.append(("backward", self.slots[id(root)], np.array(grad, copy=True),
+                            self.backward_nodes))
+
+    def backward_node(self, node):
+        slot = self.slots.get(id(node))
+        if slot is None or self.sources[slot][0] != "out":
+            self.reasons.append("backward reaches a tensor made by ops before the step (carried "
+                                "state still attached to the last step's graph: pass it as "
+                                "Tensor(h.data, autograd=True) or h.detach())")
+        elif node._retain_grad:
+            self.reasons.append("retain_grad() on a tensor made inside the step")
+        elif self.backward_nodes is not None:
+            self.backward_nodes.append((slot, [(self._slot(c), c.autograd, c.data.dtype,
+                                                c._grad_dtype(), c.creators is None)
+                                               for c in node.creators]))
+
+    def call(self, method, args, kwargs):
+        args = tuple(list(a) if hasattr(a, "__next__") else a for a in args)  # generators
+        self.events.append(("call", method, args, kwargs))
+        recording.switch.active = False  # what it does inside is replayed by calling it
+        try:
+            return method(*args, **kwargs)
+        finally:
+            recording.switch.active = True
+            self._snapshot(t for t, _, _ in self.untouched.values())
+
+    def _snapshot(self, tensors):
+        """Note the data of tensors made before the step, to see changes no replay makes:
+        at their first use, and again after each recorded call (which replay makes)."""
+        for t in tensors:
+            self.untouched[id(t)] = (t, t.data, t.data.copy())
+
+    def _check_untouched(self):
+        for t, array, copy in self.untouched.values():
+            if t.data is not array or not np.array_equal(_bits(array), _bits(copy)):
+                self.reasons.append(
+                    "a tensor made before the step (a parameter) changed inside it other than "
+                    "through ops or recorded calls (optimizer.step(), zero_grad(), "
+                    "clip_grad_norm, scheduler.step()): an update in Python is not replayed; "
+                    "decorate the function making it with jitgrad.recording.recorded")
+                return
+
+    # --- slots --------------------------------------------------------------------------
+    def _new_slot(self, tensor, source):
+        self.slots[id(tensor)] = len(self.sources)
+        self.keep.append(tensor)
+        self.sources.append(source)
+        return len(self.sources) - 1
+
+    def _slot(self, t):
+        slot = self.slots.get(id(t))
+        if slot is not None:
+            return slot
+        if id(t) in self.args:
+            return self._new_slot(t, ("arg", ("whole", self.args[id(t)])))
+        if t.id < self.start_id:
+            if t.autograd and self.watch:  # what an optimizer written in Python changes
+                self._snapshot([t])
+            return self._new_slot(t, ("param", t))
+        if id(t) in self.made:
+            return self._new_slot(t, ("copy", self.made[id(t)]))
+        return self._new_slot(t, ("const", t.data))
+
+    def _bind(self, value):
+        """Where an op's data operand comes from (a source, as in ``sources``)."""
+        if isinstance(value, np.ndarray):
+            if id(value) in self.made:
+                return ("copy", self.made[id(value)])
+            if id(value) in self.out_arrays:
+                return ("slot", self.out_arrays[id(value)])
+            binding = self._arg_binding(value)
+            if binding is not None:
+                return ("arg", binding)
+        return ("const", value)
+
+    def _arg_binding(self, array):
+        """("whole", i) if ``array`` is argument i's array; ("view", (i, start, shape,
+        strides)) if it is a slice of it (``xs[t]``, ``x[:, :5]``) starting at index
+        ``start``; else None."""
+        if id(array) in self.args:
+            return ("whole", self.args[id(array)])
+        for index in self.owners.get(id(array.base), ()):
+            arg = self.leaves[index]
+            start = _slice_start(arg.data if isinstance(arg, Tensor) else arg, array)
+            if start is not None:
+                return ("view", (index, start, array.shape, array.strides))
+        return None
+
+    # --- the end ------------------------------------------------------------------------
+    def finish(self, result):
+        """Note the step's outputs; raise FallbackReason if anything cannot be replayed."""
+        self._check_untouched()
+        items = result if isinstance(result, (tuple, list)) else (result,)
+        if result is not None and not all(isinstance(item, Tensor) for item in items):
+            self.reasons.append("the step returns something other than a Tensor or a tuple "
+                                "of Tensors")
+        elif result is not None:
+            self.outputs = (type(result) if isinstance(result, (tuple, list)) else None,
+                            [(self._slot(t), t.autograd) for t in items])
+        if self.reasons:
+            raise FallbackReason(self.reasons[0])
+
+    def check_same(self, other):
+        """Raise FallbackReason unless ``other`` (the next call's recording) did the same:
+        ops, slots, settings, constants, data operands, backward order, calls and modes."""
+        what = _difference(self, other)
+        if what:
+            raise FallbackReason(
+                f"the step ran differently on its second call ({what}); Python control flow "
+                "on tensor values, or changing data reaching ops other than through the "
+                "step's arguments, cannot be replayed")
+
+
+def _bits(array):
+    """A float array's bits as unsigned ints (NaN equals NaN), other arrays as they are."""
+    return array.view(f"u{array.itemsize}") if array.dtype.kind == "f" else array
+
+
+def _address(array):
+    return array.__array_interface__["data"][0]
+
+
+def _slice_start(arg, view):
+    """The index of ``arg`` at which ``view`` starts, if ``view`` is a slice of it: each of
+    its axes runs along an axis of ``arg`` with the same stride and stays inside it. Else None.
+
+    The same index and strides then address the same elements of any array of ``arg``'s
+    shape and strides (the signature holds both), so a replay rebuilds the slice from them.
+    """
+    offset = _address(view) - _address(arg)
+    if offset < 0 or any(stride <= 0 for stride in arg.strides):
+        return None
+    start = [0] * arg.ndim
+    for axis in sorted(range(arg.ndim), key=lambda a: -arg.strides[a]):
+        start[axis], offset = divmod(offset, arg.strides[axis])
+    if offset or any(i >= size for i, size in zip(start, arg.shape)):
+        return None
+    used = set()
+    for size, stride in zip(view.shape, view.strides):
+        if size == 1:
+            continue
+        axis = next((a for a in range(arg.ndim) if arg.strides[a] == stride and a not in used),
+                    None)
+        if axis is None or start[axis] + size > arg.shape[axis]:
+            return None
+        used.add(axis)
+    return tuple(start)
+
+
+def _settings(op):
+    """An op's plain settings after its forward (numbers, strings, tuples of them), compared
+    between two recordings: a setting taken from tensor values would differ."""
+    return {name: value for name, value in vars(op).items() if _plain(value)}
+
+
+def _plain(value):
+    if isinstance(value, tuple):
+        return all(map(_plain, value))
+    return isinstance(value, (bool, int, float, str, type(None)))
+
+
+def _difference(a, b):
+    """A short description of the first difference between two recordings, or None."""
+    if len(a.events) != len(b.events):
+        return f"{len(a.events)} events, then {len(b.events)}"
+    for index, (x, y) in enumerate(zip(a.events, b.events)):
+        if x[0] != y[0]:
+            return f"event {index}: {x[0]}, then {y[0]}"
+        if x[0] == "op" and not (type(x[1]) is type(y[1]) and x[2:4] == y[2:4]
+                                 and _same(x[4], y[4]) and _same(x[5], y[5])):
+            return f"op {index} ({x[1].creation_op}, then {y[1].creation_op})"
+        if x[0] == "backward" and not (x[1] == y[1] and _same(x[2], y[2]) and x[3] == y[3]):
+            return f"backward pass at event {index}"
+        if x[0] == "call" and not (x[1] is y[1] and _same(x[2:], y[2:])):
+            return f"call {getattr(x[1], '__qualname__', x[1])}"
+    for slot, (x, y) in enumerate(zip(a.sources, b.sources)):
+        if not (x[0] == y[0] and (x[0] == "out" or _same(x[1], y[1]))):
+            return f"input {slot} ({x[0]}, then {y[0]})"
+    if len(a.sources) != len(b.sources) or a.outputs != b.outputs:
+        return "outputs"
+    if {k: v[1] for k, v in a.modes.items()} != {k: v[1] for k, v in b.modes.items()}:
+        return "train/eval modes"
+    return None
+
+
+def _same(x, y):
+    """Equal values: arrays by shape, dtype and elements, Tensors and objects by identity."""
+    if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
+        return (isinstance(x, np.ndarray) and isinstance(y, np.ndarray) and x.shape == y.shape
+                and x.dtype == y.dtype and np.array_equal(x, y, equal_nan=x.dtype.kind == "f"))
+    if isinstance(x, (tuple, list)) and isinstance(y, (tuple, list)):
+        return type(x) is type(y) and len(x) == len(y) and all(map(_same, x, y))
+    if isinstance(x, dict) and isinstance(y, dict):
+        return x.keys() == y.keys() and all(_same(x[k], y[k]) for k in x)
+    if isinstance(x, (int, float, str, bool, slice, type(None), type(Ellipsis))):
+        return type(x) is type(y) and x == y
+    return x is y
+
+
+class Tape:
+    """A confirmed recording, replayed by ``replay(leaves)`` while ``guards_hold()``."""
+
+    def __init__(self, rec):
+        self.size = len(rec.sources)
+        self.inputs = [(slot, kind, payload) for slot, (kind, payload) in enumerate(rec.sources)
+                       if kind != "out"]
+        self.params = [(t, t.data.shape, t.data.dtype, t.autograd, t.creators is None)
+                       for kind, t in rec.sources if kind == "param"]
+        self.modes = list(rec.modes.values())
+        ops = {event[3]: event[1] for event in rec.events if event[0] == "op"}
+        self.steps = [_compile_event(event, ops, rec.sources) for event in rec.events]
+        self.outputs = rec.outputs
+
+    def guards_hold(self):
+        """Whether the parameters kept their shape, dtype and autograd flag (their values
+        are read anew) and the layers their train/eval mode."""
+        for t, shape, dtype, wants_grad, leaf in self.params:
+            if t.data.shape != shape or t.data.dtype != dtype or t.autograd != wants_grad \
+                    or (t.creators is None) != leaf:
+                return False
+        return all(vars(layer).get("_training", True) == mode for layer, mode in self.modes)
+
+    def replay(self, leaves):
+        values = [None] * self.size
+        for slot, kind, payload in self.inputs:
+            values[slot] = _source_value(kind, payload, leaves, values)
+        for run, *args in self.steps:
+            run(values, leaves, *args)
+        if self.outputs is None:
+            return None
+        kind, items = self.outputs
+        out = [_output(values[slot], autograd) for slot, autograd in items]
+        return out[0] if kind is None else kind(out)
+
+
+def _compile_event(event, ops, sources):
+    """(replay function, its arguments) for one recorded event; ``ops``: output slot -> op."""
+    if event[0] == "op":
+        _, op, ins, out, operands, _ = event
+        return (_replay_op, op, ins, out, operands)
+    if event[0] == "backward":
+        _, root, grad, nodes = event
+        return (_replay_backward, root, grad, [
+            (slot, ops[slot], [wants_grad for _, wants_grad, *_ in creators],
+             [(key, wants_grad, dtype, grad_dtype, sources[key] if wants_grad and is_leaf else None)
+              for key, wants_grad, dtype, grad_dtype, is_leaf in creators])
+            for slot, creators in nodes])
+    _, method, args, kwargs = event
+    return (_replay_call, method, args, kwargs)
+
+
+def _source_value(kind, payload, leaves, values):
+    """The array of a slot or data operand at a replay, from its source (``Recording``)."""
+    if kind == "param":
+        return payload.data
+    if kind == "const":
+        return payload
+    if kind == "slot":
+        return values[payload]
+    array = _argument_array(payload, leaves)
+    return array if kind == "arg" else np.array(array)
+
+
+def _argument_array(binding, leaves):
+    """The array an argument binding names in this call's ``leaves``."""
+    how, where = binding
+    if how == "whole":
+        arg = leaves[where]
+        return arg.data if isinstance(arg, Tensor) else arg
+    index, start, shape, strides = where
+    arg = leaves[index]
+    array = arg.data if isinstance(arg, Tensor) else arg
+    corner = array[tuple(slice(i, None) for i in start)]
+    return np.lib.stride_tricks.as_strided(corner, shape, strides, writeable=False)
+
+
+def _output(array, autograd):
+    out = Tensor.wrap(array)
+    out.autograd = autograd
+    return out
+
+
+def _replay_op(values, leaves, op, ins, out, operands):
+    for name, (kind, payload) in operands:
+        setattr(op, name, _source_value(kind, payload, leaves, values))
+    arrays = [values[i] for i in ins]
+    values[out] = profiler.timed_forward(op, arrays) if profiler.switch.active else op.forward(*arrays)
+
+
+def _replay_backward(values, leaves, root, grad, nodes):
+    """One backward pass as eager autograd ran it: the same nodes in the same order, each
+    input's gradient routed by ``autograd.deliver`` into ``pending`` or a leaf's ``.grad``."""
+    root_value = values[root]
+    pending = {root: grad.astype(root_value.dtype if root_value.dtype.kind == "f"
+                                 else np.float64, copy=True)}
+    summed, deferring = set(), []
+    for slot, op, needs, creators in nodes:
+        node_grad = pending.pop(slot)
+        summed.discard(slot)
+        leaves_or_inner = [_leaf(leaves, c[4]) for c in creators]
+        grads = run_backward(op, node_grad, needs, leaves_or_inner)
+        grad_owner = _memory_owner(node_grad)
+        for (key, wants_grad, dtype, grad_dtype, _), leaf, creator_grad in zip(
+                creators, leaves_or_inner, grads):
+            if not wants_grad or not is_gradient(op, creator_grad, deferring) or leaf is DROPPED:
+                continue
+            if creator_grad.dtype != dtype:
+                creator_grad = creator_grad.astype(grad_dtype, copy=False)
+            deliver(key, None if leaf is INNER else leaf, creator_grad, grad_owner, pending, summed)
+    check_delivered(deferring)
+
+
+def _leaf(leaves, source):
+    """The Tensor of a leaf input that wants a gradient (``source``: its slot's), INNER for
+    other inputs, DROPPED for a leaf made inside the step."""
+    if source is None:
+        return INNER
+    kind, payload = source
+    if kind == "param":
+        return payload
+    return leaves[payload[1]] if kind == "arg" else DROPPED
+
+
+def _replay_call(values, leaves, method, args, kwargs):
+    method(*args, **kwargs)
