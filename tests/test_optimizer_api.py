@@ -101,7 +101,7 @@ def test_parameters_without_gradient_are_skipped_and_keep_their_state(kind):
     np.testing.assert_array_equal(unused.data, np.ones(3))
     np.testing.assert_array_equal(frozen.data, np.ones(2))
     assert not np.array_equal(used.data, np.ones(2))
-    assert set(optim.state) <= {0}  # only the used parameter has state
+    assert set(optim.state) <= {used}  # only the used parameter has state
 
 
 def test_a_parameter_used_only_sometimes_stops_moving_when_unused():
@@ -155,6 +155,41 @@ def test_a_parameter_whose_dtype_changed_raises_with_the_fix(kind):
     net.to(np.float32)
     with pytest.raises(TypeError, match=r"parameter 0 is now float32\[3, 4\] but was float64.*model.to"):
         train_step(net, optim, np.ones((2, 3), dtype=np.float32))
+
+
+@pytest.mark.parametrize("kind", ["momentum", "adam", "rmsprop"])
+def test_a_parameter_removed_from_a_group_leaves_the_others_their_own_state(kind):
+    # state was once kept by position: removing the first group's first parameter handed its
+    # momentum (3x4) to the next parameter (4,), and the kernel wrote past that buffer's end
+    x = np.random.default_rng(2).standard_normal((5, 3))
+    net_a, net_b = model(), model()
+    optim_a = OPTIMIZERS[kind]([{"params": net_a.parameters()[:2]}, {"params": net_a.parameters()[2:]}])
+    optim_b = OPTIMIZERS[kind]([{"params": net_b.parameters()[:2]}, {"params": net_b.parameters()[2:]}])
+    for _ in range(2):
+        train_step(net_a, optim_a, x)
+        train_step(net_b, optim_b, x)
+    optim_a.param_groups[0]["params"].pop(0)  # net_a's first weight is frozen from now on
+    net_a.parameters()[0].autograd = False
+    net_b.parameters()[0].autograd = False  # net_b: frozen in place, its state kept
+    for _ in range(3):
+        train_step(net_a, optim_a, x)
+        train_step(net_b, optim_b, x)
+    for a, b in zip(net_a.parameters(), net_b.parameters()):
+        np.testing.assert_array_equal(a.data, b.data)
+
+
+@pytest.mark.parametrize("kind", ["momentum", "adam", "rmsprop"])
+def test_a_parameter_whose_shape_changed_raises_and_nothing_is_stepped(kind):
+    net = model()
+    optim = OPTIMIZERS[kind](net.parameters())
+    train_step(net, optim, np.ones((2, 3)))
+    bias = net.parameters()[1]
+    bias.data, bias.grad = np.zeros(5), Tensor(np.ones(5))
+    before = [p.data.copy() for p in net.parameters()]
+    with pytest.raises(ValueError, match=r"parameter 1 is now float64\[5\] but its state '\w+' is float64\[4\]"):
+        optim.step()
+    for p, old in zip(net.parameters(), before):
+        np.testing.assert_array_equal(p.data, old)
 
 
 @pytest.mark.parametrize("kind", sorted(OPTIMIZERS))

@@ -27,8 +27,9 @@ class Optimizer:
 
     def __init__(self, params, defaults):
         self.defaults = defaults
-        self.param_groups, self.parameters, self.state = [], [], {}
-        self._dtypes = []
+        # state and dtypes are keyed by the parameter itself, as in PyTorch: a parameter
+        # removed from a group leaves the others' state where it was
+        self.param_groups, self.state, self._dtypes = [], {}, {}
         groups = _as_groups(self._name, params)
         for group in groups:
             self.add_param_group(group)
@@ -57,8 +58,12 @@ class Optimizer:
                 raise ValueError(f"{self._name}: a parameter ({describe(p.data)}) is given twice")
             seen.add(id(p))
         self.param_groups.append(group)
-        self.parameters.extend(params)
-        self._dtypes.extend(p.data.dtype for p in params)
+        self._dtypes.update((p, p.data.dtype) for p in params)
+
+    @property
+    def parameters(self):
+        """Every parameter of every group, in order (the book's ``optim.parameters``)."""
+        return [p for group in self.param_groups for p in group["params"]]
 
     def check(self, group):
         """Raise ValueError for a setting out of range (subclasses)."""
@@ -88,21 +93,18 @@ class Optimizer:
         """Update every parameter that has a gradient; then, unless ``zero=False``, release the
         gradients (``.grad`` becomes None; the next backward starts from zero).
 
-        Raises, changing nothing, if a parameter's dtype changed since the optimizer was made.
-        Warns (once per optimizer) if no parameter had a gradient.
+        Raises, changing nothing, if a parameter's dtype or shape changed since the optimizer
+        was made or its state was. Warns (once per optimizer) if no parameter had a gradient.
         """
-        self._check_dtypes()
+        self._check_parameters()
         updated = 0
-        position = 0
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None and p.autograd:
-                    state = self.state.setdefault(position, {})
-                    zeroed = self.update(p, group, state, zero)
+                    zeroed = self.update(p, group, self.state.setdefault(p, {}), zero)
                     if zero:
                         release_grad(p, zeroed)
                     updated += 1
-                position += 1
         if not updated and not self._warned_nothing_to_update:
             self._warned_nothing_to_update = True
             warnings.warn(f"{self._name}.step: no parameter has a gradient, so nothing was "
@@ -126,13 +128,22 @@ class Optimizer:
         """The book's ``zero()``: fill every gradient with 0, keeping it."""
         self.zero_grad(set_to_none=False)
 
-    def _check_dtypes(self):
-        for index, (p, dtype) in enumerate(zip(self.parameters, self._dtypes)):
+    def _check_parameters(self):
+        """Raise if a parameter's dtype or shape no longer fits its optimizer state: the update
+        kernels trust the state's size, so a stale one would write past its end."""
+        for index, p in enumerate(self.parameters):
+            dtype = self._dtypes.setdefault(p, p.data.dtype)  # one added to a group by hand
             if p.data.dtype != dtype:
                 raise TypeError(
                     f"{self._name}.step: parameter {index} is now {describe(p.data)} but was "
                     f"{dtype} when the optimizer was created, so its optimizer state would be "
                     "stale; create the optimizer after converting the model (model.to(dtype))")
+            for name, value in self.state.get(p, {}).items():
+                if isinstance(value, np.ndarray) and value.shape != p.data.shape:
+                    raise ValueError(
+                        f"{self._name}.step: parameter {index} is now {describe(p.data)} but "
+                        f"its state {name!r} is {describe(value)}; make a new optimizer after "
+                        "changing a parameter's shape")
 
     # --- state dicts --------------------------------------------------------------------
     def state_dict(self):
@@ -144,7 +155,9 @@ class Optimizer:
             count = len(group["params"])
             groups.append({**settings, "params": list(range(position, position + count))})
             position += count
-        return {"state": copy.deepcopy(self.state), "param_groups": copy.deepcopy(groups)}
+        state = {position: self.state[p] for position, p in enumerate(self.parameters)
+                 if p in self.state}
+        return {"state": copy.deepcopy(state), "param_groups": copy.deepcopy(groups)}
 
     def load_state_dict(self, state_dict):
         """Take settings and state from ``state_dict()`` of an optimizer over the same
@@ -155,12 +168,12 @@ class Optimizer:
             raise ValueError(f"{self._name}.load_state_dict: the state has groups of "
                              f"{[len(g['params']) for g in groups]} parameters, this optimizer "
                              f"{sizes}")
-        state = {int(position): values for position, values in state.items()}
+        state, parameters = {int(position): values for position, values in state.items()}, self.parameters
         for position, values in state.items():
-            if not 0 <= position < len(self.parameters):
+            if not 0 <= position < len(parameters):
                 raise ValueError(f"{self._name}.load_state_dict: state for parameter "
-                                 f"{position}, but there are {len(self.parameters)}")
-            p = self.parameters[position]
+                                 f"{position}, but there are {len(parameters)}")
+            p = parameters[position]
             for name, value in values.items():
                 if isinstance(value, np.ndarray) and (value.shape != p.data.shape
                                                       or value.dtype != p.data.dtype):
@@ -169,7 +182,8 @@ class Optimizer:
                                      f"parameter {describe(p.data)}")
         for group, saved in zip(self.param_groups, groups):
             group.update({key: value for key, value in saved.items() if key != "params"})
-        self.state = copy.deepcopy(state)
+        self.state = {self.parameters[position]: values
+                      for position, values in copy.deepcopy(state).items()}
 
 
 def flat_state(state, name, p):
