@@ -11,6 +11,7 @@ import time
 import numpy as np
 from tqdm import tqdm
 
+from .compiler import compile as compile_step
 from .data import Batches
 from .grad_mode import no_grad
 from .metrics import LABELS
@@ -81,7 +82,8 @@ class EarlyStopping:
 
 
 def fit(model, loss_fn, optimizer, train, val=None, epochs=10, batch_size=32, metrics=None,
-        scheduler=None, callbacks=(), progress=True, seed=None, val_name="val", parallel=None):
+        scheduler=None, callbacks=(), progress=True, seed=None, val_name="val", parallel=None,
+        compile=False):  # noqa: A002 -- as jitgrad.compile
     """Train ``model`` for up to ``epochs`` epochs; the ``History`` of what it measured.
 
     - ``loss_fn(outputs, targets)``: a 0-d Tensor, the batch's mean loss (a Layer such as
@@ -97,7 +99,13 @@ def fit(model, loss_fn, optimizer, train, val=None, epochs=10, batch_size=32, me
     - ``val_name``: the validation set's name in the history's keys and the epoch lines.
     - ``parallel``: a ``jitgrad.distributed.DataParallel`` when this process is one rank of a
       data-parallel job; each rank then computes the gradient of its shard of every batch.
+    - ``compile``: run each batch's step through ``jitgrad.compile`` (recorded once per batch
+      shape and train/eval mode, then replayed; the same numbers as eager). Not with
+      ``parallel``, whose gradient exchange is not a call a tape can replay (ValueError).
     """
+    if compile and parallel is not None:
+        raise ValueError("fit: compile=True cannot be used with parallel: the gradient exchange "
+                         "between ranks is not a recorded call; train data-parallel eagerly")
     batches = train if isinstance(train, Batches) else Batches(*train, batch_size=batch_size,
                                                                 seed=seed)
     val = tuple(val.arrays) if isinstance(val, Batches) else val
@@ -105,11 +113,14 @@ def fit(model, loss_fn, optimizer, train, val=None, epochs=10, batch_size=32, me
     loss_of = as_function(loss_fn)
     history = History()
     _call(callbacks, "on_train_begin", model)
+    step = training_step(model, loss_of, optimizer, parallel)
+    if compile:
+        step = compile_step(step)  # made once, so its tapes serve every epoch
     bars = progress and (parallel is None or parallel.is_root)
     for epoch in tqdm(range(1, epochs + 1), desc="epochs", unit="epoch",
                       disable=None if bars else True):  # None: bars only on a terminal
         loss, y, outputs, seconds = train_epoch(
-            model, loss_of, optimizer, batches,
+            model, step, batches,
             progress=f"epoch {epoch}/{epochs}" if bars else None, parallel=parallel,
             keep_outputs=bool(metrics))
         logs = {"epoch": epoch, "loss": loss, **measure(metrics, y, outputs)}
@@ -128,14 +139,32 @@ def fit(model, loss_fn, optimizer, train, val=None, epochs=10, batch_size=32, me
     return history
 
 
-def train_epoch(model, loss_of, optimizer, batches, progress=None, parallel=None,
-                keep_outputs=True):
-    """One pass over ``batches`` of (x (n, features), y (n, ...)).
+def training_step(model, loss_of, optimizer, parallel=None):
+    """``fit``'s update on one batch, as a function ``step(x, y, batch_size)``.
+
+    ``x`` (n, features) and ``y`` (n, ...) are Tensors, ``batch_size`` the whole batch's rows
+    (more than n when ``x`` is this rank's shard of it, with ``parallel``). Returns (the 0-d
+    loss, the outputs (n, ...)), Tensors read after the step, as ``jitgrad.compile`` asks.
+    """
+    def train_step(x, y, batch_size):
+        output = model.forward(x)
+        loss = loss_of(output, y)
+        loss.backward()
+        if parallel is not None:
+            parallel.sync_gradients(optimizer.parameters, batch_size)
+        optimizer.step()
+        return loss, output
+    return train_step
+
+
+def train_epoch(model, step, batches, progress=None, parallel=None, keep_outputs=True):
+    """One pass over ``batches`` of (x (n, features), y (n, ...)), each through ``step``
+    (``training_step``'s, or that compiled).
 
     Returns (mean loss, the targets and the model's outputs in the order they were seen --
     None unless ``keep_outputs`` --, seconds). ``progress``: a description for a tqdm bar over
     the batches (None: no bar). With ``parallel``, each rank's gradients are combined into
-    the whole batch's before the step (loss and outputs are then this rank's shard's), and
+    the whole batch's before the optimizer's step (loss and outputs are then this rank's shard's), and
     batches too small to give every rank a row are skipped on every rank alike.
     """
     model.train()
@@ -144,16 +173,12 @@ def train_epoch(model, loss_of, optimizer, batches, progress=None, parallel=None
     bar = tqdm(batches, desc=progress, leave=False, disable=progress is None or None,
                unit="batch")
     for x, y in bar:
+        batch_size = len(y)
         if parallel is not None:
-            if len(y) < parallel.world_size:
+            if batch_size < parallel.world_size:
                 continue
-            batch_size, x, y = len(y), parallel.shard(x), parallel.shard(y)
-        output = model.forward(Tensor(x))
-        loss = loss_of(output, Tensor(y))
-        loss.backward()
-        if parallel is not None:
-            parallel.sync_gradients(optimizer.parameters, batch_size)
-        optimizer.step()
+            x, y = parallel.shard(x), parallel.shard(y)
+        loss, output = step(Tensor(x), Tensor(y), batch_size)
         total_loss += float(loss.data) * len(y)
         seen += len(y)
         if keep_outputs:

@@ -3,9 +3,10 @@ import numpy as np
 import pytest
 
 import jitgrad
-from jitgrad import CrossEntropyLoss, Linear, ReLU, Sequential, metrics
+from jitgrad import CrossEntropyLoss, Dropout, Linear, ReLU, Sequential, metrics
 from jitgrad.data import Batches
 from jitgrad.fitting import EarlyStopping, History, evaluate
+from tests.helpers.compiled import keep_compiled_steps, replayed
 
 
 def blobs(rows=200, seed=0):
@@ -110,3 +111,28 @@ def test_progress_prints_a_line_per_epoch(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[:2] for line in lines] == [["epoch", "1/2"], ["epoch", "2/2"]]
     assert "acc" in lines[0] and "F1" in lines[0] and "test loss" in lines[0]
+
+
+def test_compile_gives_the_same_history_and_replays_its_steps(monkeypatch):
+    """Dropout's stream, the train()/eval() switch for validation and the last, smaller
+    batch (a second signature) all go through the compiled step; float64: equal bit for bit."""
+    made = keep_compiled_steps(monkeypatch, jitgrad.fitting)
+    histories = []
+    for compile in (False, True):
+        np.random.seed(0)
+        model = Sequential([Linear(2, 8), ReLU(), Dropout(0.2), Linear(8, 2)])
+        history = fit_blobs(model, val=blobs(seed=1), epochs=3, compile=compile)
+        histories.append((history, [p.data.copy() for p in model.parameters()]))
+    (eager, eager_weights), (compiled, compiled_weights) = histories
+    assert len(made) == 1 and replayed(made[0]) and len(made[0]._tapes) == 2  # 200 = 12*16 + 8
+    del eager["samples_per_second"], compiled["samples_per_second"]
+    assert compiled == eager
+    assert all(np.array_equal(a, b) for a, b in zip(eager_weights, compiled_weights))
+
+
+def test_compile_with_data_parallel_is_refused_before_training():
+    model = small_model()
+    before = [p.data.copy() for p in model.parameters()]
+    with pytest.raises(ValueError, match="compile=True cannot be used with parallel"):
+        fit_blobs(model, val=None, epochs=1, compile=True, parallel=object())
+    assert all(np.array_equal(a, p.data) for a, p in zip(before, model.parameters()))
