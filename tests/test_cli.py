@@ -11,9 +11,11 @@ import numpy as np
 import pytest
 
 from jitgrad import Linear, save
+from jitgrad import fitting as jitgrad_fitting
 from jitgrad.apps import cli, training
 from tests.helpers.idx import write_fake_mnist
 from tests.helpers.command import run_main
+from tests.helpers.compiled import keep_compiled_steps, replayed, without_timings
 
 ROOT = Path(__file__).resolve().parents[1]
 SHAKESPEARE = ROOT.parent / "shared" / "data" / "shakespeare.txt"
@@ -124,6 +126,36 @@ def test_train_text_on_the_books_shakespeare(capsys):
                                 "--sample-length", 20)
     assert status == 0, err
     assert "99,993 characters" in out and "perplexity" in out
+
+
+def test_compile_trains_the_same_model_on_the_digits(capsys, monkeypatch):
+    made = keep_compiled_steps(monkeypatch, jitgrad_fitting)
+    outputs = [run_main(capsys, "train", *TINY, *flag) for flag in ([], ["--compile"])]
+    (eager_status, eager, _), (status, compiled, err) = outputs
+    assert eager_status == status == 0, err
+    assert "done: test accuracy" in compiled and "RuntimeWarning" not in err
+    assert without_timings(compiled) == without_timings(eager)
+    assert len(made) == 1 and replayed(made[0])  # the 2 epochs' steps, and the last batch's
+
+
+def test_compile_trains_the_same_language_model(tmp_path, capsys, monkeypatch):
+    made = keep_compiled_steps(monkeypatch, cli)
+    text = tmp_path / "tiny.txt"
+    text.write_text("the cat sat on the mat. the dog sat on the log.\n" * 20)
+    options = ["--text", text, "--epochs", 2, "--hidden", 8, "--bptt", 5, "--batch-size", 4,
+               "--sample-length", 30]
+    outputs = [run_main(capsys, "train-text", *options, *flag) for flag in ([], ["--compile"])]
+    (eager_status, eager, _), (status, compiled, err) = outputs
+    assert eager_status == status == 0, err
+    assert "done: perplexity" in compiled
+    assert without_timings(compiled) == without_timings(eager)  # perplexities and samples
+    assert len(made) == 1 and replayed(made[0])
+
+
+def test_compile_with_distributed_is_refused(capsys):
+    status, out, err = run_main(capsys, "train", "--compile", "--distributed")
+    assert status == 1 and not out
+    assert "jitgrad train: error: --compile cannot be used with --distributed" in err
 
 
 def test_warmup_and_info():

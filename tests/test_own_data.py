@@ -9,9 +9,11 @@ import sys
 import numpy as np
 import pytest
 
+import jitgrad
 from jitgrad import serialization
 from jitgrad.apps import tabular
 from tests.helpers.command import run_main as run
+from tests.helpers.compiled import keep_compiled_steps, replayed, without_timings
 
 FAST = ["--epochs", "40", "--patience", "5"]
 
@@ -73,6 +75,23 @@ def test_csv_with_string_labels_and_a_categorical_column(tmp_path, capsys, delim
     assert all(word in first_epoch for word in ("loss", "acc", "F1", "val loss", "samples/s"))
     accuracy = float(summary(out).split("test accuracy ")[1].split("%")[0])
     assert accuracy >= 80 and "macro-F1" in summary(out)
+
+
+@pytest.mark.parametrize("task", ["classify", "regress"])
+def test_compile_trains_the_same_model_on_a_table(tmp_path, capsys, monkeypatch, task):
+    """Early stopping on the validation slice, and its restored weights, included."""
+    made = keep_compiled_steps(monkeypatch, jitgrad.fitting)
+    if task == "classify":
+        path = write_csv(tmp_path / "people.csv", *people())
+    else:
+        rooms, area, price = house_prices()
+        path = write_csv(tmp_path / "houses.csv", ["rooms", "area", "price"],
+                         zip(rooms, area, price))
+    outputs = [run(capsys, "train", "--data", path, *FAST, *flag) for flag in ([], ["--compile"])]
+    (eager_status, eager, _), (status, compiled, err) = outputs
+    assert eager_status == status == 0, err
+    assert without_timings(compiled) == without_timings(eager)
+    assert len(made) == 1 and replayed(made[0])
 
 
 def test_categorical_option_overrides_the_detection(tmp_path, capsys):

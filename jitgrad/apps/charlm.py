@@ -71,35 +71,55 @@ def windows(indices, batch_size, bptt):
             streams[1:cut + 1].reshape(count, bptt, batch_size))
 
 
-def train_window(model, optimizer, state, inputs, targets, clip=None):
-    """One truncated-BPTT update over a window (bptt, batch) of inputs and targets.
+def window_step(model, optimizer, clip=None):
+    """One truncated-BPTT update, as a function ``step(inputs, targets, h, c)``.
 
-    The gradient of the summed per-step losses flows back to the window's start only;
-    ``clip`` caps its global norm. Returns (mean loss per step, the state at the end).
+    ``inputs``, ``targets``: a window's character indices (bptt, batch); ``h``, ``c``: the
+    state it starts from (batch, hidden), Tensors the graph starts at. The gradient of the
+    summed per-step losses flows back to the window's start only; ``clip`` caps its global
+    norm. Returns (the summed loss (0-d), h, c at the window's end), all Tensors, so that
+    ``jitgrad.compile`` can record and replay the step.
     """
-    state = tuple(Tensor(s.data) for s in state)  # the graph starts at this window
     criterion = CrossEntropyLoss()
-    loss = None
-    for x, y in zip(inputs, targets):
-        logits, state = model.forward(Tensor(x), state)
-        step = criterion.forward(logits, Tensor(y))
-        loss = step if loss is None else loss + step
-    loss.backward()
-    if clip:
-        clip_grad_norm(optimizer.parameters, clip)
-    optimizer.step()
-    return float(loss.data) / len(inputs), state
+
+    def train_window_step(inputs, targets, h, c):
+        state, loss = (h, c), None
+        for x, y in zip(inputs, targets):
+            logits, state = model.forward(Tensor(x), state)
+            step = criterion.forward(logits, Tensor(y))
+            loss = step if loss is None else loss + step
+        loss.backward()
+        if clip:
+            clip_grad_norm(optimizer.parameters, clip)
+        optimizer.step()
+        return loss, state[0], state[1]
+    return train_window_step
 
 
-def train_epoch(model, optimizer, inputs, targets, clip=None, progress=None):
-    """One pass over all windows: (perplexity, seconds). ``progress``: a tqdm description."""
+def train_window(model, optimizer, state, inputs, targets, clip=None):
+    """One truncated-BPTT update over a window (bptt, batch) of inputs and targets, with a
+    new ``window_step``: (mean loss per step, the state at the end)."""
+    return run_window(window_step(model, optimizer, clip), state, inputs, targets)
+
+
+def run_window(step, state, inputs, targets):
+    """``step`` (``window_step``'s function, or that compiled) on a window, from ``state``:
+    (mean loss per step, the state at the end)."""
+    fresh = (Tensor(s.data) for s in state)  # the graph starts at this window
+    loss, *state = step(inputs, targets, *fresh)
+    return float(loss.data) / len(inputs), tuple(state)
+
+
+def train_epoch(model, step, inputs, targets, progress=None):
+    """One pass of ``step`` (see ``run_window``) over all windows: (perplexity, seconds).
+    ``progress``: a tqdm description."""
     state = model.init_hidden(inputs.shape[2])
     total = 0.0
     start = time.perf_counter()
     bar = tqdm(range(len(inputs)), desc=progress, leave=False, unit="window",
                disable=progress is None or None)
     for number in bar:
-        loss, state = train_window(model, optimizer, state, inputs[number], targets[number], clip)
+        loss, state = run_window(step, state, inputs[number], targets[number])
         total += loss
         bar.set_postfix(perplexity=f"{math.exp(total / (number + 1)):.2f}", refresh=False)
     return math.exp(total / len(inputs)), time.perf_counter() - start

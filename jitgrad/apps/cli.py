@@ -20,6 +20,7 @@ from .. import __version__, metrics, serialization
 
 from . import charlm, datasets, tabular, training
 from ..atomic import atomic_write
+from ..compiler import compile as compile_step
 from ..data import Batches
 from ..fitting import EarlyStopping, evaluate, fit, predict
 from ..functional import mse_loss
@@ -88,6 +89,9 @@ def layer_sizes(text):
 # --- train / eval / predict -------------------------------------------------------------------
 def run_train(args):
     """``jitgrad train``; with ``--distributed``, one rank of an ``mpiexec`` job."""
+    if args.compile and args.distributed:
+        raise ValueError("--compile cannot be used with --distributed: the gradient exchange "
+                         "between ranks is not a step a tape can replay; drop --compile")
     if args.data:
         if args.distributed:
             raise ValueError("--distributed trains on --dataset digits or mnist, not on --data")
@@ -135,7 +139,7 @@ def train_and_report(args, parallel):
     with profile() if args.profile else contextlib.nullcontext() as timings:
         history = fit(model, CrossEntropyLoss(), optimizer, batches, val=(test_x, data.test_y),
                       epochs=args.epochs, metrics={"accuracy": metrics.accuracy},
-                      val_name="test", parallel=parallel)
+                      val_name="test", parallel=parallel, compile=args.compile)
     test_accuracy = history["test_accuracy"][-1]
     print(f"done: test accuracy {test_accuracy:.2%} "
           f"({round(test_accuracy * len(test_x))}/{len(test_x)}), test loss "
@@ -179,7 +183,7 @@ def train_on_table(args):
     loss_fn = CrossEntropyLoss() if preparation.task == "classify" else mse_loss
     history = fit(model, loss_fn, optimizer, parts["train"], val=parts.get("validation"),
                   epochs=epochs, batch_size=args.batch_size, metrics=preparation.metrics(),
-                  callbacks=stopping, seed=args.seed)
+                  callbacks=stopping, seed=args.seed, compile=args.compile)
     test = evaluate(model, loss_fn, *parts["test"], preparation.metrics())
     print(f"done: {describe_test(test, len(parts['test'][1]), preparation.task)}, after "
           f"{history.epochs} epochs{describe_stop(stopping, history.epochs)} in "
@@ -424,13 +428,16 @@ def run_train_text(args):
     np.random.seed(args.seed)
     model = charlm.CharLSTM(len(vocab), args.hidden, dtype=args.dtype)
     optimizer = SGD(model.parameters(), alpha=args.lr)
+    step = charlm.window_step(model, optimizer, args.clip)
+    if args.compile:
+        step = compile_step(step)  # made once, so its tape serves every epoch
     rng = np.random.default_rng(args.seed)
     print(f"{args.text}: {len(text):,} characters, {len(vocab)} distinct; {len(inputs)} windows "
           f"of {args.bptt} x {args.batch_size} per epoch")
     print(f"model: Embedding + LSTMCell, hidden {args.hidden}, {args.dtype}, "
           f"{count_parameters(model):,} parameters; SGD lr {args.lr:g}, clip {args.clip:g}")
     for epoch in range(1, args.epochs + 1):
-        perplexity, seconds = charlm.train_epoch(model, optimizer, inputs, targets, args.clip,
+        perplexity, seconds = charlm.train_epoch(model, step, inputs, targets,
                                                  progress=f"epoch {epoch}/{args.epochs}")
         print(f"epoch {epoch}/{args.epochs}  perplexity {perplexity:.3f}  "
               f"{inputs.size / seconds:,.0f} characters/s")
@@ -505,6 +512,7 @@ def build_parser():
                             "rank trains on its share of every batch (needs jitgrad[distributed])")
     train.add_argument("--plot", metavar="FILE.png",
                        help="plot loss and accuracy curves here (needs jitgrad[plot])")
+    add_compile_option(train, "the step on each batch")
     train.add_argument("--profile", action="store_true",
                        help="print the time each op took over the training, forward and "
                             "backward apart (jitgrad.profile)")
@@ -554,6 +562,7 @@ def build_parser():
     add_dtype_option(text)
     add_threads_option(text)
     text.add_argument("--seed", type=int, default=0, help="(default: 0)")
+    add_compile_option(text, "the update on each window")
     text.set_defaults(run=run_train_text)
 
     warmup = commands.add_parser("warmup", help="compile every kernel ahead of time",
@@ -606,6 +615,13 @@ def add_table_options(parser):
                        help="stop after N epochs without a better loss on a validation slice "
                             "(a tenth of the training rows) and keep the best weights; 0: no "
                             "early stopping, no slice (default: 10)")
+
+
+def add_compile_option(parser, step):
+    parser.add_argument("--compile", action="store_true",
+                        help=f"record {step} once with jitgrad.compile and replay it: the same "
+                             "numbers as eager, and not faster yet on these models "
+                             "(docs/compile.md)")
 
 
 def add_model_option(parser):
