@@ -619,9 +619,8 @@ def add_table_options(parser):
 
 def add_compile_option(parser, step):
     parser.add_argument("--compile", action="store_true",
-                        help=f"record {step} once with jitgrad.compile and replay it: the same "
-                             "numbers as eager, and not faster yet on these models "
-                             "(docs/compile.md)")
+                        help=f"record {step} once with jitgrad.compile and replay it, with the "
+                             "same numbers as eager (docs/compile.md)")
 
 
 def add_model_option(parser):
