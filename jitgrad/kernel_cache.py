@@ -23,11 +23,16 @@ def stamp():
     recompiles a kernel when any of these changes."""
     import numba
     from numba.core.registry import cpu_target
-    sources = sorted(glob.glob(os.path.join(os.path.dirname(kernels.__file__), "*.py")))
     return {"numba": numba.__version__, "python": sys.version,
             "target": list(cpu_target.target_context.codegen().magic_tuple()),
-            "sources": {os.path.basename(path): [os.stat(path).st_size, os.stat(path).st_mtime_ns]
-                        for path in sources}}
+            "sources": sources()}
+
+
+def sources():
+    """{file name: [size, modification time in ns]} of every kernel source file."""
+    paths = sorted(glob.glob(os.path.join(os.path.dirname(kernels.__file__), "*.py")))
+    return {os.path.basename(path): [os.stat(path).st_size, os.stat(path).st_mtime_ns]
+            for path in paths}
 
 
 #: The file, beside the cached kernels, recording the kernel sources they were compiled from.
@@ -45,15 +50,15 @@ def drop_if_sources_changed():
     cache = folder()
     if cache is None:
         return False
-    sources, record = stamp()["sources"], os.path.join(cache, SOURCES_RECORD)
+    current, record = sources(), os.path.join(cache, SOURCES_RECORD)
     with contextlib.suppress(OSError, ValueError):
         with open(record) as file:
-            if json.load(file) == sources:
+            if json.load(file) == current:
                 return False
     stale = glob.glob(os.path.join(cache, "*.nbi")) + glob.glob(os.path.join(cache, "*.nbc"))
     with contextlib.suppress(OSError):
         for path in stale:
             os.remove(path)
         with atomic_write(record) as file:  # processes importing at once never read half of it
-            file.write(json.dumps(sources).encode())
+            file.write(json.dumps(current).encode())
     return bool(stale)

@@ -4,15 +4,11 @@ the forward's output y; leaky ReLU's and GELU's read the input x.
 The loops store into ``np.empty_like`` outputs: array expressions such as ``1.0 - y`` would
 promote float32 to float64.
 """
-import math
 
 import numpy as np
 
 from . import vmath
 from .jit import kernel
-
-INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
-
 
 @kernel
 def sigmoid(x):

@@ -168,7 +168,8 @@ class Optimizer:
             raise ValueError(f"{self._name}.load_state_dict: the state has groups of "
                              f"{[len(g['params']) for g in groups]} parameters, this optimizer "
                              f"{sizes}")
-        state, parameters = {int(position): values for position, values in state.items()}, self.parameters
+        state = {int(position): values for position, values in state.items()}
+        parameters = self.parameters
         for position, values in state.items():
             if not 0 <= position < len(parameters):
                 raise ValueError(f"{self._name}.load_state_dict: state for parameter "
@@ -182,7 +183,7 @@ class Optimizer:
                                      f"parameter {describe(p.data)}")
         for group, saved in zip(self.param_groups, groups):
             group.update({key: value for key, value in saved.items() if key != "params"})
-        self.state = {self.parameters[position]: values
+        self.state = {parameters[position]: values
                       for position, values in copy.deepcopy(state).items()}
 
 
