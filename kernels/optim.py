@@ -1,8 +1,11 @@
 """Parameter updates: one pass over each parameter, its gradient and its optimizer state.
 
 Every array is flat (n,) and C-contiguous, updated in place; scalars should have the
-parameter's dtype, so that float32 steps compute (and vectorize) in float32. The formulas and
-the order of their operations are PyTorch's, so the two agree to rounding.
+parameter's dtype, so that float32 steps compute (and vectorize) in float32. Complements such
+as ``1 - beta1`` come in as scalars too: written in a kernel, the integer 1 would promote a
+float32 step to float64 and halve its SIMD width (Adam ran 2x slower). The formulas and the
+order of their operations are PyTorch's (which also rounds those complements from double), so
+the two agree to rounding.
 """
 import numpy as np
 
@@ -19,16 +22,17 @@ def sgd_step(param, grad, alpha, zero_grad):
 
 
 @kernel
-def sgd_momentum_step(param, grad, velocity, lr, momentum, dampening, weight_decay, nesterov,
+def sgd_momentum_step(param, grad, velocity, lr, momentum, undamped, weight_decay, nesterov,
                       first):
     """PyTorch's SGD with momentum: g = grad + wd * param; v = g on the ``first`` step, else
-    momentum * v + (1 - dampening) * g; param -= lr * (g + momentum * v if nesterov else v)."""
+    momentum * v + undamped * g (``undamped`` = 1 - dampening); param -= lr * (g + momentum * v
+    if nesterov else v)."""
     for i in range(param.size):
         g = grad[i] + weight_decay * param[i]
         if first:
             velocity[i] = g
         else:
-            velocity[i] = momentum * velocity[i] + (1 - dampening) * g
+            velocity[i] = momentum * velocity[i] + undamped * g
         if nesterov:
             g = g + momentum * velocity[i]
         else:
@@ -37,20 +41,25 @@ def sgd_momentum_step(param, grad, velocity, lr, momentum, dampening, weight_dec
 
 
 @kernel
-def adam_step(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, weight_decay,
-              bias_correction1, bias_correction2_sqrt, decoupled, zero_grad):
-    """Adam (``decoupled`` False: weight decay added to the gradient) or AdamW (True:
-    param *= 1 - lr * wd first); then m, v updated and param -= lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps);
-    then grad = 0 if ``zero_grad`` (in the same pass over memory)."""
-    step_size = lr / bias_correction1
+def adam_step(param, grad, exp_avg, exp_avg_sq, coefficients, decoupled, zero_grad):
+    """Adam (``decoupled`` False: weight decay wd added to the gradient) or AdamW (True:
+    param *= 1 - lr * wd first); then m = b1 * m + (1 - b1) * g, v = b2 * v + (1 - b2) * g**2
+    and param -= lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps); then grad = 0 if ``zero_grad``
+    (in the same pass over memory).
+
+    ``coefficients`` (9,), in the parameter's dtype: lr / bc1, b1, 1 - b1, b2, 1 - b2, eps,
+    wd, 1 - lr * wd, sqrt(bc2), where bc1 = 1 - b1**t and bc2 = 1 - b2**t at step t.
+    """
+    step_size, beta1, one_minus_beta1, beta2, one_minus_beta2 = coefficients[:5]
+    eps, weight_decay, decay, bias_correction2_sqrt = coefficients[5:]
     for i in range(param.size):
         g = grad[i]
         if decoupled:
-            param[i] *= 1 - lr * weight_decay
+            param[i] *= decay
         else:
             g = g + weight_decay * param[i]
-        exp_avg[i] = beta1 * exp_avg[i] + (1 - beta1) * g
-        exp_avg_sq[i] = beta2 * exp_avg_sq[i] + (1 - beta2) * g * g
+        exp_avg[i] = beta1 * exp_avg[i] + one_minus_beta1 * g
+        exp_avg_sq[i] = beta2 * exp_avg_sq[i] + one_minus_beta2 * g * g
         denominator = np.sqrt(exp_avg_sq[i]) / bias_correction2_sqrt + eps
         param[i] -= step_size * exp_avg[i] / denominator
         if zero_grad:
@@ -58,9 +67,9 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, weight_de
 
 
 @kernel
-def rmsprop_step(param, grad, square_avg, lr, alpha, eps, weight_decay):
+def rmsprop_step(param, grad, square_avg, lr, alpha, one_minus_alpha, eps, weight_decay):
     """RMSprop: v = alpha * v + (1 - alpha) * g^2; param -= lr * g / (sqrt(v) + eps)."""
     for i in range(param.size):
         g = grad[i] + weight_decay * param[i]
-        square_avg[i] = alpha * square_avg[i] + (1 - alpha) * g * g
+        square_avg[i] = alpha * square_avg[i] + one_minus_alpha * g * g
         param[i] -= lr * g / (np.sqrt(square_avg[i]) + eps)

@@ -165,7 +165,7 @@ def mlp(stack, loss, optimizer, clip=None, zero_first=False):
 
 def train(twins, target_kind):
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # a fallback would warn
+        warnings.simplefilter("error", RuntimeWarning)  # a fallback would warn
         for x, y in batches(target_kind, twins.dtype):
             twins.step(x, y)
     assert replayed(twins)
@@ -215,7 +215,7 @@ def test_array_arguments_wrapped_inside_the_step():
         return model, opt, lambda x, y: step(Tensor(x[:, :INPUTS]), Tensor(y))
     twins = Twins(build, np.float64)
     with warnings.catch_warnings():
-        warnings.simplefilter("error")
+        warnings.simplefilter("error", RuntimeWarning)  # a fallback; not a compile's NumbaWarning
         for x, y in batches("classes", np.float64):
             twins.step(np.hstack([x.data, x.data]), y.data)
     assert replayed(twins)
@@ -338,7 +338,7 @@ def test_lstm_windows_with_carried_state(optimizer, clip, indices, dtype):
     cell = twins.model.layers[1]
     state = [cell.init_hidden(LSTM_BATCH) for _ in range(2)]
     with warnings.catch_warnings():
-        warnings.simplefilter("error")
+        warnings.simplefilter("error", RuntimeWarning)  # a fallback; not a compile's NumbaWarning
         for xs, ys in windows(indices):
             # the book's truncated backprop: carry the values, not the graph
             args = [(xs, ys, *(Tensor(t.data, autograd=True) for t in side)) for side in state]
@@ -406,7 +406,7 @@ def test_evaluation_between_epochs_reads_the_running_statistics_as_they_are():
     evaluate = jitgrad.compile(evaluations[1])
     test_x, test_y = next(batches("classes", np.float64, seed=9))
     with warnings.catch_warnings():
-        warnings.simplefilter("error")
+        warnings.simplefilter("error", RuntimeWarning)  # a fallback; not a compile's NumbaWarning
         for epoch in range(6):
             for model in twins.models:
                 model.train()
@@ -637,7 +637,7 @@ def test_leaves_made_inside_the_step_replay():
         return model, opt, fresh_state
     twins = Twins(build, np.float64)
     with warnings.catch_warnings():
-        warnings.simplefilter("error")
+        warnings.simplefilter("error", RuntimeWarning)  # a fallback; not a compile's NumbaWarning
         for xs, ys in windows("list", count=5):
             twins.step(xs, ys)
     assert replayed(twins)
@@ -687,7 +687,7 @@ def test_an_error_inside_a_recording_reaches_the_caller_and_leaves_compiling_on(
         twins.compiled(x, Tensor(np.full(BATCH, CLASSES)))  # a target out of range
     assert not jitgrad.recording.switch.active
     with warnings.catch_warnings():
-        warnings.simplefilter("error")
+        warnings.simplefilter("error", RuntimeWarning)  # a fallback; not a compile's NumbaWarning
         for x, y in batches("classes", np.float64, count=4):
             twins.step(x, y)
     assert replayed(twins)

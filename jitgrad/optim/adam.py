@@ -1,6 +1,8 @@
 """Adam and AdamW (decoupled weight decay), PyTorch's formulas."""
 import math
 
+import numpy as np
+
 from kernels import optim as k
 
 from .optimizer import Optimizer, flat_state, learning_rate, one_layout, run_flat
@@ -24,7 +26,7 @@ class Adam(Optimizer):
             weight_decay = 0.01 if self.decoupled else 0.0  # PyTorch's defaults
         super().__init__(parameters, dict(lr=lr, betas=tuple(betas), eps=eps,
                                           weight_decay=weight_decay))
-        self._scalar_cache = {}  # id(group) -> (settings and step, their values in a dtype)
+        self._coefficient_cache = {}  # id(group) -> (settings and step, coefficients in a dtype)
 
     def check(self, group):
         super().check(group)
@@ -38,21 +40,21 @@ class Adam(Optimizer):
         state["step"] = step = state.get("step", 0) + 1
         exp_avg, exp_avg_sq = flat_state(state, "exp_avg", p), flat_state(state, "exp_avg_sq", p)
         in_place = one_layout(p)  # then the kernel zeroes the gradient in the same pass
-        run_flat(p, k.adam_step, exp_avg, exp_avg_sq, *self._scalars(group, step, p.data.dtype),
+        run_flat(p, k.adam_step, exp_avg, exp_avg_sq, self._coefficients(group, step, p.data.dtype),
                  self.decoupled, zero and in_place)
         return zero and in_place
 
-    def _scalars(self, group, step, dtype):
-        """(lr, beta1, beta2, eps, weight_decay, 1 - beta1**t, sqrt(1 - beta2**t)) in
-        ``dtype``, computed once per step for all the group's parameters of that dtype."""
+    def _coefficients(self, group, step, dtype):
+        """``adam_step``'s coefficients (9,) in ``dtype``, computed in double as PyTorch does,
+        once per step for all the group's parameters of that dtype."""
         key = (step, dtype, group["lr"], group["betas"], group["eps"], group["weight_decay"])
-        cached = self._scalar_cache.get(id(group))
+        cached = self._coefficient_cache.get(id(group))
         if cached is None or cached[0] != key:
-            beta1, beta2 = group["betas"]
-            values = (group["lr"], beta1, beta2, group["eps"], group["weight_decay"],
-                      1 - beta1 ** step, math.sqrt(1 - beta2 ** step))
-            cached = (key, tuple(dtype.type(value) for value in values))
-            self._scalar_cache[id(group)] = cached
+            lr, (beta1, beta2), weight_decay = group["lr"], group["betas"], group["weight_decay"]
+            values = (lr / (1 - beta1 ** step), beta1, 1 - beta1, beta2, 1 - beta2, group["eps"],
+                      weight_decay, 1 - lr * weight_decay, math.sqrt(1 - beta2 ** step))
+            cached = (key, np.array(values, dtype=dtype))
+            self._coefficient_cache[id(group)] = cached
         return cached[1]
 
 

@@ -25,5 +25,6 @@ class RMSprop(Optimizer):
     def update(self, p, group, state, zero):
         square_avg = flat_state(state, "square_avg", p)
         run_flat(p, k.rmsprop_step, square_avg, scalar(p, group["lr"]), scalar(p, group["alpha"]),
-                 scalar(p, group["eps"]), scalar(p, group["weight_decay"]))
+                 scalar(p, 1 - group["alpha"]), scalar(p, group["eps"]),
+                 scalar(p, group["weight_decay"]))
         return False

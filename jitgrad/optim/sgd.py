@@ -33,7 +33,7 @@ class SGD(Optimizer):
             first = "momentum_buffer" not in state
             velocity = flat_state(state, "momentum_buffer", p)
             run_flat(p, k.sgd_momentum_step, velocity, scalar(p, group["lr"]),
-                     scalar(p, group["momentum"]), scalar(p, group["dampening"]),
+                     scalar(p, group["momentum"]), scalar(p, 1 - group["dampening"]),
                      scalar(p, group["weight_decay"]), bool(group["nesterov"]), first)
             return False
         if one_layout(p):
