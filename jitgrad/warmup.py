@@ -65,12 +65,14 @@ def _lstm_step_twice(leaf):
 
 def _one_step_of_each_optimizer(leaf):
     """Every update kernel: the book's SGD, SGD with momentum, Adam (AdamW shares its kernel)
-    and RMSprop."""
+    and RMSprop, on C-contiguous parameters (updated together) and on an F-ordered one
+    (updated alone)."""
     for make in (lambda ps: SGD(ps, lr=0.1), lambda ps: SGD(ps, lr=0.1, momentum=0.9),
                  lambda ps: Adam(ps), lambda ps: RMSprop(ps)):
-        parameter = leaf(2, 3)
-        (parameter * parameter).sum().backward()
-        make([parameter]).step()
+        for order in "CF":
+            parameter = leaf(2, 3, order=order)
+            (parameter * parameter).sum().backward()
+            make([parameter]).step()
 
 
 def _used_three_times(tensor):

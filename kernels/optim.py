@@ -1,6 +1,7 @@
 """Parameter updates: one pass over each parameter, its gradient and its optimizer state.
 
-Every array is flat (n,) and C-contiguous, updated in place; scalars should have the
+Every array is flat (n,) and C-contiguous, updated in place (the ``_steps`` kernels update
+many parameters in one call, from a table of their arrays' addresses); scalars should have the
 parameter's dtype, so that float32 steps compute (and vectorize) in float32. Complements such
 as ``1 - beta1`` come in as scalars too: written in a kernel, the integer 1 would promote a
 float32 step to float64 and halve its SIMD width (Adam ran 2x slower). The formulas and the
@@ -8,6 +9,8 @@ order of their operations are PyTorch's (which also rounds those complements fro
 the two agree to rounding.
 """
 import numpy as np
+from numba import carray, types
+from numba.extending import intrinsic
 
 from .jit import kernel
 
@@ -73,3 +76,39 @@ def rmsprop_step(param, grad, square_avg, lr, alpha, one_minus_alpha, eps, weigh
         g = grad[i] + weight_decay * param[i]
         square_avg[i] = alpha * square_avg[i] + one_minus_alpha * g * g
         param[i] -= lr * g / (np.sqrt(square_avg[i]) + eps)
+
+
+@kernel
+def sgd_steps(table, alpha, zero_grad):
+    """``sgd_step`` on many parameters at once: table (parameters, 3) int64, each row the
+    addresses of a parameter and its gradient (flat C arrays of ``alpha``'s dtype) and
+    their size. One call instead of one per parameter: a small model's step is mostly calls."""
+    for row in range(table.shape[0]):
+        size = table[row, 2]
+        sgd_step(carray(_pointer(table[row, 0], alpha), size),
+                 carray(_pointer(table[row, 1], alpha), size), alpha, zero_grad)
+
+
+@kernel
+def adam_steps(table, coefficients, decoupled, zero_grad):
+    """``adam_step`` on many parameters at once: table (parameters, 5) int64, each row the
+    addresses of a parameter, its gradient, exp_avg and exp_avg_sq (flat C arrays of the
+    coefficients' dtype) and their size."""
+    dtype = coefficients[0]
+    for row in range(table.shape[0]):
+        size = table[row, 4]
+        adam_step(carray(_pointer(table[row, 0], dtype), size),
+                  carray(_pointer(table[row, 1], dtype), size),
+                  carray(_pointer(table[row, 2], dtype), size),
+                  carray(_pointer(table[row, 3], dtype), size),
+                  coefficients, decoupled, zero_grad)
+
+
+@intrinsic
+def _pointer(typingctx, address, like):
+    """``address`` (an int64) as a pointer to values of ``like``'s type (a scalar)."""
+    pointer_type = types.CPointer(like)
+
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], context.get_value_type(pointer_type))
+    return pointer_type(address, like), codegen

@@ -5,7 +5,9 @@ import numpy as np
 
 from kernels import optim as k
 
-from .optimizer import Optimizer, flat_state, learning_rate, one_layout, run_flat
+from ..autograd import release_grad
+from .optimizer import (AddressTable, Optimizer, flat_state, learning_rate, one_dtype_in_place,
+                        one_layout, run_flat, state_array)
 
 
 class Adam(Optimizer):
@@ -27,6 +29,7 @@ class Adam(Optimizer):
         super().__init__(parameters, dict(lr=lr, betas=tuple(betas), eps=eps,
                                           weight_decay=weight_decay))
         self._coefficient_cache = {}  # id(group) -> (settings and step, coefficients in a dtype)
+        self._tables = {}  # id(group) -> its AddressTable
 
     def check(self, group):
         super().check(group)
@@ -35,6 +38,28 @@ class Adam(Optimizer):
             raise ValueError(f"{self._name}: betas must be two numbers in [0, 1), got {betas!r}")
         if not group["eps"] >= 0:
             raise ValueError(f"{self._name}: eps must be >= 0, got {group['eps']!r}")
+
+    def update_group(self, params, group, zero):
+        """All of ``params`` in one kernel call when they allow it: one dtype, in place, and
+        at one step (parameters added to a group later, or frozen a while, are not)."""
+        dtype = one_dtype_in_place(params)
+        states = [self.state.setdefault(p, {}) for p in params]
+        step = states[0].get("step", 0)
+        if dtype is None or any(state.get("step", 0) != step for state in states):
+            super().update_group(params, group, zero)
+            return
+        rows = [(p.data, p.grad.data, state_array(state, "exp_avg", p),
+                 state_array(state, "exp_avg_sq", p)) for p, state in zip(params, states)]
+        table = self._tables.setdefault(id(group), AddressTable()).of(rows)
+        if table is None:
+            super().update_group(params, group, zero)
+            return
+        for state in states:
+            state["step"] = step + 1
+        k.adam_steps(table, self._coefficients(group, step + 1, dtype), self.decoupled, zero)
+        if zero:
+            for p in params:
+                release_grad(p, zeroed=True)
 
     def update(self, p, group, state, zero):
         state["step"] = step = state.get("step", 0) + 1

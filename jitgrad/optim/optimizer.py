@@ -7,6 +7,7 @@ gradient in the next step is skipped then too; the buffer is kept and reused by 
 backward pass, so no memory is allocated per step.
 """
 import copy
+import operator
 import warnings
 
 import numpy as np
@@ -99,17 +100,24 @@ class Optimizer:
         self._check_parameters()
         updated = 0
         for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is not None and p.autograd:
-                    zeroed = self.update(p, group, self.state.setdefault(p, {}), zero)
-                    if zero:
-                        release_grad(p, zeroed)
-                    updated += 1
+            params = [p for p in group["params"] if p.grad is not None and p.autograd]
+            if params:
+                self.update_group(params, group, zero)
+                updated += len(params)
         if not updated and not self._warned_nothing_to_update:
             self._warned_nothing_to_update = True
             warnings.warn(f"{self._name}.step: no parameter has a gradient, so nothing was "
                           "updated; call loss.backward() before step()", RuntimeWarning,
                           stacklevel=3)  # the caller of the @recorded wrapper
+
+    def update_group(self, params, group, zero):
+        """Update ``params`` (those of ``group`` that have a gradient) with its settings; then,
+        if ``zero``, release their gradients. Optimizers with a kernel that updates many
+        parameters in one call override it."""
+        for p in params:
+            zeroed = self.update(p, group, self.state.setdefault(p, {}), zero)
+            if zero:
+                release_grad(p, zeroed)
 
     def update(self, p, group, state, zero):
         """Change ``p.data`` in place from ``p.grad`` with ``group``'s settings and ``state``
@@ -131,17 +139,19 @@ class Optimizer:
     def _check_parameters(self):
         """Raise if a parameter's dtype or shape no longer fits its optimizer state: the update
         kernels trust the state's size, so a stale one would write past its end."""
+        no_state = {}
         for index, p in enumerate(self.parameters):
-            dtype = self._dtypes.setdefault(p, p.data.dtype)  # one added to a group by hand
-            if p.data.dtype != dtype:
+            data = p.data
+            dtype = self._dtypes.setdefault(p, data.dtype)  # one added to a group by hand
+            if data.dtype != dtype:
                 raise TypeError(
-                    f"{self._name}.step: parameter {index} is now {describe(p.data)} but was "
+                    f"{self._name}.step: parameter {index} is now {describe(data)} but was "
                     f"{dtype} when the optimizer was created, so its optimizer state would be "
                     "stale; create the optimizer after converting the model (model.to(dtype))")
-            for name, value in self.state.get(p, {}).items():
-                if isinstance(value, np.ndarray) and value.shape != p.data.shape:
+            for name, value in self.state.get(p, no_state).items():
+                if isinstance(value, np.ndarray) and value.shape != data.shape:
                     raise ValueError(
-                        f"{self._name}.step: parameter {index} is now {describe(p.data)} but "
+                        f"{self._name}.step: parameter {index} is now {describe(data)} but "
                         f"its state {name!r} is {describe(value)}; make a new optimizer after "
                         "changing a parameter's shape")
 
@@ -187,20 +197,32 @@ class Optimizer:
                       for position, values in copy.deepcopy(state).items()}
 
 
+def state_array(state, name, p):
+    """``state[name]``: a C-contiguous zero array of ``p``'s shape and dtype, made on first
+    use. C-contiguous because kernels update it through a flat view: the flat view of an
+    F-ordered array would be a copy, and the update would be lost."""
+    array = state.get(name)
+    if array is None:
+        array = state[name] = np.zeros(p.data.shape, p.data.dtype)
+    elif not array.flags.c_contiguous:  # loaded by hand in another layout
+        array = state[name] = np.ascontiguousarray(array)
+    return array
+
+
 def flat_state(state, name, p):
-    """``state[name]``: a flat zero array of ``p``'s size and dtype, made on first use."""
-    if name not in state:
-        state[name] = np.zeros_like(p.data)
-    return state[name].reshape(-1)
+    """``state_array(state, name, p)`` flat."""
+    return state_array(state, name, p).reshape(-1)
 
 
 def run_flat(p, kernel, *args):
     """``kernel(param_flat, grad_flat, *args)`` on ``p``: flat C-contiguous views where the
     arrays allow, else contiguous copies (the parameter's written back)."""
-    param = p.data
-    flat_param = param.reshape(-1) if param.flags.c_contiguous else np.ascontiguousarray(param).reshape(-1)
-    flat_grad = np.ascontiguousarray(p.grad.data, dtype=param.dtype).reshape(-1)
-    kernel(flat_param, flat_grad, *args)
+    param, grad = p.data, p.grad.data
+    if param.flags.c_contiguous and grad.flags.c_contiguous and grad.dtype == param.dtype:
+        kernel(param.reshape(-1), grad.reshape(-1), *args)  # the usual case, no copies
+        return
+    flat_param = np.ascontiguousarray(param).reshape(-1)
+    kernel(flat_param, np.ascontiguousarray(grad, dtype=param.dtype).reshape(-1), *args)
     if not param.flags.c_contiguous:
         param[...] = flat_param.reshape(param.shape)
 
@@ -208,9 +230,47 @@ def run_flat(p, kernel, *args):
 def one_layout(p):
     """Whether ``p`` and its gradient are C-contiguous arrays of one dtype and shape, so that
     a kernel updates and zeroes them in place (``run_flat`` copies otherwise)."""
-    grad = p.grad.data
-    return (p.data.flags.c_contiguous and grad.flags.c_contiguous and grad.dtype == p.data.dtype
-            and grad.shape == p.data.shape)
+    param, grad = p.data, p.grad.data
+    return (param.flags.c_contiguous and grad.flags.c_contiguous and grad.dtype == param.dtype
+            and grad.shape == param.shape)
+
+
+def one_dtype_in_place(params):
+    """The dtype of ``params`` if each of them and its gradient are C-contiguous arrays of
+    that one dtype and of one shape (see ``one_layout``), else None."""
+    dtype = params[0].data.dtype
+    if all(p.data.dtype == dtype and one_layout(p) for p in params):
+        return dtype
+    return None
+
+
+class AddressTable:
+    """The int64 table a many-parameter update kernel (``kernels.optim.*_steps``) reads: a
+    row per parameter, the addresses of its flat arrays (parameter, gradient, state) and
+    their size.
+
+    ``of(rows)`` rebuilds it whenever any array is another object than at the last call (a
+    parameter's data replaced, a state loaded) and keeps the arrays referenced, so no
+    address outlives its array."""
+
+    def __init__(self):
+        self._arrays, self._table = [], None
+
+    def of(self, rows):
+        """The table for ``rows``, tuples of arrays, one per parameter; None unless every
+        array is C-contiguous and of the dtype and size of the first of its row."""
+        arrays = [array for row in rows for array in row]
+        if len(arrays) != len(self._arrays) or not all(map(operator.is_, arrays, self._arrays)):
+            if not all(_fits_row(array, row[0]) for row in rows for array in row):
+                return None
+            self._table = np.array([[array.__array_interface__["data"][0] for array in row]
+                                    + [row[0].size] for row in rows], dtype=np.int64)
+            self._arrays = arrays
+        return self._table
+
+
+def _fits_row(array, first):
+    return array.flags.c_contiguous and array.dtype == first.dtype and array.size == first.size
 
 
 def scalar(p, value):

@@ -1,7 +1,9 @@
 """SGD: the book's ``p -= alpha * grad``, plus PyTorch's momentum, Nesterov and weight decay."""
 from kernels import optim as k
 
-from .optimizer import Optimizer, flat_state, learning_rate, one_layout, run_flat, scalar
+from ..autograd import release_grad
+from .optimizer import (AddressTable, Optimizer, flat_state, learning_rate, one_dtype_in_place,
+                        one_layout, run_flat, scalar)
 
 
 class SGD(Optimizer):
@@ -20,6 +22,7 @@ class SGD(Optimizer):
         lr = learning_rate("SGD", lr, alpha, default=0.1)  # the book's default
         super().__init__(parameters, dict(lr=lr, momentum=momentum, dampening=dampening,
                                           weight_decay=weight_decay, nesterov=nesterov))
+        self._tables = {}  # id(group) -> its AddressTable
 
     def check(self, group):
         super().check(group)
@@ -27,6 +30,20 @@ class SGD(Optimizer):
             raise ValueError(f"SGD: momentum must be in [0, 1), got {group['momentum']!r}")
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError("SGD: nesterov needs momentum > 0 and dampening 0")
+
+    def update_group(self, params, group, zero):
+        """The book's step on all of ``params`` in one kernel call when they allow it (one
+        dtype, in place, no momentum or weight decay)."""
+        dtype = None if group["momentum"] or group["weight_decay"] else one_dtype_in_place(params)
+        table = None if dtype is None else self._tables.setdefault(id(group), AddressTable()).of(
+            [(p.data, p.grad.data) for p in params])
+        if table is None:
+            super().update_group(params, group, zero)
+            return
+        k.sgd_steps(table, dtype.type(group["lr"]), zero)
+        if zero:
+            for p in params:
+                release_grad(p, zeroed=True)
 
     def update(self, p, group, state, zero):
         if group["momentum"] or group["weight_decay"]:
