@@ -156,6 +156,8 @@ INNER = _Inner()
 #: Stands for a leaf made inside the step (``init_hidden()``): a new Tensor at each eager call,
 #: so no one holds it to read its ``.grad``, and replay drops its gradient.
 DROPPED = _Inner()
+#: The source ``_leaf`` reads as INNER: an input that is no leaf, or wants no gradient.
+INNER_SOURCE = ("inner", None)
 
 
 class Recording:
@@ -468,12 +470,25 @@ def _compile_event(event, ops, sources):
     if event[0] == "backward":
         _, root, grad, nodes = event
         return (_replay_backward, root, grad, [
-            (slot, ops[slot], [wants_grad for _, wants_grad, *_ in creators],
-             [(key, wants_grad, dtype, grad_dtype, sources[key] if wants_grad and is_leaf else None)
-              for key, wants_grad, dtype, grad_dtype, is_leaf in creators])
-            for slot, creators in nodes])
+            _backward_node(slot, ops[slot], creators, sources) for slot, creators in nodes])
     _, method, args, kwargs = event
     return (_replay_call, method, args, kwargs)
+
+
+def _backward_node(slot, op, creators, sources):
+    """What replaying one node of a backward pass needs: (its slot, its op, which inputs want
+    a gradient, each input's source for ``_leaf``, the inputs as ``run_backward`` takes them
+    -- None when an argument is among them, looked up at each call -- and, for each input
+    that wants a gradient, where it goes: (input index, slot, dtype, gradient dtype))."""
+    needs = [wants_grad for _, wants_grad, *_ in creators]
+    sinks = [sources[key] if wants_grad and is_leaf else INNER_SOURCE
+             for key, wants_grad, _, _, is_leaf in creators]
+    inputs = None if any(sink[0] == "arg" for sink in sinks) else [
+        _leaf(None, sink) for sink in sinks]
+    routes = [(index, key, dtype, grad_dtype)
+              for index, (key, wants_grad, dtype, grad_dtype, _) in enumerate(creators)
+              if wants_grad]
+    return slot, op, needs, sinks, inputs, routes
 
 
 def _source_value(kind, payload, leaves, values):
@@ -521,15 +536,16 @@ def _replay_backward(values, leaves, root, grad, nodes):
     pending = {root: grad.astype(root_value.dtype if root_value.dtype.kind == "f"
                                  else np.float64, copy=True)}
     summed, deferring = set(), []
-    for slot, op, needs, creators in nodes:
+    for slot, op, needs, sinks, inputs, routes in nodes:
         node_grad = pending.pop(slot)
         summed.discard(slot)
-        leaves_or_inner = [_leaf(leaves, c[4]) for c in creators]
-        grads = run_backward(op, node_grad, needs, leaves_or_inner)
+        if inputs is None:  # an argument among them: this call's Tensor
+            inputs = [_leaf(leaves, sink) for sink in sinks]
+        grads = run_backward(op, node_grad, needs, inputs)
         grad_owner = _memory_owner(node_grad)
-        for (key, wants_grad, dtype, grad_dtype, _), leaf, creator_grad in zip(
-                creators, leaves_or_inner, grads):
-            if not wants_grad or not is_gradient(op, creator_grad, deferring) or leaf is DROPPED:
+        for index, key, dtype, grad_dtype in routes:
+            creator_grad, leaf = grads[index], inputs[index]
+            if not is_gradient(op, creator_grad, deferring) or leaf is DROPPED:
                 continue
             if creator_grad.dtype != dtype:
                 creator_grad = creator_grad.astype(grad_dtype, copy=False)
@@ -540,7 +556,7 @@ def _replay_backward(values, leaves, root, grad, nodes):
 def _leaf(leaves, source):
     """The Tensor of a leaf input that wants a gradient (``source``: its slot's), INNER for
     other inputs, DROPPED for a leaf made inside the step."""
-    if source is None:
+    if source is INNER_SOURCE:
         return INNER
     kind, payload = source
     if kind == "param":
