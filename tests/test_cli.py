@@ -128,9 +128,9 @@ def test_train_text_on_the_books_shakespeare(capsys):
     assert "99,993 characters" in out and "perplexity" in out
 
 
-def test_compile_trains_the_same_model_on_the_digits(capsys, monkeypatch):
+def test_compiled_by_default_trains_the_same_model_on_the_digits(capsys, monkeypatch):
     made = keep_compiled_steps(monkeypatch, jitgrad_fitting)
-    outputs = [run_main(capsys, "train", *TINY, *flag) for flag in ([], ["--compile"])]
+    outputs = [run_main(capsys, "train", *TINY, *flag) for flag in (["--eager"], [])]
     (eager_status, eager, _), (status, compiled, err) = outputs
     assert eager_status == status == 0, err
     assert "done: test accuracy" in compiled and "RuntimeWarning" not in err
@@ -138,13 +138,13 @@ def test_compile_trains_the_same_model_on_the_digits(capsys, monkeypatch):
     assert len(made) == 1 and replayed(made[0])  # the 2 epochs' steps, and the last batch's
 
 
-def test_compile_trains_the_same_language_model(tmp_path, capsys, monkeypatch):
+def test_compiled_by_default_trains_the_same_language_model(tmp_path, capsys, monkeypatch):
     made = keep_compiled_steps(monkeypatch, cli)
     text = tmp_path / "tiny.txt"
     text.write_text("the cat sat on the mat. the dog sat on the log.\n" * 20)
     options = ["--text", text, "--epochs", 2, "--hidden", 8, "--bptt", 5, "--batch-size", 4,
                "--sample-length", 30]
-    outputs = [run_main(capsys, "train-text", *options, *flag) for flag in ([], ["--compile"])]
+    outputs = [run_main(capsys, "train-text", *options, *flag) for flag in (["--eager"], [])]
     (eager_status, eager, _), (status, compiled, err) = outputs
     assert eager_status == status == 0, err
     assert "done: perplexity" in compiled
@@ -152,10 +152,12 @@ def test_compile_trains_the_same_language_model(tmp_path, capsys, monkeypatch):
     assert len(made) == 1 and replayed(made[0])
 
 
-def test_compile_with_distributed_is_refused(capsys):
-    status, out, err = run_main(capsys, "train", "--compile", "--distributed")
-    assert status == 1 and not out
-    assert "jitgrad train: error: --compile cannot be used with --distributed" in err
+@pytest.mark.parametrize("command,flags,expected", [
+    ("train", [], True), ("train", ["--eager"], False), ("train", ["--distributed"], False),
+    ("train-text", ["--text", "t.txt"], True), ("train-text", ["--text", "t.txt", "--eager"], False),
+])
+def test_steps_are_compiled_unless_eager_or_distributed(command, flags, expected):
+    assert cli.compiled(cli.build_parser().parse_args([command, *flags])) is expected
 
 
 def test_warmup_and_info():

@@ -78,7 +78,7 @@ def test_csv_with_string_labels_and_a_categorical_column(tmp_path, capsys, delim
 
 
 @pytest.mark.parametrize("task", ["classify", "regress"])
-def test_compile_trains_the_same_model_on_a_table(tmp_path, capsys, monkeypatch, task):
+def test_compiled_by_default_trains_the_same_model_on_a_table(tmp_path, capsys, monkeypatch, task):
     """Early stopping on the validation slice, and its restored weights, included."""
     made = keep_compiled_steps(monkeypatch, jitgrad.fitting)
     if task == "classify":
@@ -87,7 +87,7 @@ def test_compile_trains_the_same_model_on_a_table(tmp_path, capsys, monkeypatch,
         rooms, area, price = house_prices()
         path = write_csv(tmp_path / "houses.csv", ["rooms", "area", "price"],
                          zip(rooms, area, price))
-    outputs = [run(capsys, "train", "--data", path, *FAST, *flag) for flag in ([], ["--compile"])]
+    outputs = [run(capsys, "train", "--data", path, *FAST, *flag) for flag in (["--eager"], [])]
     (eager_status, eager, _), (status, compiled, err) = outputs
     assert eager_status == status == 0, err
     assert without_timings(compiled) == without_timings(eager)

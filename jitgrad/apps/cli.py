@@ -89,9 +89,6 @@ def layer_sizes(text):
 # --- train / eval / predict -------------------------------------------------------------------
 def run_train(args):
     """``jitgrad train``; with ``--distributed``, one rank of an ``mpiexec`` job."""
-    if args.compile and args.distributed:
-        raise ValueError("--compile cannot be used with --distributed: the gradient exchange "
-                         "between ranks is not a step a tape can replay; drop --compile")
     if args.data:
         if args.distributed:
             raise ValueError("--distributed trains on --dataset digits or mnist, not on --data")
@@ -139,7 +136,7 @@ def train_and_report(args, parallel):
     with profile() if args.profile else contextlib.nullcontext() as timings:
         history = fit(model, CrossEntropyLoss(), optimizer, batches, val=(test_x, data.test_y),
                       epochs=args.epochs, metrics={"accuracy": metrics.accuracy},
-                      val_name="test", parallel=parallel, compile=args.compile)
+                      val_name="test", parallel=parallel, compile=compiled(args))
     test_accuracy = history["test_accuracy"][-1]
     print(f"done: test accuracy {test_accuracy:.2%} "
           f"({round(test_accuracy * len(test_x))}/{len(test_x)}), test loss "
@@ -183,7 +180,7 @@ def train_on_table(args):
     loss_fn = CrossEntropyLoss() if preparation.task == "classify" else mse_loss
     history = fit(model, loss_fn, optimizer, parts["train"], val=parts.get("validation"),
                   epochs=epochs, batch_size=args.batch_size, metrics=preparation.metrics(),
-                  callbacks=stopping, seed=args.seed, compile=args.compile)
+                  callbacks=stopping, seed=args.seed, compile=compiled(args))
     test = evaluate(model, loss_fn, *parts["test"], preparation.metrics())
     print(f"done: {describe_test(test, len(parts['test'][1]), preparation.task)}, after "
           f"{history.epochs} epochs{describe_stop(stopping, history.epochs)} in "
@@ -429,7 +426,7 @@ def run_train_text(args):
     model = charlm.CharLSTM(len(vocab), args.hidden, dtype=args.dtype)
     optimizer = SGD(model.parameters(), alpha=args.lr)
     step = charlm.window_step(model, optimizer, args.clip)
-    if args.compile:
+    if compiled(args):
         step = compile_step(step)  # made once, so its tape serves every epoch
     rng = np.random.default_rng(args.seed)
     print(f"{args.text}: {len(text):,} characters, {len(vocab)} distinct; {len(inputs)} windows "
@@ -512,7 +509,7 @@ def build_parser():
                             "rank trains on its share of every batch (needs jitgrad[distributed])")
     train.add_argument("--plot", metavar="FILE.png",
                        help="plot loss and accuracy curves here (needs jitgrad[plot])")
-    add_compile_option(train, "the step on each batch")
+    add_eager_option(train, "the step on each batch", distributed=True)
     train.add_argument("--profile", action="store_true",
                        help="print the time each op took over the training, forward and "
                             "backward apart (jitgrad.profile)")
@@ -562,7 +559,7 @@ def build_parser():
     add_dtype_option(text)
     add_threads_option(text)
     text.add_argument("--seed", type=int, default=0, help="(default: 0)")
-    add_compile_option(text, "the update on each window")
+    add_eager_option(text, "the update on each window")
     text.set_defaults(run=run_train_text)
 
     warmup = commands.add_parser("warmup", help="compile every kernel ahead of time",
@@ -617,10 +614,19 @@ def add_table_options(parser):
                             "early stopping, no slice (default: 10)")
 
 
-def add_compile_option(parser, step):
-    parser.add_argument("--compile", action="store_true",
-                        help=f"record {step} once with jitgrad.compile and replay it, with the "
-                             "same numbers as eager (docs/compile.md)")
+def add_eager_option(parser, step, distributed=False):
+    always = "; always with --distributed, whose gradient exchange a tape does not replay" \
+        if distributed else ""
+    parser.add_argument("--eager", action="store_true",
+                        help=f"run {step} eagerly. By default it is recorded once with "
+                             "jitgrad.compile and replayed: the same numbers, a little faster "
+                             f"(docs/compile.md){always}")
+
+
+def compiled(args):
+    """Whether the command runs its step through ``jitgrad.compile``: unless ``--eager``, and
+    never with ``--distributed`` (its gradient exchange is not a call a tape replays)."""
+    return not args.eager and not getattr(args, "distributed", False)
 
 
 def add_model_option(parser):
