@@ -11,6 +11,7 @@ import time
 import numpy as np
 from tqdm import tqdm
 
+from . import interrupts
 from .compiler import compile as compile_step
 from .data import Batches
 from .grad_mode import no_grad
@@ -117,24 +118,26 @@ def fit(model, loss_fn, optimizer, train, val=None, epochs=10, batch_size=32, me
     if compile:
         step = compile_step(step)  # made once, so its tapes serve every epoch
     bars = progress and (parallel is None or parallel.is_root)
-    for epoch in tqdm(range(1, epochs + 1), desc="epochs", unit="epoch",
-                      disable=None if bars else True):  # None: bars only on a terminal
-        loss, y, outputs, seconds = train_epoch(
-            model, step, batches,
-            progress=f"epoch {epoch}/{epochs}" if bars else None, parallel=parallel,
-            keep_outputs=bool(metrics))
-        logs = {"epoch": epoch, "loss": loss, **measure(metrics, y, outputs)}
-        if val is not None:
-            logs.update(evaluate(model, loss_of, *val, metrics, prefix=f"{val_name}_"))
-        logs["samples_per_second"] = batches.rows / seconds
-        history.append(logs)
-        if progress:
-            tqdm.write(f"epoch {epoch:>{len(str(epochs))}}/{epochs}  "
-                       f"{format_logs(logs, val_name)}", file=sys.stdout)
-        if scheduler is not None:
-            scheduler.step()
-        if any(_call(callbacks, "on_epoch_end", epoch, logs, model)):  # each one sees each epoch
-            break
+    with interrupts.catching_interrupts():  # a Ctrl-C dropped in a finalizer is raised again
+        for epoch in tqdm(range(1, epochs + 1), desc="epochs", unit="epoch",
+                          disable=None if bars else True):  # None: bars only on a terminal
+            loss, y, outputs, seconds = train_epoch(
+                model, step, batches,
+                progress=f"epoch {epoch}/{epochs}" if bars else None, parallel=parallel,
+                keep_outputs=bool(metrics))
+            logs = {"epoch": epoch, "loss": loss, **measure(metrics, y, outputs)}
+            if val is not None:
+                logs.update(evaluate(model, loss_of, *val, metrics, prefix=f"{val_name}_"))
+            logs["samples_per_second"] = batches.rows / seconds
+            history.append(logs)
+            if progress:
+                tqdm.write(f"epoch {epoch:>{len(str(epochs))}}/{epochs}  "
+                           f"{format_logs(logs, val_name)}", file=sys.stdout)
+            if scheduler is not None:
+                scheduler.step()
+            # each callback sees each epoch, so all are called before any() decides
+            if any(_call(callbacks, "on_epoch_end", epoch, logs, model)):
+                break
     _call(callbacks, "on_train_end", model)
     return history
 
@@ -173,6 +176,7 @@ def train_epoch(model, step, batches, progress=None, parallel=None, keep_outputs
     bar = tqdm(batches, desc=progress, leave=False, disable=progress is None or None,
                unit="batch")
     for x, y in bar:
+        interrupts.check()
         batch_size = len(y)
         if parallel is not None:
             if batch_size < parallel.world_size:

@@ -6,6 +6,7 @@ import time
 import numpy as np
 from tqdm import tqdm
 
+from .. import interrupts
 from ..grad_mode import no_grad
 from ..layers import Embedding, Layer
 from ..losses import CrossEntropyLoss
@@ -118,10 +119,12 @@ def train_epoch(model, step, inputs, targets, progress=None):
     start = time.perf_counter()
     bar = tqdm(range(len(inputs)), desc=progress, leave=False, unit="window",
                disable=progress is None or None)
-    for number in bar:
-        loss, state = run_window(step, state, inputs[number], targets[number])
-        total += loss
-        bar.set_postfix(perplexity=f"{math.exp(total / (number + 1)):.2f}", refresh=False)
+    with interrupts.catching_interrupts():  # a Ctrl-C dropped in a finalizer is raised again
+        for number in bar:
+            interrupts.check()
+            loss, state = run_window(step, state, inputs[number], targets[number])
+            total += loss
+            bar.set_postfix(perplexity=f"{math.exp(total / (number + 1)):.2f}", refresh=False)
     return math.exp(total / len(inputs)), time.perf_counter() - start
 
 
