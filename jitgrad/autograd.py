@@ -14,7 +14,8 @@ gradient it was given ("borrowed"). A leaf's ``.grad`` buffer is always its own:
 first gradient is copied, later ones are added in place. An inner tensor used several times
 sums its gradients into one new buffer, then adds in place into that. A leaf's gradient that
 is released (``release_grad``: ``optimizer.step()``, ``zero_grad()``) leaves ``.grad`` None
-and keeps the zeroed buffer, which the next pass takes back (``_leaf_buffer``).
+and keeps the gradient Tensor with its zeroed buffer, which the next pass takes back
+(``_leaf_buffer``).
 """
 import numpy as np
 
@@ -121,8 +122,9 @@ def _leaf_buffer(tensor, dtype):
     """
     if tensor.creators is not None or not tensor.autograd:
         return None
-    if tensor.grad is None and _fits(tensor._grad_buffer, tensor.data.shape, dtype):
-        tensor.grad, tensor._grad_buffer = type(tensor).wrap(tensor._grad_buffer), None
+    kept = tensor._grad_buffer
+    if tensor.grad is None and kept is not None and _fits(kept.data, tensor.data.shape, dtype):
+        tensor.grad, tensor._grad_buffer = kept, None
     grad = tensor.grad
     if grad is None or not _fits(grad.data, tensor.data.shape, dtype):
         return None
@@ -130,13 +132,14 @@ def _leaf_buffer(tensor, dtype):
 
 
 def release_grad(tensor, zeroed=False):
-    """Set ``tensor.grad`` to None, keeping its buffer (zeroed here unless ``zeroed`` says it
-    already is) for the next backward pass to add into."""
-    buffer = tensor.grad.data
-    if _fits(buffer, tensor.data.shape, tensor.data.dtype):
+    """Set ``tensor.grad`` to None, keeping the gradient Tensor with its buffer (zeroed here
+    unless ``zeroed`` says it already is) for the next backward pass to add into: the same
+    Tensor comes back as ``.grad``, so a step makes no new one."""
+    grad = tensor.grad
+    if _fits(grad.data, tensor.data.shape, tensor.data.dtype):
         if not zeroed:
-            buffer.fill(0)
-        tensor._grad_buffer = buffer
+            grad.data.fill(0)
+        tensor._grad_buffer = grad
     tensor.grad = None
 
 
@@ -204,10 +207,11 @@ def _add_to_leaf(tensor, grad, borrowed):
     """Add ``grad`` into ``tensor.grad``, which is created on first use and never shared."""
     current = tensor.grad
     if current is None:
-        buffer = tensor._grad_buffer
-        if borrowed and _fits(buffer, grad.shape, grad.dtype):  # reuse it instead of a copy
-            np.copyto(buffer, grad)
-            grad, borrowed = buffer, False
+        kept = tensor._grad_buffer
+        if borrowed and kept is not None and _fits(kept.data, grad.shape, grad.dtype):
+            np.copyto(kept.data, grad)  # the released buffer, instead of a copy
+            tensor.grad, tensor._grad_buffer = kept, None
+            return
         # type(tensor): a .grad is a Tensor like its owner, and autograd never imports tensor.py
         tensor.grad, tensor._grad_buffer = type(tensor).wrap(grad.copy() if borrowed else grad), None
     elif current.data.shape != grad.shape:

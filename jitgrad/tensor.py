@@ -67,7 +67,7 @@ class Tensor:
         self.id = _next_id()
         self._op = None
         self._retain_grad = False
-        self._grad_buffer = None  # a released gradient's zeroed buffer, reused by backward
+        self._grad_buffer = None  # a released gradient (a Tensor, zeroed), reused by backward
         if recording.switch.active:
             recording.switch.tape.tensor_made(data, self)
 

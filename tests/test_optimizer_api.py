@@ -131,10 +131,11 @@ def test_released_gradient_buffers_are_reused_by_backward():
     net = model()
     optim = SGD(net.parameters(), lr=0.1)
     train_step(net, optim, np.ones((2, 3)))
-    buffers = [p._grad_buffer for p in net.parameters()]
-    assert all(b is not None and not b.any() for b in buffers)
+    kept = [p._grad_buffer for p in net.parameters()]
+    assert all(g is not None and not g.data.any() for g in kept)
+    buffers = [g.data for g in kept]
     (net(Tensor(np.ones((2, 3))))).sum().backward()
-    assert all(p.grad.data is b for p, b in zip(net.parameters(), buffers))
+    assert all(p.grad is g and p.grad.data is b for p, g, b in zip(net.parameters(), kept, buffers))
 
 
 @pytest.mark.parametrize("set_to_none", [True, False])
