@@ -237,3 +237,9 @@ def test_report_writes_the_performance_page(tmp_path):
     assert text.startswith("# Performance\n\nGenerated, never typed")
     assert "python -m benchmarks.report --output docs/performance.md" in text
     assert "| mlp_small | float32 | 2.00 |" in text
+
+
+def test_record_cost_runs_and_reports_steps():
+    from benchmarks import record_cost
+    record, eager = record_cost.measure(WORKLOADS["mlp_small"].scaled(DIVISOR), rounds=1)
+    assert np.isfinite([record, eager]).all() and record > 0.5 and eager > 0.5
