@@ -14,9 +14,9 @@ between passes cancels; times are medians over the passes. Then the same from ea
 fastest round, the GEMM peak and ``mlp_wide`` as a fraction of it, and each kernel against
 NumPy (of several files, each kernel's lowest median).
 """
+import argparse
 import json
 import statistics
-import sys
 
 IMPLEMENTATIONS = ("jitgrad", "numpy", "numpy_printed", "torch", "torch_compile", "jax",
                    "gemm_floor")
@@ -281,17 +281,18 @@ def performance_page(paths):
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    output = None
-    if argv[:1] == ["--output"]:
-        output, argv = argv[1], argv[2:]
-    if not argv:
-        sys.exit("usage: python -m benchmarks.report [--output PAGE.md] BENCH.json [MORE_RUNS.json ...]")
-    if output is None:
-        print(report(*argv))
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.report",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--output", metavar="PAGE.md",
+                        help="write the docs page (performance.md) here instead of printing")
+    parser.add_argument("runs", nargs="+", metavar="BENCH.json",
+                        help="pytest-benchmark JSON files (--benchmark-json)")
+    args = parser.parse_args(argv)
+    if args.output is None:
+        print(report(*args.runs))
         return
-    with open(output, "w") as page:
-        page.write(performance_page(argv))
+    with open(args.output, "w") as page:
+        page.write(performance_page(args.runs))
 
 
 if __name__ == "__main__":
