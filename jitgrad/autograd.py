@@ -154,8 +154,9 @@ def zero_grad(tensor, set_to_none=True):
 
 
 def _fits(buffer, shape, dtype):
+    """Whether gradients of ``shape`` and ``dtype`` can be added into ``buffer`` in place."""
     return (buffer is not None and buffer.shape == shape and buffer.dtype == dtype
-            and buffer.flags.c_contiguous)
+            and buffer.flags.c_contiguous and buffer.flags.writeable)
 
 
 def _heard_from(creator, child):

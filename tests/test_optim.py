@@ -169,3 +169,32 @@ def test_adam_after_load_state_dict_updates_from_the_loaded_moments():
     b.data = a.data.copy()
     optim_b.load_state_dict(optim_a.state_dict())
     np.testing.assert_array_equal(step_with(optim_a, a, [GRAD]), step_with(optim_b, b, [GRAD]))
+
+
+@pytest.mark.parametrize("make", FUSED + [lambda ps: SGD(ps, lr=0.1, momentum=0.9),
+                                          lambda ps: RMSprop(ps, lr=0.1)])
+def test_a_read_only_parameter_raises_naming_it_and_nothing_changes(make):
+    """Kernels write parameters in place: a read-only array was written anyway (one kernel
+    call for all) or failed with a raw Numba typing error (one at a time)."""
+    ps = [param([1.0, 2.0]), param([3.0])]
+    ps[1].data.flags.writeable = False
+    optim = make(ps)
+    for p in ps:
+        p.grad = Tensor(np.array([0.5] * p.data.size))
+    with pytest.raises(ValueError, match=r"step: parameter 1 \(float64\[1\]\) is a read-only"):
+        optim.step()
+    np.testing.assert_array_equal(ps[0].data, [1.0, 2.0])
+    np.testing.assert_array_equal(ps[1].data, [3.0])
+    assert optim.state == {} and ps[0].grad is not None
+
+
+@pytest.mark.parametrize("make", FUSED)
+def test_a_read_only_gradient_is_read_not_zeroed(make):
+    p = param([1.0, 2.0])
+    grad = np.array([0.5, -1.0])
+    grad.flags.writeable = False
+    p.grad = Tensor(grad)
+    p.grad.data = grad
+    make([p]).step()
+    np.testing.assert_array_equal(grad, [0.5, -1.0])
+    assert p.grad is None and p.data[0] < 1.0 < 2.0 < p.data[1]

@@ -137,12 +137,18 @@ class Optimizer:
         self.zero_grad(set_to_none=False)
 
     def _check_parameters(self):
-        """Raise if a parameter's dtype or shape no longer fits its optimizer state: the update
-        kernels trust the state's size, so a stale one would write past its end."""
+        """Raise if a parameter is read-only, or its dtype or shape no longer fits its optimizer
+        state: the update kernels trust the state's size, so a stale one would write past its
+        end."""
         no_state = {}
         for index, p in enumerate(self.parameters):
             data = p.data
             dtype = self._dtypes.setdefault(p, data.dtype)  # one added to a group by hand
+            if not data.flags.writeable:  # kernels would write it anyway, or fail in Numba
+                raise ValueError(
+                    f"{self._name}.step: parameter {index} ({describe(data)}) is a read-only "
+                    "array, which the update cannot change in place; give it a writeable "
+                    "copy: p.data = p.data.copy()")
             if data.dtype != dtype:
                 raise TypeError(
                     f"{self._name}.step: parameter {index} is now {describe(data)} but was "
@@ -216,23 +222,28 @@ def flat_state(state, name, p):
 
 def run_flat(p, kernel, *args):
     """``kernel(param_flat, grad_flat, *args)`` on ``p``: flat C-contiguous views where the
-    arrays allow, else contiguous copies (the parameter's written back)."""
+    arrays allow, else contiguous copies (the parameter's written back; a read-only gradient
+    is copied too, as kernels take writeable arrays)."""
     param, grad = p.data, p.grad.data
-    if param.flags.c_contiguous and grad.flags.c_contiguous and grad.dtype == param.dtype:
-        kernel(param.reshape(-1), grad.reshape(-1), *args)  # the usual case, no copies
+    if grad.flags.c_contiguous and grad.dtype == param.dtype and grad.flags.writeable:
+        flat_grad = grad.reshape(-1)
+    else:
+        flat_grad = np.array(grad, dtype=param.dtype, order="C").reshape(-1)
+    if param.flags.c_contiguous:
+        kernel(param.reshape(-1), flat_grad, *args)  # the usual case, no copies
         return
     flat_param = np.ascontiguousarray(param).reshape(-1)
-    kernel(flat_param, np.ascontiguousarray(grad, dtype=param.dtype).reshape(-1), *args)
-    if not param.flags.c_contiguous:
-        param[...] = flat_param.reshape(param.shape)
+    kernel(flat_param, flat_grad, *args)
+    param[...] = flat_param.reshape(param.shape)
 
 
 def one_layout(p):
-    """Whether ``p`` and its gradient are C-contiguous arrays of one dtype and shape, so that
-    a kernel updates and zeroes them in place (``run_flat`` copies otherwise)."""
+    """Whether ``p`` and its gradient are C-contiguous arrays of one dtype and shape, the
+    gradient writeable, so that a kernel updates and zeroes them in place (``run_flat`` copies
+    otherwise)."""
     param, grad = p.data, p.grad.data
     return (param.flags.c_contiguous and grad.flags.c_contiguous and grad.dtype == param.dtype
-            and grad.shape == param.shape)
+            and grad.shape == param.shape and grad.flags.writeable)
 
 
 def one_dtype_in_place(params):
