@@ -21,8 +21,9 @@ _pending = False
 @contextlib.contextmanager
 def catching_interrupts():
     """While active, Ctrl-C raises KeyboardInterrupt as usual and also notes it for
-    ``check()``. Only in the main thread, and only over Python's own SIGINT handler: a
-    handler the program installed is left alone (``check()`` then never raises)."""
+    ``check()``; one still pending when the block ends is raised then. Only in the main
+    thread, and only over Python's own SIGINT handler: a handler the program installed is
+    left alone (``check()`` then never raises)."""
     global _pending
     if threading.current_thread() is not threading.main_thread() or \
             signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
@@ -38,10 +39,13 @@ def catching_interrupts():
     sys.unraisablehook = quiet_when_noted
     try:
         yield
+        dropped = _pending  # after the last check(): in evaluation, callbacks, the last batch
     finally:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         sys.unraisablehook = report_unraisable
         _pending = False
+    if dropped:
+        raise KeyboardInterrupt
 
 
 def check():

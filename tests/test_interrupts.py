@@ -33,10 +33,13 @@ def test_a_ctrl_c_dropped_in_a_finalizer_is_raised_by_check_once():
 
 
 def test_a_ctrl_c_still_interrupts_where_it_lands():
-    with interrupts.catching_interrupts(), pytest.raises(KeyboardInterrupt):
+    reached = []
+    with pytest.raises(KeyboardInterrupt), interrupts.catching_interrupts():
         signal.raise_signal(signal.SIGINT)
         for _ in range(3):
             pass
+        reached.append(True)
+    assert not reached and signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 def test_a_handler_the_program_installed_is_left_alone():
@@ -80,3 +83,22 @@ def test_fit_stops_on_a_ctrl_c_that_a_finalizer_dropped(compile):
         jitgrad.fit(model, jitgrad.CrossEntropyLoss(), jitgrad.SGD(model.parameters(), lr=0.1),
                     (x, y), epochs=5, metrics={"m": metric}, progress=False, compile=compile)
     assert len(epochs_seen) == 1  # stopped at the first batch of the second epoch
+
+
+def test_a_ctrl_c_dropped_after_the_last_check_is_raised_when_the_block_ends():
+    with pytest.raises(KeyboardInterrupt):
+        with interrupts.catching_interrupts():
+            drop_a_ctrl_c()  # e.g. during the last epoch's evaluation
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_fit_stops_on_a_ctrl_c_dropped_in_its_last_epoch():
+    def metric(y, outputs):
+        drop_a_ctrl_c()
+        return 0.0
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((64, 4)), rng.integers(0, 2, 64)
+    model = jitgrad.Sequential([jitgrad.Linear(4, 2)])
+    with pytest.raises(KeyboardInterrupt):
+        jitgrad.fit(model, jitgrad.CrossEntropyLoss(), jitgrad.SGD(model.parameters(), lr=0.1),
+                    (x, y), epochs=1, metrics={"m": metric}, progress=False)

@@ -23,7 +23,8 @@ class Optimizer:
     ``params``: any iterable of Tensors (a list, a generator, ``model.parameters()``), or of
     dicts, each a parameter group ``{"params": [...], "lr": ..., ...}`` whose settings override
     ``defaults`` for its parameters. Subclasses give ``defaults``, ``check(group)`` and
-    ``update(p, grad, group, state)``.
+    ``update(p, group, state, zero)`` (one parameter); those with a kernel for many parameters
+    at once also override ``update_group(params, group, zero)``.
     """
 
     def __init__(self, params, defaults):
