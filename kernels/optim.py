@@ -10,7 +10,7 @@ the two agree to rounding.
 """
 import numpy as np
 from numba import carray, types
-from numba.extending import intrinsic
+from numba.extending import intrinsic, register_jitable
 
 from .jit import kernel
 
@@ -84,9 +84,8 @@ def sgd_steps(table, alpha, zero_grad):
     addresses of a parameter and its gradient (flat C arrays of ``alpha``'s dtype) and
     their size. One call instead of one per parameter: a small model's step is mostly calls."""
     for row in range(table.shape[0]):
-        size = table[row, 2]
-        sgd_step(carray(_pointer(table[row, 0], alpha), size),
-                 carray(_pointer(table[row, 1], alpha), size), alpha, zero_grad)
+        sgd_step(_array_at(table, row, 0, alpha), _array_at(table, row, 1, alpha), alpha,
+                 zero_grad)
 
 
 @kernel
@@ -94,14 +93,18 @@ def adam_steps(table, coefficients, decoupled, zero_grad):
     """``adam_step`` on many parameters at once: table (parameters, 5) int64, each row the
     addresses of a parameter, its gradient, exp_avg and exp_avg_sq (flat C arrays of the
     coefficients' dtype) and their size."""
-    dtype = coefficients[0]
+    like = coefficients[0]
     for row in range(table.shape[0]):
-        size = table[row, 4]
-        adam_step(carray(_pointer(table[row, 0], dtype), size),
-                  carray(_pointer(table[row, 1], dtype), size),
-                  carray(_pointer(table[row, 2], dtype), size),
-                  carray(_pointer(table[row, 3], dtype), size),
+        adam_step(_array_at(table, row, 0, like), _array_at(table, row, 1, like),
+                  _array_at(table, row, 2, like), _array_at(table, row, 3, like),
                   coefficients, decoupled, zero_grad)
+
+
+@register_jitable
+def _array_at(table, row, column, like):
+    """The flat array at the address ``table[row, column]``, as long as the row's last entry
+    says, of ``like``'s type (a scalar)."""
+    return carray(_pointer(table[row, column], like), table[row, table.shape[1] - 1])
 
 
 @intrinsic
