@@ -32,9 +32,10 @@ class SquaredError(Op):
         return grad_pred, (-grad_pred if needs_grad[1] else None)
 
 
-class MeanSquaredError(Op):
+class MeanSquaredError(SquaredError):
     """input, target of one shape -> 0-d mean (or sum) of (input - target)**2: ``mse_loss``
-    reduced, as one op instead of sub, mul and a reduction (a regressor's loss every step)."""
+    reduced, as one op instead of sub, mul and a reduction (a regressor's loss every step).
+    The squared error over one column of every element, scaled; its backward, scaled."""
 
     creation_op = "mse_loss"
 
@@ -51,9 +52,7 @@ class MeanSquaredError(Op):
         return (total * self.scale).reshape(())
 
     def backward(self, grad, needs_grad):
-        grad_pred = k.squared_error_backward((grad * self.scale).reshape(1), self.diff)
-        grad_pred = grad_pred.reshape(self.shape)
-        return grad_pred, (-grad_pred if needs_grad[1] else None)
+        return super().backward(grad * self.scale, needs_grad)
 
 
 class BCEWithLogits(Op):
