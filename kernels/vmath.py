@@ -25,14 +25,6 @@ from numba.extending import intrinsic, overload
 
 inline = njit(cache=True, inline="always", error_model="numpy")
 
-# Numba's pedantic SSA check says that variables of the precision overloads below, inlined
-# with inline="always", are "not in scope" when a kernel using them compiles: about twenty
-# warnings on a machine's first warm-up. The code is right (every kernel is tested against
-# NumPy and finite differences); only these messages are silenced (Numba starts them with
-# a terminal escape code, hence the leading ".*").
-warnings.filterwarnings("ignore", message=r".*variable '_by_precision__locals__",
-                        category=NumbaIRAssumptionWarning)
-
 LOG2_E = 1.4426950408889634
 LN2_HIGH = 0.693147180369123816490  # ln 2 split in two so that n * LN2_HIGH is exact
 LN2_LOW = 1.90821492927058770002e-10
@@ -247,6 +239,15 @@ def normal_cdf(x):
 def normal_density(x):
     """phi(x) = exp(-x**2 / 2) / sqrt(2 pi), the standard normal density."""
     raise NotImplementedError("compiled into kernels only")
+
+
+# Numba's pedantic SSA check says that variables of these overloads, inlined with
+# inline="always", are "not in scope" when a kernel using them compiles: about twenty
+# warnings on a machine's first warm-up. The code is right (every kernel is tested against
+# NumPy and finite differences); only these messages are silenced (Numba starts them with
+# a terminal escape code, hence the leading ".*").
+warnings.filterwarnings("ignore", message=r".*variable '_by_precision__locals__",
+                        category=NumbaIRAssumptionWarning)
 
 
 def _by_precision(function, single, double):
