@@ -32,7 +32,7 @@ import warnings
 
 import numpy as np
 
-from . import anomaly, grad_mode, profiler, recording
+from . import anomaly, fused_sgd, grad_mode, profiler, recording
 from . import tensor as tensor_module
 from .autograd import _memory_owner, check_delivered, deliver, is_gradient, run_backward
 from .tensor import Tensor
@@ -437,7 +437,10 @@ class Tape:
                        for kind, t in rec.sources if kind == "param"]
         self.modes = list(rec.modes.values())
         ops = {event[3]: event[1] for event in rec.events if event[0] == "op"}
-        self.steps = [_compile_event(event, ops, rec.sources) for event in rec.events]
+        fusions = fused_sgd.plan(rec.events, rec.sources, ops)
+        self.steps = [_compile_event(event, ops, rec.sources, fusions.get(index),
+                                     fusions.get(index - 1))
+                      for index, event in enumerate(rec.events)]
         self.outputs = rec.outputs
 
     def guards_hold(self):
@@ -462,24 +465,31 @@ class Tape:
         return out[0] if kind is None else kind(out)
 
 
-def _compile_event(event, ops, sources):
-    """(replay function, its arguments) for one recorded event; ``ops``: output slot -> op."""
+def _compile_event(event, ops, sources, fusion, fusion_before):
+    """(replay function, its arguments) for one recorded event; ``ops``: output slot -> op.
+    ``fusion``: the FusedSGD of a backward pass (else None), ``fusion_before``: that of the
+    event before, of which this event is the step."""
     if event[0] == "op":
         _, op, ins, out, operands, _ = event
         return (_replay_op, op, ins, out, operands)
     if event[0] == "backward":
         _, root, grad, nodes = event
-        return (_replay_backward, root, grad, [
-            _backward_node(slot, ops[slot], creators, sources) for slot, creators in nodes])
+        fusable = fusion.fusable if fusion is not None else {}
+        return (_replay_backward, root, grad, fusion, [
+            _backward_node(slot, ops[slot], creators, sources, fusable.get(position, ()))
+            for position, (slot, creators) in enumerate(nodes)])
     _, method, args, kwargs = event
+    if fusion_before is not None:
+        return (_replay_fused_step, fusion_before, method, args, kwargs)
     return (_replay_call, method, args, kwargs)
 
 
-def _backward_node(slot, op, creators, sources):
+def _backward_node(slot, op, creators, sources, fusable):
     """What replaying one node of a backward pass needs: (its slot, its op, which inputs want
     a gradient, each input's source for ``_leaf``, the inputs as ``run_backward`` takes them
-    -- None when an argument is among them, looked up at each call -- and, for each input
-    that wants a gradient, where it goes: (input index, slot, dtype, gradient dtype))."""
+    -- None when an argument is among them, looked up at each call --, for each input that
+    wants a gradient, where it goes: (input index, slot, dtype, gradient dtype), and the
+    inputs whose SGD update may fuse into this op: ((input index, parameter), ...))."""
     needs = [wants_grad for _, wants_grad, *_ in creators]
     sinks = [sources[key] if wants_grad and is_leaf else INNER_SOURCE
              for key, wants_grad, _, _, is_leaf in creators]
@@ -488,7 +498,7 @@ def _backward_node(slot, op, creators, sources):
     routes = [(index, key, dtype, grad_dtype)
               for index, (key, wants_grad, dtype, grad_dtype, _) in enumerate(creators)
               if wants_grad]
-    return slot, op, needs, sinks, inputs, routes
+    return slot, op, needs, sinks, inputs, routes, fusable
 
 
 def _source_value(kind, payload, leaves, values):
@@ -529,22 +539,31 @@ def _replay_op(values, leaves, op, ins, out, operands):
     values[out] = profiler.timed_forward(op, arrays) if profiler.switch.active else op.forward(*arrays)
 
 
-def _replay_backward(values, leaves, root, grad, nodes):
+def _replay_backward(values, leaves, root, grad, fusion, nodes):
     """One backward pass as eager autograd ran it: the same nodes in the same order, each
-    input's gradient routed by ``autograd.deliver`` into ``pending`` or a leaf's ``.grad``."""
+    input's gradient routed by ``autograd.deliver`` into ``pending`` or a leaf's ``.grad``;
+    the gradients of parameters whose SGD update is fused (``fusion``) are left out."""
     root_value = values[root]
     pending = {root: grad.astype(root_value.dtype if root_value.dtype.kind == "f"
                                  else np.float64, copy=True)}
     summed, deferring = set(), []
-    for slot, op, needs, sinks, inputs, routes in nodes:
+    if fusion is not None:
+        fusion.begin()
+    for slot, op, needs, sinks, inputs, routes, fusable in nodes:
         node_grad = pending.pop(slot)
         summed.discard(slot)
         if inputs is None:  # an argument among them: this call's Tensor
             inputs = [_leaf(leaves, sink) for sink in sinks]
+        fused = fusion.defer(op, node_grad, fusable) if fusable else ()
+        if fused:
+            needs = [wants and index not in fused for index, wants in enumerate(needs)]
+            inputs = [INNER if index in fused else leaf for index, leaf in enumerate(inputs)]
         grads = run_backward(op, node_grad, needs, inputs)
         grad_owner = _memory_owner(node_grad)
         for index, key, dtype, grad_dtype in routes:
             creator_grad, leaf = grads[index], inputs[index]
+            if index in fused:
+                continue
             if not is_gradient(op, creator_grad, deferring) or leaf is DROPPED:
                 continue
             if creator_grad.dtype != dtype:
@@ -566,3 +585,7 @@ def _leaf(leaves, source):
 
 def _replay_call(values, leaves, method, args, kwargs):
     method(*args, **kwargs)
+
+
+def _replay_fused_step(values, leaves, fusion, method, args, kwargs):
+    fusion.step(method, args, kwargs)

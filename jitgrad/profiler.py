@@ -124,6 +124,16 @@ def timed_backward(op, grad, args):
     return grads
 
 
+def timed_scaled_grad(op, index, grad, out, scale):
+    """``op.add_scaled_grad(index, grad, out, scale)`` (a compiled step's SGD update fused
+    into a product: jitgrad/fused_sgd.py), timed into the recording profile as the op's
+    "update" phase."""
+    start = time.perf_counter()
+    op.add_scaled_grad(index, grad, out, scale)
+    seconds = time.perf_counter() - start
+    _record(op, "update", (grad,), seconds, _product_flops(op, products=int(index in (0, 1))))
+
+
 def _record(op, phase, arrays, seconds, flops):
     recording = switch.profile
     if recording is not None:

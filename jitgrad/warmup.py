@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from . import functional, gemm, kernel_cache, ops
+from . import compiler, functional, gemm, kernel_cache, ops
 from .atomic import atomic_write
 from .ops import registry
 from .optim import SGD, Adam, RMSprop
@@ -36,6 +36,7 @@ def _exercise_every_op(dtype, layouts):
         yield spec.name, lambda spec=spec: [registry.run_example(example, dtype)
                                             for example in spec.examples]
     yield "optimizers", lambda: _one_step_of_each_optimizer(leaf)
+    yield "compiled sgd", lambda: _compiled_sgd_steps(leaf)
     yield "lstm_cell", lambda: _lstm_step_twice(leaf)
     yield "accumulation", lambda: _used_three_times(leaf(2, 3) * leaf(2, 3)).sum().backward()
     for a_order, b_order, grad_order in itertools.product(layouts, repeat=3):
@@ -73,6 +74,22 @@ def _one_step_of_each_optimizer(leaf):
             parameter = leaf(2, 3, order=order)
             (parameter * parameter).sum().backward()
             make([parameter]).step()
+
+
+def _compiled_sgd_steps(leaf):
+    """A compiled linear step with plain SGD, recorded and replayed: in float32 the updates
+    fuse into the backward products (jitgrad/fused_sgd.py), whose kernels this compiles."""
+    x, weight, bias = leaf(2, 3), leaf(3, 4), leaf(4)
+    optimizer = SGD([weight, bias], lr=0.1)
+
+    def step():
+        loss = functional.linear(x, weight, bias).sum()
+        loss.backward()
+        optimizer.step()
+        return loss
+    step = compiler.compile(step)
+    for _ in range(3):
+        step()
 
 
 def _used_three_times(tensor):

@@ -68,6 +68,24 @@ def mm_grad_right_into(a, grad, out):
 
 
 @kernel
+def mm_grad_right_scaled_into(a, grad, out, scale):
+    """out += scale * (a.T @ grad): (n, k), (n, m) into (k, m), in one product (BLAS
+    alpha = scale, beta = 1). A compiled step's plain SGD update (scale = -lr) of a weight,
+    without its gradient ever written out."""
+    gemm(a.T, grad, out, scale, 1.0)
+
+
+@kernel
+def column_sums_scaled_into(grad, out, scale):
+    """out += scale * (grad summed over rows): (n, m) into (m,). The sums are rounded first,
+    as ``column_sums`` gives them, so that a bias's fused SGD update (scale = -lr) is bit for
+    bit the update from its gradient."""
+    sums = column_sums(grad)
+    for j in range(out.shape[0]):
+        out[j] += scale * sums[j]
+
+
+@kernel
 def column_sums_into(grad, out):
     """out += grad summed over rows: (n, m) into (m,)."""
     for i in range(grad.shape[0]):

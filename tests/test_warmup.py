@@ -69,6 +69,22 @@ def train_a_bit_of_everything(dtype):
         loss = loss + MSELoss().forward(out.softmax(), Tensor(np.zeros((3, 7), dtype=dtype))).sum() / 2.0
         loss.backward()
         optim.step()
+    train_a_compiled_mlp(dtype)
+
+
+def train_a_compiled_mlp(dtype):
+    """Replayed steps of a compiled MLP with plain SGD: fused updates in float32."""
+    mlp = Sequential([Linear(7, 6, dtype=dtype), Tanh(), Linear(6, 3, dtype=dtype)])
+    optim = SGD(mlp.get_parameters(), lr=0.1)
+
+    def train_step(x, y):
+        loss = MSELoss().forward(mlp.forward(x), y)
+        loss.backward()
+        optim.step()
+        return loss
+    step = jitgrad.compile(train_step)
+    for _ in range(3):
+        step(Tensor(np.ones((5, 7), dtype)), Tensor(np.zeros((5, 3), dtype)))
 
 
 def test_warmup_compiles_every_kernel_a_training_step_uses():

@@ -51,6 +51,16 @@ class Op:
         """Check the inputs, compute the output array and keep what ``backward`` needs."""
         raise NotImplementedError
 
+    #: Inputs whose gradient ``add_scaled_grad`` can add, scaled, straight into an array.
+    scaled_grad_inputs = ()
+
+    def add_scaled_grad(self, index, grad, out, scale):
+        """``out += scale * g``, where g is input ``index``'s gradient given ``grad``, without
+        making g: a compiled step fuses a plain SGD update (scale = -lr) into the product
+        that computes a weight's gradient (jitgrad/fused_sgd.py). ``out``: C-contiguous, of
+        the input's shape and dtype; ``scale``: a scalar of that dtype."""
+        raise NotImplementedError
+
     def undelivered(self):
         """After a backward pass in which this op returned DEFERRED: a description of the
         gradients still owed (the pass raises with it), or None when all were delivered."""

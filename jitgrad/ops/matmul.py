@@ -32,6 +32,11 @@ class MM(Op):
                 add_or_return(into[1], k.mm_grad_right, k.mm_grad_right_into, self.a, grad)
                 if needs_grad[1] else None]
 
+    scaled_grad_inputs = (1,)
+
+    def add_scaled_grad(self, index, grad, out, scale):
+        k.mm_grad_right_scaled_into(self.a, matrix(grad, grad.dtype), out, scale)
+
 
 class Linear(MM):
     """x (n, k), w (k, m)[, b (m,)] -> x @ w + b: the book's ``x.mm(w) + b.expand(0, n)`` as
@@ -58,6 +63,14 @@ class Linear(MM):
             grads.append(add_or_return(into[2], k.column_sums, k.column_sums_into,
                                        np.ascontiguousarray(grad)) if needs_grad[2] else None)
         return grads
+
+    scaled_grad_inputs = (1, 2)
+
+    def add_scaled_grad(self, index, grad, out, scale):
+        if index == 2:
+            k.column_sums_scaled_into(np.ascontiguousarray(grad), out, scale)
+        else:
+            super().add_scaled_grad(index, grad, out, scale)
 
 
 def mm(a, b):

@@ -1,0 +1,136 @@
+"""A compiled step's plain SGD update, fused into the products of its backward pass (float32).
+
+Eagerly, BLAS's threads write a weight's gradient into ``.grad`` and ``optimizer.step()``,
+on one thread, reads it back for ``w -= lr * grad``. Half of that gradient was written on the
+other core; reading it there took 45 to 290 µs on mlp_small, depending on the process,
+against 11 µs when the data is at hand (docs/speed-notes.md). A compiled step knows that
+nothing reads the gradient in between, so the product adds ``-lr * x.T @ grad`` straight into
+the weight (BLAS alpha = -lr, beta = 1) and ``.grad`` is never written; a bias gets ``-lr``
+times its column sums the same way.
+
+A parameter's update is fused when, on the tape,
+- the backward pass is followed at once by ``step()`` of an ``SGD`` (that class, not a
+  subclass) that releases the gradients (``zero=True``, the default), so no ``.grad`` is
+  left to read afterwards either;
+- the parameter is float32 and gets its gradient in that pass from one use only, at an input
+  whose op can add it scaled (``Op.scaled_grad_inputs``: mm's and linear's weight, linear's
+  bias);
+
+and, at each replay, when the optimizer's checks pass (else its step raises as eager does,
+changing nothing), its group has no momentum and no weight decay, and the parameter is
+float32, C-contiguous, writeable and has no ``.grad`` (nothing to add to).
+
+Numbers: a bias's update is eager's bit for bit. A weight's differs in the last place: BLAS
+rounds ``-lr * (x.T @ grad)`` once where eager rounds the gradient, then ``lr`` times it.
+That is within float32's tolerance for replay (docs/compile.md); float64, which replays bit
+for bit, is never fused.
+"""
+import collections
+import inspect
+
+import numpy as np
+
+from . import profiler
+from .optim import SGD
+from .optim.optimizer import Optimizer
+
+_STEP = Optimizer.step.__wrapped__  # what a recording notes for ``optimizer.step(...)``
+_STEP_SIGNATURE = inspect.signature(_STEP)
+
+
+def plan(events, sources, ops):
+    """{index of a backward event in ``events``: its ``FusedSGD``}, for each backward pass
+    with parameters whose update can fuse (module docstring). ``sources`` and ``ops`` (output
+    slot -> Op) are the recording's."""
+    plans = {}
+    for index, (event, after) in enumerate(zip(events, events[1:])):
+        if event[0] == "backward" and _releasing_sgd_step(after):
+            fusable = _fusable_inputs(event[3], sources, ops, after[2][0])
+            if fusable:
+                plans[index] = FusedSGD(after[2][0], fusable)
+    return plans
+
+
+def _releasing_sgd_step(event):
+    """Whether ``event`` is ``step()`` of an SGD that releases the gradients."""
+    if event[0] != "call" or event[1] is not _STEP or type(event[2][0]) is not SGD:
+        return False
+    bound = _STEP_SIGNATURE.bind(*event[2], **event[3])
+    return bool(bound.arguments.get("zero", True))
+
+
+def _fusable_inputs(nodes, sources, ops, optimizer):
+    """{position of a node in the pass: ((input index, parameter), ...)} for the parameters of
+    ``optimizer`` that get their float32 gradient from that one input alone."""
+    params = {id(p) for p in optimizer.parameters}
+    uses = collections.Counter(key for _, creators in nodes
+                               for key, wants_grad, *_ in creators if wants_grad)
+    fusable = {}
+    for position, (slot, creators) in enumerate(nodes):
+        op = ops[slot]
+        for index, (key, wants_grad, dtype, _, is_leaf) in enumerate(creators):
+            kind, param = sources[key]
+            if (wants_grad and is_leaf and kind == "param" and id(param) in params
+                    and uses[key] == 1 and index in op.scaled_grad_inputs
+                    and dtype == np.float32):
+                fusable.setdefault(position, []).append((index, param))
+    return {position: tuple(inputs) for position, inputs in fusable.items()}
+
+
+class FusedSGD:
+    """The fused updates of one backward pass and the SGD step after it.
+
+    The replay calls ``begin()`` before the pass, ``defer`` at each node with fusable inputs
+    (those nodes' positions in the pass are the keys of ``fusable``), and ``step`` in place
+    of the optimizer's step."""
+
+    def __init__(self, optimizer, fusable):
+        self.optimizer, self.fusable = optimizer, fusable
+        self.scales = {}  # id(parameter) -> -lr as float32, for the parameters fused this time
+        self.deferred = []  # (op, input index, gradient given to the op, parameter)
+
+    def begin(self):
+        """Choose the parameters fused in this replay (the conditions of the module docstring
+        that can change between calls)."""
+        self.scales, self.deferred = {}, []
+        try:
+            self.optimizer._check_parameters()
+        except (TypeError, ValueError):
+            return  # the step raises, as eagerly, after an unfused pass
+        planned = {id(param) for inputs in self.fusable.values() for _, param in inputs}
+        for group in self.optimizer.param_groups:
+            if group["momentum"] or group["weight_decay"]:
+                continue
+            scale = np.float32(-group["lr"])
+            for p in group["params"]:
+                if id(p) in planned and p.grad is None and p.autograd and _in_place(p.data):
+                    self.scales[id(p)] = scale
+
+    def defer(self, op, grad, fusable):
+        """The indices of ``op``'s inputs (of ``fusable``, its entry) fused this time, whose
+        updates from ``grad`` wait for ``step``: the pass must neither compute their
+        gradients nor hand the op their ``.grad`` buffers."""
+        fused = []
+        for index, param in fusable:
+            if id(param) in self.scales:
+                fused.append(index)
+                self.deferred.append((op, index, grad, param))
+        return fused
+
+    def step(self, method, args, kwargs):
+        """The fused updates, then the optimizer's step for the parameters that have a
+        gradient; none left, it is skipped (it would only warn that nothing was updated)."""
+        for op, index, grad, param in self.deferred:
+            scale = self.scales[id(param)]
+            if profiler.switch.active:
+                profiler.timed_scaled_grad(op, index, grad, param.data, scale)
+            else:
+                op.add_scaled_grad(index, grad, param.data, scale)
+        fused, self.deferred = bool(self.deferred), []
+        if not fused or any(p.grad is not None for p in self.optimizer.parameters):
+            method(*args, **kwargs)
+
+
+def _in_place(array):
+    return (array.dtype == np.float32 and array.flags.c_contiguous
+            and array.flags.writeable)

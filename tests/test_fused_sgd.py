@@ -1,0 +1,183 @@
+"""A compiled float32 step fuses plain SGD into the backward products (jitgrad/fused_sgd.py):
+eager's numbers (the bias bit for bit, the weight to rounding), and eager's behaviour
+wherever a condition for fusing does not hold."""
+import collections
+import warnings
+
+import numpy as np
+import pytest
+
+import jitgrad
+from jitgrad import Tensor
+from jitgrad.autograd import run_backward
+from jitgrad.ops import registry
+
+from .test_compile import STACKS, Twins, batches, replayed
+
+STEPS = 12
+
+
+def plain_sgd_mlp(stack="tanh", lr=0.05, tied=False, zero=True):
+    """A builder for Twins: an MLP trained with plain SGD, ``step(zero=zero)`` right after
+    backward. ``tied``: the hidden Linear is applied twice (its parameters get two
+    gradients)."""
+    def build(dtype):
+        layers = STACKS[stack](dtype)
+        model = jitgrad.Sequential(layers)
+        opt = jitgrad.SGD(model.parameters(), lr=lr)
+        criterion = jitgrad.MSELoss(reduction="mean")
+
+        def forward(x):
+            if not tied:
+                return model.forward(x)
+            hidden = layers[1].forward(layers[0].forward(x))
+            square = jitgrad.Linear(8, 8, dtype=dtype)
+            square.weight, square.bias = tied_parameters(model, dtype)
+            return layers[2].forward(square.forward(square.forward(hidden)))
+
+        def train_step(x, y):
+            loss = criterion.forward(forward(x), y)
+            loss.backward()
+            opt.step(zero=zero)
+            return loss
+        return model, opt, train_step
+    return build
+
+
+def tied_parameters(model, dtype, made={}):  # noqa: B006 -- one pair per model, kept
+    """An (8, 8) weight and bias made once per model and added to its optimizer's view."""
+    if id(model) not in made:
+        rng = np.random.default_rng(5)
+        made[id(model)] = (Tensor(rng.standard_normal((8, 8)).astype(dtype) * 0.3, autograd=True),
+                           Tensor(np.zeros(8, dtype), autograd=True))
+    return made[id(model)]
+
+
+def updates_in_a_replay(twins, x, y):
+    """The fused updates of one compiled call, as the profiler counts them, per op."""
+    with jitgrad.profile() as prof:
+        twins.step(x, y)
+    calls = collections.Counter()
+    for (name, phase, _), stats in prof.stats.items():
+        if phase == "update":
+            calls[name] += stats.calls
+    return calls
+
+
+def train(twins, count=STEPS):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # a fallback, or "nothing updated"
+        for x, y in batches("values", twins.dtype, count=count):
+            twins.step(x, y)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_plain_sgd_fuses_every_linear_in_float32_and_keeps_eager_numbers(stack):
+    twins = Twins(plain_sgd_mlp(stack), np.float32)
+    train(twins)
+    linears = sum(isinstance(layer, jitgrad.Linear) for layer in twins.model.layers_within())
+    x, y = next(batches("values", np.float32, seed=9))
+    assert updates_in_a_replay(twins, x, y) == {"linear": 2 * linears}  # weights and biases
+    assert replayed(twins)
+
+
+def test_float64_is_never_fused_and_stays_bit_for_bit():
+    twins = Twins(plain_sgd_mlp(), np.float64)  # compares bit for bit
+    train(twins)
+    x, y = next(batches("values", np.float64, seed=9))
+    assert updates_in_a_replay(twins, x, y) == {}
+    assert replayed(twins)
+
+
+def test_a_fused_bias_update_is_eager_bit_for_bit_and_a_weight_differs_by_rounding():
+    twins = Twins(plain_sgd_mlp(), np.float32)
+    data = list(batches("values", np.float32, count=3))
+    for x, y in data[:2]:  # recorded: eager on both sides, so both start the replay equal
+        twins.step(x, y)
+    twins.step(*data[2], compare=False)
+    eager, compiled = (model.get_parameters() for model in twins.models)
+    for e, c in zip(eager, compiled):
+        if e.data.ndim == 1:
+            np.testing.assert_array_equal(c.data, e.data)
+        else:
+            assert np.abs(c.data.view(np.int32) - e.data.view(np.int32)).max() <= 1  # ulps
+
+
+def test_each_condition_is_read_at_every_replay():
+    twins = Twins(plain_sgd_mlp(), np.float32)
+    changes = {4: {"momentum": 0.9}, 7: {"momentum": 0.0, "weight_decay": 0.01},
+               9: {"weight_decay": 0.0, "lr": 0.2}}
+    fused = []
+    for index, (x, y) in enumerate(batches("values", np.float32, count=STEPS)):
+        for opt in twins.optimizers:
+            opt.param_groups[0].update(changes.get(index, {}))
+        fused.append(sum(updates_in_a_replay(twins, x, y).values()))
+    assert replayed(twins)
+    assert fused[2:4] == [4, 4] and fused[4:9] == [0] * 5 and fused[9:] == [4] * 3
+
+
+def test_a_parameter_with_two_gradients_is_not_fused():
+    twins = Twins(plain_sgd_mlp(tied=True), np.float32)
+    for model, opt in zip(twins.models, twins.optimizers):
+        opt.add_param_group({"params": list(tied_parameters(model, np.float32))})
+    train(twins)
+    x, y = next(batches("values", np.float32, seed=9))
+    assert updates_in_a_replay(twins, x, y) == {"linear": 4}  # the two single-use Linears
+    assert replayed(twins)
+
+
+def test_a_step_that_keeps_the_gradients_is_not_fused():
+    twins = Twins(plain_sgd_mlp(zero=False), np.float32)
+    train(twins)  # compares .grad too
+    assert all(p.grad is not None for p in twins.model.get_parameters())
+    x, y = next(batches("values", np.float32, seed=9))
+    assert updates_in_a_replay(twins, x, y) == {}
+
+
+def test_a_gradient_held_before_the_step_is_added_to_not_fused_over():
+    twins = Twins(plain_sgd_mlp(), np.float32)
+    fused = []
+    for index, (x, y) in enumerate(batches("values", np.float32, count=STEPS)):
+        if index % 3 == 2:  # an eager backward outside the step: the step adds to its .grad
+            for model in twins.models:
+                jitgrad.MSELoss(reduction="mean").forward(model.forward(x), y).backward()
+        fused.append(sum(updates_in_a_replay(twins, x, y).values()))
+    assert replayed(twins)
+    assert fused[2:] == [0 if index % 3 == 2 else 4 for index in range(2, STEPS)]
+
+
+def test_a_read_only_parameter_raises_as_eagerly_and_nothing_changes():
+    twins = Twins(plain_sgd_mlp(), np.float32)
+    train(twins, count=4)
+    params = twins.model.get_parameters()
+    params[2].data.flags.writeable = False
+    before = [p.data.copy() for p in params]
+    x, y = next(batches("values", np.float32, seed=9))
+    with pytest.raises(ValueError, match=r"SGD.step: parameter 2 \(float32\[8, 3\]\) is a read-only"):
+        twins.compiled(x, y)
+    assert all(np.array_equal(b, p.data) for b, p in zip(before, params))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_every_op_adds_its_scaled_gradient_as_its_backward_computes_it(dtype):
+    """``Op.add_scaled_grad`` against ``Op.backward``, on every registered example whose
+    output's op has inputs it can add scaled."""
+    tolerance = {"rtol": 1e-12} if dtype == np.float64 else {"rtol": 2e-6, "atol": 1e-6}
+    checked = collections.Counter()
+    for spec in registry.SPECS.values():
+        for example in spec.examples:
+            leaves = [Tensor(array, autograd=True)
+                      for array in registry.example_arrays(example.inputs, dtype)]
+            out = example.call(registry.library(), *leaves)
+            op = getattr(out, "_op", None)
+            indices = [i for i in getattr(op, "scaled_grad_inputs", ()) if i < len(out.creators)]
+            if not indices:
+                continue
+            grad = np.random.default_rng(0).standard_normal(out.data.shape).astype(dtype)
+            grads = run_backward(op, grad, [True] * len(out.creators), out.creators)
+            for index in indices:
+                added = np.ones(out.creators[index].data.shape, dtype)  # C-contiguous
+                op.add_scaled_grad(index, grad, added, dtype(-2.0))
+                np.testing.assert_allclose(added, 1 - 2 * grads[index], **tolerance)
+                checked[op.creation_op, index] += 1
+    assert {("mm", 1), ("linear", 1), ("linear", 2)} <= set(checked)
