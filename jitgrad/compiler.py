@@ -21,7 +21,8 @@ When the two recordings agree, later calls replay the second (``Tape``): each op
 order through autograd's own routing (``deliver``), and the recorded calls, which read
 learning rates and parameter lists as they are then. Numbers are therefore eager's, bit for
 bit: the same kernels, on the same arrays, summed in the same order, drawing from the same
-random stream.
+random stream. The one exception is float32 plain SGD, whose update a replay adds straight
+into the weights inside the backward products (jitgrad/fused_sgd.py: the last rounding moves).
 
 Anything the tape cannot express makes the step run eagerly from then on, with one
 RuntimeWarning naming the reason. See docs/compile.md for the rules.
