@@ -95,6 +95,20 @@ def test_clip_grad_norm_scales_all_gradients_together():
     np.testing.assert_allclose(b.grad.data, [0.8])
 
 
+def test_clip_grad_norm_replaces_a_read_only_gradient_instead_of_failing_halfway():
+    """In-place scaling raised NumPy's "output array is read-only" after scaling the
+    gradients before it."""
+    a, b = param(), param([0.0])
+    frozen = np.array([4.0])
+    frozen.flags.writeable = False
+    a.grad, b.grad = Tensor(np.array([3.0, 0.0])), Tensor(frozen)
+    b.grad.data = frozen
+    assert clip_grad_norm([a, b], max_norm=1.0) == pytest.approx(5.0)
+    np.testing.assert_allclose(a.grad.data, [0.6, 0.0])
+    np.testing.assert_allclose(b.grad.data, [0.8])
+    np.testing.assert_array_equal(frozen, [4.0])
+
+
 def test_clip_grad_norm_leaves_small_gradients_alone():
     a = param()
     a.grad = Tensor(np.array([0.3, 0.4]))

@@ -14,10 +14,13 @@ def clip_grad_norm(parameters, max_norm):
     """
     if not max_norm > 0:
         raise ValueError(f"clip_grad_norm: max_norm must be positive, got {max_norm!r}")
-    grads = [p.grad.data for p in parameters if p.grad is not None]
-    norm = float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads)))
+    with_grad = [p for p in parameters if p.grad is not None]
+    norm = float(np.sqrt(sum(float(np.vdot(p.grad.data, p.grad.data)) for p in with_grad)))
     if norm > max_norm:
         scale = max_norm / norm
-        for grad in grads:
-            grad *= scale
+        for p in with_grad:
+            if p.grad.data.flags.writeable:
+                p.grad.data *= scale
+            else:  # a read-only gradient (a view of a constant) is replaced, never written
+                p.grad.data = p.grad.data * scale
     return norm
