@@ -243,3 +243,15 @@ def test_record_cost_runs_and_reports_steps():
     from benchmarks import record_cost
     record, eager = record_cost.measure(WORKLOADS["mlp_small"].scaled(DIVISOR), rounds=1)
     assert np.isfinite([record, eager]).all() and record > 0.5 and eager > 0.5
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gemm_candidates_times_every_product_of_a_step(dtype):
+    """jitgrad's gemm always; XLA where jax is installed (its products are checked against
+    jitgrad's inside ``compare``)."""
+    from benchmarks import gemm_candidates
+    workload = WORKLOADS["mlp_small"].scaled(DIVISOR)
+    rows = gemm_candidates.compare(workload, np.dtype(dtype), seconds=0.01)
+    assert [product for product, _ in rows] == list(dict.fromkeys(workload.products()))
+    for _, times in rows:
+        assert times["jitgrad"] > 0 and set(times) <= {"jitgrad", "xla"}
