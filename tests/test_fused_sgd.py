@@ -181,3 +181,24 @@ def test_every_op_adds_its_scaled_gradient_as_its_backward_computes_it(dtype):
                 np.testing.assert_allclose(added, 1 - 2 * grads[index], **tolerance)
                 checked[op.creation_op, index] += 1
     assert {("mm", 1), ("linear", 1), ("linear", 2)} <= set(checked)
+
+
+def test_groups_fuse_apart_a_plain_one_beside_one_with_momentum():
+    def build(dtype):
+        model, _, _ = plain_sgd_mlp()(dtype)
+        params = model.get_parameters()
+        opt = jitgrad.SGD([{"params": params[:2], "momentum": 0.9}, {"params": params[2:]}],
+                          lr=0.05)
+        criterion = jitgrad.MSELoss(reduction="mean")
+
+        def train_step(x, y):
+            loss = criterion.forward(model.forward(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+        return model, opt, train_step
+    twins = Twins(build, np.float32)
+    train(twins)  # compares the momentum buffers too
+    x, y = next(batches("values", np.float32, seed=9))
+    assert updates_in_a_replay(twins, x, y) == {"linear": 2}  # the second Linear's
+    assert replayed(twins)
