@@ -6,15 +6,17 @@ other core; reading it there took 45 to 290 µs on mlp_small, depending on the p
 against 11 µs when the data is at hand (docs/speed-notes.md). A compiled step knows that
 nothing reads the gradient in between, so the product adds ``-lr * x.T @ grad`` straight into
 the weight (BLAS alpha = -lr, beta = 1) and ``.grad`` is never written; a bias gets ``-lr``
-times its column sums the same way.
+times its column sums the same way. An LSTM window's weights get theirs from the window's
+products over all its steps.
 
 A parameter's update is fused when, on the tape,
 - the backward pass is followed at once by ``step()`` of an ``SGD`` (that class, not a
   subclass) that releases the gradients (``zero=True``, the default), so no ``.grad`` is
   left to read afterwards either;
-- the parameter is float32 and gets its gradient in that pass from one use only, at an input
-  whose op can add it scaled (``Op.scaled_grad_inputs``: mm's and linear's weight, linear's
-  bias);
+- the parameter is float32 and gets its gradient in that pass from one op, at an input that
+  op can add scaled (``Op.scaled_grad_inputs``: mm's and linear's weight, linear's bias, an
+  LSTM step's weights): its only use, or uses in ops that hand their gradients over together
+  (``Op.grad_delivery``: the steps of an LSTM window, whose first step sums them);
 
 and, at each replay, when the optimizer's checks pass (else its step raises as eager does,
 changing nothing), its group has no momentum and no weight decay, and the parameter is
@@ -61,20 +63,30 @@ def _releasing_sgd_step(event):
 
 def _fusable_inputs(nodes, sources, ops, optimizer):
     """{position of a node in the pass: ((input index, parameter), ...)} for the parameters of
-    ``optimizer`` that get their float32 gradient from that one input alone."""
+    ``optimizer`` whose float32 gradient that node's op hands over alone: the parameter's
+    only use, or every use in ops that hand over together (``Op.grad_delivery``: an LSTM
+    window's steps), each once."""
     params = {id(p) for p in optimizer.parameters}
-    uses = collections.Counter(key for _, creators in nodes
-                               for key, wants_grad, *_ in creators if wants_grad)
+    uses = collections.defaultdict(list)  # slot of a parameter -> (position, index) of each use
+    for position, (_, creators) in enumerate(nodes):
+        for index, (key, wants_grad, *_) in enumerate(creators):
+            if wants_grad:
+                uses[key].append((position, index))
     fusable = {}
-    for position, (slot, creators) in enumerate(nodes):
-        op = ops[slot]
-        for index, (key, wants_grad, dtype, _, is_leaf) in enumerate(creators):
-            kind, param = sources[key]
-            if (wants_grad and is_leaf and kind == "param" and id(param) in params
-                    and uses[key] == 1 and index in op.scaled_grad_inputs
-                    and dtype == np.float32):
-                fusable.setdefault(position, []).append((index, param))
-    return {position: tuple(inputs) for position, inputs in fusable.items()}
+    for key, places in uses.items():
+        kind, param = sources[key]
+        deliveries = [ops[nodes[position][0]].grad_delivery() for position, _ in places]
+        givers = [place for place, (_, delivers) in zip(places, deliveries) if delivers]
+        if (kind != "param" or id(param) not in params or len(givers) != 1
+                or len({id(group) for group, _ in deliveries}) != 1
+                or len({position for position, _ in places}) != len(places)):
+            continue
+        position, index = givers[0]
+        _, wants_grad, dtype, _, is_leaf = nodes[position][1][index]
+        if is_leaf and dtype == np.float32 and index in ops[nodes[position][0]].scaled_grad_inputs:
+            fusable.setdefault(position, []).append((index, param))
+    return {position: tuple(sorted(inputs, key=lambda item: item[0]))
+            for position, inputs in fusable.items()}
 
 
 class FusedSGD:
@@ -87,7 +99,7 @@ class FusedSGD:
     def __init__(self, optimizer, fusable):
         self.optimizer, self.fusable = optimizer, fusable
         self.scales = {}  # id(parameter) -> -lr as float32, for the parameters fused this time
-        self.deferred = []  # (op, input index, gradient given to the op, parameter)
+        self.deferred = []  # (op, gradient given to the op, ((input index, parameter), ...))
 
     def begin(self):
         """Choose the parameters fused in this replay (the conditions of the module docstring
@@ -110,22 +122,24 @@ class FusedSGD:
         """The indices of ``op``'s inputs (of ``fusable``, its entry) fused this time, whose
         updates from ``grad`` wait for ``step``: the pass must neither compute their
         gradients nor hand the op their ``.grad`` buffers."""
-        fused = []
-        for index, param in fusable:
-            if id(param) in self.scales:
-                fused.append(index)
-                self.deferred.append((op, index, grad, param))
-        return fused
+        fused = tuple((index, param) for index, param in fusable if id(param) in self.scales)
+        if op.scaled_grads_together and (
+                tuple(index for index, _ in fused) != op.scaled_grad_inputs
+                or len({self.scales[id(param)] for _, param in fused}) != 1):
+            return ()
+        if fused:
+            self.deferred.append((op, grad, fused))
+        return [index for index, _ in fused]
 
     def step(self, method, args, kwargs):
         """The fused updates, then the optimizer's step for the parameters that have a
         gradient; none left, it is skipped (it would only warn that nothing was updated)."""
-        for op, index, grad, param in self.deferred:
-            scale = self.scales[id(param)]
+        for op, grad, fused in self.deferred:
+            targets = [(index, param.data, self.scales[id(param)]) for index, param in fused]
             if profiler.switch.active:
-                profiler.timed_scaled_grad(op, index, grad, param.data, scale)
+                profiler.timed_scaled_grads(op, grad, targets)
             else:
-                op.add_scaled_grad(index, grad, param.data, scale)
+                op.add_scaled_grads(grad, targets)
         fused, self.deferred = bool(self.deferred), []
         if not fused or any(p.grad is not None for p in self.optimizer.parameters):
             method(*args, **kwargs)

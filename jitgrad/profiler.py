@@ -124,14 +124,15 @@ def timed_backward(op, grad, args):
     return grads
 
 
-def timed_scaled_grad(op, index, grad, out, scale):
-    """``op.add_scaled_grad(index, grad, out, scale)`` (a compiled step's SGD update fused
-    into a product: jitgrad/fused_sgd.py), timed into the recording profile as the op's
-    "update" phase."""
+def timed_scaled_grads(op, grad, targets):
+    """``op.add_scaled_grads(grad, targets)`` (a compiled step's SGD update fused into
+    products: jitgrad/fused_sgd.py), timed into the recording profile as the op's "update"
+    phase."""
     start = time.perf_counter()
-    op.add_scaled_grad(index, grad, out, scale)
+    op.add_scaled_grads(grad, targets)
     seconds = time.perf_counter() - start
-    _record(op, "update", (grad,), seconds, _product_flops(op, products=int(index in (0, 1))))
+    products = sum(index in (0, 1) for index, _, _ in targets)
+    _record(op, "update", (grad,), seconds, _product_flops(op, products=products))
 
 
 def _record(op, phase, arrays, seconds, flops):

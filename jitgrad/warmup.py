@@ -12,6 +12,7 @@ from . import compiler, functional, gemm, kernel_cache, ops
 from .atomic import atomic_write
 from .ops import registry
 from .optim import SGD, Adam, RMSprop
+from .recurrent import LSTMCell
 from .tensor import Tensor
 
 #: The file, beside the kernels' cache, recording that a full warm-up filled it.
@@ -77,13 +78,19 @@ def _one_step_of_each_optimizer(leaf):
 
 
 def _compiled_sgd_steps(leaf):
-    """A compiled linear step with plain SGD, recorded and replayed: in float32 the updates
-    fuse into the backward products (jitgrad/fused_sgd.py), whose kernels this compiles."""
+    """A compiled step with plain SGD through a linear and a two-step LSTM window, recorded
+    and replayed: in float32 the updates fuse into the backward products
+    (jitgrad/fused_sgd.py), whose kernels this compiles."""
     x, weight, bias = leaf(2, 3), leaf(3, 4), leaf(4)
-    optimizer = SGD([weight, bias], lr=0.1)
+    cell = LSTMCell(4, 4, 4, dtype=x.data.dtype)
+    optimizer = SGD([weight, bias, *cell.parameters()], lr=0.1)
 
     def step():
-        loss = functional.linear(x, weight, bias).sum()
+        out = functional.linear(x, weight, bias)
+        hidden = cell.init_hidden(batch_size=2)
+        for _ in range(2):
+            out, hidden = cell.forward(out, hidden)
+        loss = out.sum()
         loss.backward()
         optimizer.step()
         return loss

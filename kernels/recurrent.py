@@ -7,11 +7,12 @@ that BLAS reads and writes in place. Weights come as tuples of four: wx[g] (inpu
 bx[g] (hidden,), wh[g] (hidden, hidden).
 """
 import numpy as np
+from numba.extending import register_jitable
 
 from . import vmath
 from .blas import gemm
 from .jit import kernel
-from .matmul import column_sums_into
+from .matmul import column_sums_into, column_sums_scaled_into
 
 
 @kernel
@@ -77,7 +78,24 @@ def lstm_weight_grads(x, h, d_pre, dwx, dbx, dwh):
     x (rows, inputs), h (rows, hidden) and d_pre (4, rows, hidden) are the steps' inputs,
     previous hidden states and ``lstm_cell_backward``'s d_pre, stacked along the rows.
     """
+    _weight_products(x, h, d_pre, dwx, dwh, 1.0)
     for g in range(4):
-        gemm(x.T, d_pre[g], dwx[g], 1.0, 1.0)
-        gemm(h.T, d_pre[g], dwh[g], 1.0, 1.0)
         column_sums_into(d_pre[g], dbx[g])
+
+
+@kernel
+def lstm_weight_grads_scaled_into(x, h, d_pre, wx, bx, wh, scale):
+    """Add ``scale`` times the weights' gradients (``lstm_weight_grads``'s) into the weights
+    themselves: a compiled step's plain SGD update (scale = -lr), the gradients never written
+    out. The biases' column sums are rounded first, as ``column_sums`` gives them."""
+    _weight_products(x, h, d_pre, wx, wh, scale)
+    for g in range(4):
+        column_sums_scaled_into(d_pre[g], bx[g], scale)
+
+
+@register_jitable
+def _weight_products(x, h, d_pre, wx, wh, scale):
+    """wx[g] += scale * x.T @ d_pre[g] and wh[g] += scale * h.T @ d_pre[g], for each gate g."""
+    for g in range(4):
+        gemm(x.T, d_pre[g], wx[g], scale, 1.0)
+        gemm(h.T, d_pre[g], wh[g], scale, 1.0)

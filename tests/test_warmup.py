@@ -73,7 +73,8 @@ def train_a_bit_of_everything(dtype):
 
 
 def train_a_compiled_mlp(dtype):
-    """Replayed steps of a compiled MLP with plain SGD: fused updates in float32."""
+    """Replayed steps of a compiled MLP and LSTM window with plain SGD: fused updates in
+    float32."""
     mlp = Sequential([Linear(7, 6, dtype=dtype), Tanh(), Linear(6, 3, dtype=dtype)])
     optim = SGD(mlp.get_parameters(), lr=0.1)
 
@@ -85,6 +86,22 @@ def train_a_compiled_mlp(dtype):
     step = jitgrad.compile(train_step)
     for _ in range(3):
         step(Tensor(np.ones((5, 7), dtype)), Tensor(np.zeros((5, 3), dtype)))
+
+    embed, cell = Embedding(7, 4, dtype=dtype), LSTMCell(4, 5, 7, dtype=dtype)
+    optim = SGD(embed.get_parameters() + cell.get_parameters(), lr=0.1)
+
+    def train_window(chars):
+        hidden, loss = cell.init_hidden(3), None
+        for t in range(3):
+            out, hidden = cell.forward(embed.forward(chars[t]), hidden)
+            step_loss = CrossEntropyLoss().forward(out, chars[t + 1])
+            loss = step_loss if loss is None else loss + step_loss
+        loss.backward()
+        optim.step()
+        return loss
+    window = jitgrad.compile(train_window)
+    for _ in range(3):
+        window(Tensor(np.arange(12).reshape(4, 3) % 7))
 
 
 def test_warmup_compiles_every_kernel_a_training_step_uses():

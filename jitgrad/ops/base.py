@@ -51,14 +51,25 @@ class Op:
         """Check the inputs, compute the output array and keep what ``backward`` needs."""
         raise NotImplementedError
 
-    #: Inputs whose gradient ``add_scaled_grad`` can add, scaled, straight into an array.
+    #: Inputs whose gradients ``add_scaled_grads`` can add, scaled, straight into arrays.
     scaled_grad_inputs = ()
+    #: True when ``add_scaled_grads`` takes all of ``scaled_grad_inputs`` at once, with one
+    #: scale, or none of them.
+    scaled_grads_together = False
 
-    def add_scaled_grad(self, index, grad, out, scale):
-        """``out += scale * g``, where g is input ``index``'s gradient given ``grad``, without
-        making g: a compiled step fuses a plain SGD update (scale = -lr) into the product
-        that computes a weight's gradient (jitgrad/fused_sgd.py). ``out``: C-contiguous, of
-        the input's shape and dtype; ``scale``: a scalar of that dtype."""
+    def grad_delivery(self):
+        """(key, delivers): ops with the same key hand their inputs' gradients over together,
+        in the one whose ``delivers`` is True (an LSTM window's first step); by default each
+        op on its own."""
+        return self, True
+
+    def add_scaled_grads(self, grad, targets):
+        """For each (index, out, scale) of ``targets``: ``out += scale * g``, where g is input
+        ``index``'s gradient given ``grad``, without making g. A compiled step fuses a plain
+        SGD update (scale = -lr) into the products that compute weights' gradients this way
+        (jitgrad/fused_sgd.py), after ``backward`` ran with ``needs_grad`` False for those
+        inputs. ``out``: C-contiguous, of the input's shape and dtype; ``scale``: a scalar of
+        that dtype."""
         raise NotImplementedError
 
     def undelivered(self):

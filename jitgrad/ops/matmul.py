@@ -34,7 +34,11 @@ class MM(Op):
 
     scaled_grad_inputs = (1,)
 
-    def add_scaled_grad(self, index, grad, out, scale):
+    def add_scaled_grads(self, grad, targets):
+        for index, out, scale in targets:
+            self._add_scaled_grad(index, grad, out, scale)
+
+    def _add_scaled_grad(self, index, grad, out, scale):
         k.mm_grad_right_scaled_into(self.a, matrix(grad, grad.dtype), out, scale)
 
 
@@ -66,11 +70,11 @@ class Linear(MM):
 
     scaled_grad_inputs = (1, 2)
 
-    def add_scaled_grad(self, index, grad, out, scale):
+    def _add_scaled_grad(self, index, grad, out, scale):
         if index == 2:
             k.column_sums_scaled_into(np.ascontiguousarray(grad), out, scale)
         else:
-            super().add_scaled_grad(index, grad, out, scale)
+            super()._add_scaled_grad(index, grad, out, scale)
 
 
 def mm(a, b):

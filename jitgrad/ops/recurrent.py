@@ -45,10 +45,16 @@ class Window:
         the ``into`` buffers where given (ACCUMULATED) or returned as new arrays."""
         buffers = [np.zeros_like(w) if buffer is None else buffer
                    for w, buffer in zip(weights, into)]
-        k.lstm_weight_grads(np.concatenate(self.x), np.concatenate(self.h),
-                            np.concatenate(self.d_pre, axis=1), *_by_kind(buffers))
-        self.x, self.h, self.d_pre, self.owed = [], [], [], 0
+        k.lstm_weight_grads(*self.take(), *_by_kind(buffers))
         return [ACCUMULATED if buffer is not None else new for buffer, new in zip(into, buffers)]
+
+    def take(self):
+        """The kept steps' x, h and d_pre, each stacked along the rows; the window is then
+        empty and owes nothing."""
+        share = (np.concatenate(self.x), np.concatenate(self.h),
+                 np.concatenate(self.d_pre, axis=1))
+        self.x, self.h, self.d_pre, self.owed = [], [], [], 0
+        return share
 
 
 def window_before(h, weights):
@@ -74,12 +80,15 @@ class LSTMCell(Op):
 
     creation_op = "lstm_cell"
     accumulates = True
+    scaled_grad_inputs = tuple(range(3, 3 + WEIGHTS))
+    scaled_grads_together = True  # one product per weight for the whole window
 
     def __init__(self, window=None, weights=()):
         """``window``: the previous step's (``window_before``); ``weights``: the weight
         Tensors, by which a later step recognises the same cell."""
         self.window, self.weight_tensors = window, tuple(weights)
         self.first = False  # whether this step starts its window; set by its first forward
+        self.share = None  # the window's (x, h, d_pre) kept for add_scaled_grads
 
     def forward(self, x, h, c, *weights):
         self._check(x, h, c, weights)
@@ -110,12 +119,26 @@ class LSTMCell(Op):
         d_pre, dx, dh, dc = k.lstm_cell_backward(np.ascontiguousarray(grad), self.c, self.state,
                                                  self.gates, self.wx, self.wh)
         self.window.keep(self.x, self.h, d_pre)
-        if self.first:
-            weight_grads = self.window.weight_grads(self._weights(), into[3:])
-        else:
+        if not self.first:
             self.window.owed += 1
-            weight_grads = [DEFERRED] * WEIGHTS
-        return [dx, dh, dc] + weight_grads
+            return [dx, dh, dc] + [DEFERRED] * WEIGHTS
+        if any(needs_grad[3:]):
+            return [dx, dh, dc] + self.window.weight_grads(self._weights(), into[3:])
+        # no weight wants a gradient now: the window's share waits for add_scaled_grads (a
+        # compiled step's fused SGD), replaced by the next pass's if nothing asks for it
+        self.share = self.window.take()
+        return [dx, dh, dc] + [None] * WEIGHTS
+
+    def grad_delivery(self):
+        return self.window, self.first
+
+    def add_scaled_grads(self, grad, targets):
+        indices, outs, scales = zip(*targets)
+        if indices != self.scaled_grad_inputs or len(set(scales)) != 1:
+            raise RuntimeError("lstm_cell: the weights' fused update takes all of them at once, "
+                               f"with one scale; got inputs {indices}")
+        k.lstm_weight_grads_scaled_into(*self.share, *_by_kind(outs), scales[0])
+        self.share = None
 
     def undelivered(self):
         if self.window.owed:
