@@ -67,22 +67,23 @@ def _fusable_inputs(nodes, sources, ops, optimizer):
     only use, or every use in ops that hand over together (``Op.grad_delivery``: an LSTM
     window's steps), each once."""
     params = {id(p) for p in optimizer.parameters}
-    uses = collections.defaultdict(list)  # slot of a parameter -> (position, index) of each use
+    uses = collections.defaultdict(list)  # slot of an input -> (position, index) of each use
     for position, (_, creators) in enumerate(nodes):
-        for index, (key, wants_grad, *_) in enumerate(creators):
+        for index, (slot, wants_grad, *_) in enumerate(creators):
             if wants_grad:
-                uses[key].append((position, index))
+                uses[slot].append((position, index))
     fusable = {}
-    for key, places in uses.items():
-        kind, param = sources[key]
+    for slot, places in uses.items():
+        kind, param = sources[slot]
+        if kind != "param" or id(param) not in params:
+            continue
         deliveries = [ops[nodes[position][0]].grad_delivery() for position, _ in places]
         givers = [place for place, (_, delivers) in zip(places, deliveries) if delivers]
-        if (kind != "param" or id(param) not in params or len(givers) != 1
-                or len({id(group) for group, _ in deliveries}) != 1
+        if (len(givers) != 1 or len({id(group) for group, _ in deliveries}) != 1
                 or len({position for position, _ in places}) != len(places)):
-            continue
+            continue  # gradients from several ops, or twice from one
         position, index = givers[0]
-        _, wants_grad, dtype, _, is_leaf = nodes[position][1][index]
+        _, _, dtype, _, is_leaf = nodes[position][1][index]
         if is_leaf and dtype == np.float32 and index in ops[nodes[position][0]].scaled_grad_inputs:
             fusable.setdefault(position, []).append((index, param))
     return {position: tuple(sorted(inputs, key=lambda item: item[0]))
