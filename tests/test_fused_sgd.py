@@ -18,14 +18,15 @@ from .test_compile import STACKS, Twins, batches, replayed
 STEPS = 12
 
 
-def plain_sgd_mlp(stack="tanh", lr=0.05, tied=False, zero=True):
-    """A builder for Twins: an MLP trained with plain SGD, ``step(zero=zero)`` right after
-    backward. ``tied``: the hidden Linear is applied twice (its parameters get two
-    gradients)."""
+def plain_sgd_mlp(stack="tanh", tied=False, zero=True, optimizer=None):
+    """A builder for Twins: an MLP trained with plain SGD (lr 0.05; or ``optimizer(model's
+    parameters)``), ``step(zero=zero)`` right after backward. ``tied``: the hidden Linear is
+    applied twice (its parameters get two gradients)."""
     def build(dtype):
         layers = STACKS[stack](dtype)
         model = jitgrad.Sequential(layers)
-        opt = jitgrad.SGD(model.parameters(), lr=lr)
+        params = model.get_parameters()
+        opt = optimizer(params) if optimizer else jitgrad.SGD(params, lr=0.05)
         criterion = jitgrad.MSELoss(reduction="mean")
 
         def forward(x):
@@ -226,20 +227,10 @@ def _example_backward(example, dtype, fused):
 
 
 def test_groups_fuse_apart_a_plain_one_beside_one_with_momentum():
-    def build(dtype):
-        model, _, _ = plain_sgd_mlp()(dtype)
-        params = model.get_parameters()
-        opt = jitgrad.SGD([{"params": params[:2], "momentum": 0.9}, {"params": params[2:]}],
-                          lr=0.05)
-        criterion = jitgrad.MSELoss(reduction="mean")
-
-        def train_step(x, y):
-            loss = criterion.forward(model.forward(x), y)
-            loss.backward()
-            opt.step()
-            return loss
-        return model, opt, train_step
-    twins = Twins(build, np.float32)
+    def two_groups(params):
+        return jitgrad.SGD([{"params": params[:2], "momentum": 0.9}, {"params": params[2:]}],
+                           lr=0.05)
+    twins = Twins(plain_sgd_mlp(optimizer=two_groups), np.float32)
     train(twins)  # compares the momentum buffers too
     x, y = next(batches("values", np.float32, seed=9))
     assert updates_in_a_replay(twins, x, y) == {"linear": 1}  # the second Linear's
