@@ -99,6 +99,7 @@ class FusedSGD:
 
     def __init__(self, optimizer, fusable):
         self.optimizer, self.fusable = optimizer, fusable
+        self.planned = {id(param) for inputs in fusable.values() for _, param in inputs}
         self.scales = {}  # id(parameter) -> -lr as float32, for the parameters fused this time
         self.deferred = []  # (op, gradient given to the op, ((input index, parameter), ...))
 
@@ -110,13 +111,12 @@ class FusedSGD:
             self.optimizer._check_parameters()
         except (TypeError, ValueError):
             return  # the step raises, as eagerly, after an unfused pass
-        planned = {id(param) for inputs in self.fusable.values() for _, param in inputs}
         for group in self.optimizer.param_groups:
             if group["momentum"] or group["weight_decay"]:
                 continue
             scale = np.float32(-group["lr"])
             for p in group["params"]:
-                if id(p) in planned and p.grad is None and p.autograd and _in_place(p.data):
+                if id(p) in self.planned and p.grad is None and p.autograd and _in_place(p.data):
                     self.scales[id(p)] = scale
 
     def defer(self, op, grad, fusable):
