@@ -33,6 +33,7 @@ import inspect
 import numpy as np
 
 from . import profiler
+from .autograd import _fits
 from .optim import SGD
 from .optim.optimizer import Optimizer
 
@@ -116,7 +117,8 @@ class FusedSGD:
                 continue
             scale = np.float32(-group["lr"])
             for p in group["params"]:
-                if id(p) in self.planned and p.grad is None and p.autograd and _in_place(p.data):
+                if (id(p) in self.planned and p.grad is None and p.autograd
+                        and _fits(p.data, p.data.shape, np.float32)):  # updated in place
                     self.scales[id(p)] = scale
 
     def defer(self, op, grad, fusable):
@@ -144,8 +146,3 @@ class FusedSGD:
         fused, self.deferred = bool(self.deferred), []
         if not fused or any(p.grad is not None for p in self.optimizer.parameters):
             method(*args, **kwargs)
-
-
-def _in_place(array):
-    return (array.dtype == np.float32 and array.flags.c_contiguous
-            and array.flags.writeable)
