@@ -163,10 +163,10 @@ def mlp(stack, loss, optimizer, clip=None, zero_first=False):
     return build
 
 
-def train(twins, target_kind):
+def train(twins, target_kind, count=STEPS):
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)  # a fallback would warn
-        for x, y in batches(target_kind, twins.dtype):
+        for x, y in batches(target_kind, twins.dtype, count=count):
             twins.step(x, y)
     assert replayed(twins)
 

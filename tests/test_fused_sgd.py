@@ -2,7 +2,6 @@
 eager's numbers (the bias bit for bit, the weight to rounding), and eager's behaviour
 wherever a condition for fusing does not hold."""
 import collections
-import warnings
 
 import numpy as np
 import pytest
@@ -13,19 +12,21 @@ from jitgrad.autograd import run_backward
 from jitgrad import ops
 from jitgrad.ops import registry
 
-from .test_compile import STACKS, Twins, batches, replayed
+from .test_compile import STACKS, Twins, batches, replayed, train
 
 STEPS = 12
 
 
 def plain_sgd_mlp(stack="tanh", tied=False, zero=True, optimizer=None):
     """A builder for Twins: an MLP trained with plain SGD (lr 0.05; or ``optimizer(model's
-    parameters)``), ``step(zero=zero)`` right after backward. ``tied``: the hidden Linear is
-    applied twice (its parameters get two gradients)."""
+    parameters)``), ``step(zero=zero)`` right after backward. ``tied``: an (8, 8) Linear,
+    trained too, is applied twice after the hidden layer (its parameters get two
+    gradients)."""
     def build(dtype):
         layers = STACKS[stack](dtype)
         model = jitgrad.Sequential(layers)
-        params = model.get_parameters()
+        square = jitgrad.Linear(8, 8, dtype=dtype) if tied else None
+        params = model.get_parameters() + (square.get_parameters() if tied else [])
         opt = optimizer(params) if optimizer else jitgrad.SGD(params, lr=0.05)
         criterion = jitgrad.MSELoss(reduction="mean")
 
@@ -33,8 +34,6 @@ def plain_sgd_mlp(stack="tanh", tied=False, zero=True, optimizer=None):
             if not tied:
                 return model.forward(x)
             hidden = layers[1].forward(layers[0].forward(x))
-            square = jitgrad.Linear(8, 8, dtype=dtype)
-            square.weight, square.bias = tied_parameters(model, dtype)
             return layers[2].forward(square.forward(square.forward(hidden)))
 
         def train_step(x, y):
@@ -44,15 +43,6 @@ def plain_sgd_mlp(stack="tanh", tied=False, zero=True, optimizer=None):
             return loss
         return model, opt, train_step
     return build
-
-
-def tied_parameters(model, dtype, made={}):  # noqa: B006 -- one pair per model, kept
-    """An (8, 8) weight and bias made once per model and added to its optimizer's view."""
-    if id(model) not in made:
-        rng = np.random.default_rng(5)
-        made[id(model)] = (Tensor(rng.standard_normal((8, 8)).astype(dtype) * 0.3, autograd=True),
-                           Tensor(np.zeros(8, dtype), autograd=True))
-    return made[id(model)]
 
 
 def updates_in_a_replay(twins, x, y):
@@ -67,17 +57,10 @@ def updates_in_a_replay(twins, x, y):
     return calls
 
 
-def train(twins, count=STEPS):
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", RuntimeWarning)  # a fallback, or "nothing updated"
-        for x, y in batches("values", twins.dtype, count=count):
-            twins.step(x, y)
-
-
 @pytest.mark.parametrize("stack", STACKS)
 def test_plain_sgd_fuses_every_linear_in_float32_and_keeps_eager_numbers(stack):
     twins = Twins(plain_sgd_mlp(stack), np.float32)
-    train(twins)
+    train(twins, "values")
     linears = sum(isinstance(layer, jitgrad.Linear) for layer in twins.model.layers_within())
     x, y = next(batches("values", np.float32, seed=9))
     assert updates_in_a_replay(twins, x, y) == {"linear": linears}  # weight and bias in one
@@ -86,7 +69,7 @@ def test_plain_sgd_fuses_every_linear_in_float32_and_keeps_eager_numbers(stack):
 
 def test_float64_is_never_fused_and_stays_bit_for_bit():
     twins = Twins(plain_sgd_mlp(), np.float64)  # compares bit for bit
-    train(twins)
+    train(twins, "values")
     x, y = next(batches("values", np.float64, seed=9))
     assert updates_in_a_replay(twins, x, y) == {}
     assert replayed(twins)
@@ -121,9 +104,7 @@ def test_each_condition_is_read_at_every_replay():
 
 def test_a_parameter_with_two_gradients_is_not_fused():
     twins = Twins(plain_sgd_mlp(tied=True), np.float32)
-    for model, opt in zip(twins.models, twins.optimizers):
-        opt.add_param_group({"params": list(tied_parameters(model, np.float32))})
-    train(twins)
+    train(twins, "values")
     x, y = next(batches("values", np.float32, seed=9))
     assert updates_in_a_replay(twins, x, y) == {"linear": 2}  # the two single-use Linears
     assert replayed(twins)
@@ -131,7 +112,7 @@ def test_a_parameter_with_two_gradients_is_not_fused():
 
 def test_a_step_that_keeps_the_gradients_is_not_fused():
     twins = Twins(plain_sgd_mlp(zero=False), np.float32)
-    train(twins)  # compares .grad too
+    train(twins, "values")  # compares .grad too
     assert all(p.grad is not None for p in twins.model.get_parameters())
     x, y = next(batches("values", np.float32, seed=9))
     assert updates_in_a_replay(twins, x, y) == {}
@@ -151,7 +132,7 @@ def test_a_gradient_held_before_the_step_is_added_to_not_fused_over():
 
 def test_a_read_only_parameter_raises_as_eagerly_and_nothing_changes():
     twins = Twins(plain_sgd_mlp(), np.float32)
-    train(twins, count=4)
+    train(twins, "values", count=4)
     params = twins.model.get_parameters()
     params[2].data.flags.writeable = False
     before = [p.data.copy() for p in params]
@@ -231,7 +212,7 @@ def test_groups_fuse_apart_a_plain_one_beside_one_with_momentum():
         return jitgrad.SGD([{"params": params[:2], "momentum": 0.9}, {"params": params[2:]}],
                            lr=0.05)
     twins = Twins(plain_sgd_mlp(optimizer=two_groups), np.float32)
-    train(twins)  # compares the momentum buffers too
+    train(twins, "values")  # compares the momentum buffers too
     x, y = next(batches("values", np.float32, seed=9))
     assert updates_in_a_replay(twins, x, y) == {"linear": 1}  # the second Linear's
     assert replayed(twins)
