@@ -23,6 +23,8 @@ learning rates and parameter lists as they are then. Numbers are therefore eager
 bit: the same kernels, on the same arrays, summed in the same order, drawing from the same
 random stream. The one exception is float32 plain SGD, whose update a replay adds straight
 into the weights inside the backward products (jitgrad/fused_sgd.py: the last rounding moves).
+A float32 SGD tape made only of ops with a source form runs, after ``codegen.AFTER_REPLAYS``
+replays, as one generated Numba function with the replay's numbers (jitgrad/codegen.py).
 
 Anything the tape cannot express makes the step run eagerly from then on, with one
 RuntimeWarning naming the reason. See docs/compile.md for the rules.
@@ -33,9 +35,10 @@ import warnings
 
 import numpy as np
 
-from . import anomaly, fused_sgd, grad_mode, profiler, recording
+from . import anomaly, codegen, fused_sgd, grad_mode, profiler, recording
 from . import tensor as tensor_module
 from .autograd import _memory_owner, check_delivered, deliver, is_gradient, run_backward
+from .ops.base import NotEmitted
 from .tensor import Tensor
 
 #: Tapes kept per compiled step (signatures times modes); the oldest is dropped beyond it.
@@ -443,6 +446,9 @@ class Tape:
                                      fusions.get(index - 1))
                       for index, event in enumerate(rec.events)]
         self.outputs = rec.outputs
+        self.replays = 0
+        self.program = None  # codegen's Program once generated, False if the tape has none
+        self._for_program = (rec.events, fusions)
 
     def guards_hold(self):
         """Whether the parameters kept their shape, dtype and autograd flag (their values
@@ -457,13 +463,48 @@ class Tape:
         values = [None] * self.size
         for slot, kind, payload in self.inputs:
             values[slot] = _source_value(kind, payload, leaves, values)
-        for run, *args in self.steps:
-            run(values, leaves, *args)
+        program = self._program(values)
+        results = None if program is None else self._run(program, values)
+        if results is None:  # op by op
+            for run, *args in self.steps:
+                run(values, leaves, *args)
+            results = values
         if self.outputs is None:
             return None
         kind, items = self.outputs
-        out = [_output(values[slot], autograd) for slot, autograd in items]
+        out = [_output(results[slot], autograd) for slot, autograd in items]
         return out[0] if kind is None else kind(out)
+
+    def _program(self, values):
+        """The generated function to run this call with (jitgrad/codegen.py), or None."""
+        if self.program is False or profiler.switch.active:
+            return None
+        if self.program is None:
+            self.replays += 1
+            if self.replays <= codegen.AFTER_REPLAYS:
+                return None
+            if not codegen.enabled():
+                self.program = False
+                return None
+            events, fusions = self._for_program
+            nodes = [args[3] for run, *args in self.steps if run is _replay_backward]
+            arrays = {slot: values[slot] for slot, _, _ in self.inputs}
+            try:
+                self.program = codegen.generate(events, fusions, nodes[0] if nodes else (),
+                                                self.outputs, arrays)
+            except NotEmitted:
+                self.program = False
+            self._for_program = None
+        return self.program or None
+
+    def _run(self, program, values):
+        """{slot: array} of ``program`` run on this call's inputs, or None to replay op by op
+        (a condition failed, or the function did not compile: then never again)."""
+        try:
+            return program.run([values[slot] for slot in program.input_slots])
+        except NotEmitted:
+            self.program = False
+            return None
 
 
 def _compile_event(event, ops, sources, fusion, fusion_before):

@@ -144,5 +144,10 @@ class FusedSGD:
             else:
                 op.add_scaled_grads(grad, targets)
         fused, self.deferred = bool(self.deferred), []
+        self.finish(fused, method, args, kwargs)
+
+    def finish(self, fused, method, args, kwargs):
+        """After the fused updates (``fused``: whether there were any), the optimizer's step
+        for the parameters that have a gradient; none left, it is skipped."""
         if not fused or any(p.grad is not None for p in self.optimizer.parameters):
             method(*args, **kwargs)

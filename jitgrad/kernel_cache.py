@@ -3,6 +3,7 @@ import contextlib
 import glob
 import json
 import os
+import shutil
 import sys
 
 import kernels
@@ -37,6 +38,9 @@ def sources():
 
 #: The file, beside the cached kernels, recording the kernel sources they were compiled from.
 SOURCES_RECORD = "sources.json"
+#: The folder, beside the cached kernels, of compiled steps' generated sources and their
+#: cached code (jitgrad/codegen.py).
+GENERATED = "jitgrad_steps"
 
 
 def drop_if_sources_changed():
@@ -59,6 +63,8 @@ def drop_if_sources_changed():
     with contextlib.suppress(OSError):
         for path in stale:
             os.remove(path)
+        # generated steps call the old kernels (their names hash the old sources: unused)
+        shutil.rmtree(os.path.join(cache, GENERATED), ignore_errors=True)
         with atomic_write(record) as file:  # processes importing at once never read half of it
             file.write(json.dumps(current).encode())
     return bool(stale)

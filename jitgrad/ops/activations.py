@@ -27,6 +27,18 @@ class Activation(Op):
         grad_in = type(self).backward_kernel(flat(grad, self.y.dtype), self.y)
         return [grad_in.reshape(grad.shape)]
 
+    emits = True
+
+    def emit_forward(self, src, name, ins):
+        (a,) = ins
+        src.add(f"{name}_y = {src.kernel(type(self).kernel)}({a}.reshape({a}.size))")
+        src.add(f"{name} = {name}_y.reshape({a}.shape)")
+
+    def emit_backward(self, src, name, ins, grad, needs_grad):
+        src.add(f"{name}_grad0 = {src.kernel(type(self).backward_kernel)}("
+                f"{grad}.reshape({grad}.size), {name}_y).reshape({grad}.shape)")
+        return [f"{name}_grad0"]
+
 
 class Sigmoid(Activation):
     creation_op = "sigmoid"

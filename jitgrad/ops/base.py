@@ -72,6 +72,30 @@ class Op:
         that dtype."""
         raise NotImplementedError
 
+    #: True for an op with a source form (``emit_forward``, ``emit_backward`` and, if it has
+    #: ``scaled_grad_inputs``, ``emit_scaled``): a compiled step made only of such ops runs
+    #: as one generated Numba function (jitgrad/codegen.py). A subclass whose ``forward``
+    #: or ``backward`` differs must set it False or emit its own.
+    emits = False
+
+    def emit_forward(self, src, name, ins):
+        """Add to ``src`` (a ``codegen.Source``) the lines that compute this op's output into
+        the variable ``name`` from the arrays named ``ins``, with the kernels, arguments and
+        order of ``forward`` (so the numbers are the same); what the backward needs goes in
+        names starting with ``name``. The shapes and dtypes are this recorded op's: raise
+        ``NotEmitted`` for a case without a source form."""
+        raise NotImplementedError
+
+    def emit_backward(self, src, name, ins, grad, needs_grad):
+        """Add the lines of ``backward`` given the gradient named ``grad``; returns the name
+        of each input's gradient, None where ``needs_grad`` is False."""
+        raise NotImplementedError
+
+    def emit_scaled(self, src, name, ins, grad, targets):
+        """Add the lines of ``add_scaled_grads``: ``targets`` is [(input index, name of the
+        array, name of the scale)]."""
+        raise NotImplementedError
+
     def undelivered(self):
         """After a backward pass in which this op returned DEFERRED: a description of the
         gradients still owed (the pass raises with it), or None when all were delivered."""
@@ -85,6 +109,10 @@ class Op:
         (the backward pass relies on that to know which buffers it may add into).
         """
         raise NotImplementedError
+
+
+class NotEmitted(Exception):
+    """A recorded op (or tape) without a source form (``Op.emit_forward``), and why."""
 
 
 def add_or_return(into, fresh_kernel, into_kernel, *args):

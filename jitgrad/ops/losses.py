@@ -7,7 +7,7 @@ import numpy as np
 from kernels import losses as k
 
 from ..dtypes import describe, float_dtype
-from .base import Op, flat, rows
+from .base import NotEmitted, Op, flat, rows
 from .registry import BadInput, Example, apply, constant, register
 from .softmax import REDUCTIONS, check_reduction, reduce_loss
 
@@ -31,6 +31,20 @@ class SquaredError(Op):
         grad_pred = k.squared_error_backward(grad.reshape(-1), self.diff).reshape(self.shape)
         return grad_pred, (-grad_pred if needs_grad[1] else None)
 
+    emits = True
+
+    def emit_forward(self, src, name, ins):
+        if len(self.shape) != 2:  # the other ranks reshape through shapes Numba cannot take
+            raise NotEmitted(f"squared_error of {len(self.shape)}-D inputs")
+        pred, target = ins
+        src.add(f"{name}, {name}_diff = {src.kernel(k.squared_error)}({pred}, {target})")
+
+    def emit_backward(self, src, name, ins, grad, needs_grad):
+        src.add(f"{name}_grad0 = {src.kernel(k.squared_error_backward)}({grad}, {name}_diff)")
+        if needs_grad[1]:
+            src.add(f"{name}_grad1 = -{name}_grad0")
+        return [f"{name}_grad0", f"{name}_grad1" if needs_grad[1] else None]
+
 
 class MeanSquaredError(SquaredError):
     """input, target of one shape -> 0-d mean (or sum) of (input - target)**2: ``mse_loss``
@@ -38,6 +52,7 @@ class MeanSquaredError(SquaredError):
     The squared error over one column of every element, scaled; its backward, scaled."""
 
     creation_op = "mse_loss"
+    emits = False  # a scaled total: not SquaredError's source form
 
     def __init__(self, reduction):
         self.reduction = reduction

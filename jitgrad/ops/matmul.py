@@ -41,6 +41,24 @@ class MM(Op):
     def _add_scaled_grad(self, index, grad, out, scale):
         k.mm_grad_right_scaled_into(self.a, matrix(grad, grad.dtype), out, scale)
 
+    # the source form (jitgrad/codegen.py), whose arrays are C-contiguous, of one dtype
+    emits = True
+
+    def emit_forward(self, src, name, ins):
+        src.add(f"{name} = {src.kernel(k.mm)}({ins[0]}, {ins[1]})")
+
+    def emit_backward(self, src, name, ins, grad, needs_grad):
+        grads = [f"{name}_grad{index}" if needs else None for index, needs in enumerate(needs_grad)]
+        if needs_grad[0]:
+            src.add(f"{grads[0]} = {src.kernel(k.mm_grad_left)}({grad}, {ins[1]})")
+        if needs_grad[1]:
+            src.add(f"{grads[1]} = {src.kernel(k.mm_grad_right)}({ins[0]}, {grad})")
+        return grads
+
+    def emit_scaled(self, src, name, ins, grad, targets):
+        for _, out, scale in targets:
+            src.add(f"{src.kernel(k.mm_grad_right_scaled_into)}({ins[0]}, {grad}, {out}, {scale})")
+
 
 class Linear(MM):
     """x (n, k), w (k, m)[, b (m,)] -> x @ w + b: the book's ``x.mm(w) + b.expand(0, n)`` as
@@ -75,6 +93,26 @@ class Linear(MM):
             k.column_sums_scaled_into(np.ascontiguousarray(grad), out, scale)
         else:
             super()._add_scaled_grad(index, grad, out, scale)
+
+    def emit_forward(self, src, name, ins):
+        if len(ins) == 2:
+            return super().emit_forward(src, name, ins)
+        return src.add(f"{name} = {src.kernel(k.linear)}({', '.join(ins)})")
+
+    def emit_backward(self, src, name, ins, grad, needs_grad):
+        grads = super().emit_backward(src, name, ins[:2], grad, needs_grad[:2])
+        if len(needs_grad) == 3:
+            grads.append(f"{name}_grad2" if needs_grad[2] else None)
+            if needs_grad[2]:
+                src.add(f"{grads[2]} = {src.kernel(k.column_sums)}({grad})")
+        return grads
+
+    def emit_scaled(self, src, name, ins, grad, targets):
+        for index, out, scale in targets:
+            if index == 2:
+                src.add(f"{src.kernel(k.column_sums_scaled_into)}({grad}, {out}, {scale})")
+            else:
+                super().emit_scaled(src, name, ins, grad, [(index, out, scale)])
 
 
 def mm(a, b):

@@ -1,0 +1,281 @@
+"""A compiled step generated as one Numba function (jitgrad/codegen.py): the same numbers as
+the op-by-op replay, bit for bit, and that replay wherever a condition does not hold."""
+import collections
+import json
+import os
+
+import numpy as np
+import pytest
+
+import jitgrad
+from jitgrad import Tensor, codegen
+from jitgrad.autograd import run_backward
+from jitgrad.ops import registry
+
+from .test_compile import STACKS, Twins, batches, replayed
+
+STEPS = 8
+
+
+@pytest.fixture(autouse=True)
+def generate_early(monkeypatch):
+    """Generate after two replays, so that a short training runs the function."""
+    monkeypatch.setattr(codegen, "AFTER_REPLAYS", 2)
+    monkeypatch.delenv(codegen.OVERRIDE, raising=False)
+
+
+@pytest.fixture
+def program_runs(monkeypatch):
+    """A Counter of the generated functions' calls that ran the step (not replayed op by op)."""
+    counts, run = collections.Counter(), codegen.Program.run
+
+    def counted(program, arrays):
+        try:
+            results = run(program, arrays)
+        except codegen.NotEmitted:
+            counts["failed"] += 1
+            raise
+        counts["ran" if results is not None else "declined"] += 1
+        return results
+    monkeypatch.setattr(codegen.Program, "run", counted)
+    return counts
+
+
+def sgd_mlp(stack="tanh", optimizer=None, zero_first=False, make_loss=jitgrad.MSELoss):
+    """A Twins builder: plain SGD on ``stack`` (a key of STACKS or MODELS) with the book's
+    MSELoss (squared error); ``optimizer(model)`` instead of SGD with lr 0.05, another
+    criterion from ``make_loss()``. A model with ``predict_and_target(x, y)`` gives both."""
+    def build(dtype):
+        model = MODELS[stack](dtype) if stack in MODELS else jitgrad.Sequential(STACKS[stack](dtype))
+        opt = optimizer(model) if optimizer else jitgrad.SGD(model.get_parameters(), lr=0.05)
+        criterion = make_loss()
+
+        def train_step(x, y):
+            if zero_first:
+                opt.zero_grad()
+            pair = model.predict_and_target(x, y) if hasattr(model, "predict_and_target") \
+                else (model.forward(x), y)
+            loss = criterion.forward(*pair)
+            loss.backward()
+            opt.step()
+            return loss
+        return model, opt, train_step
+    return build
+
+
+class BookMM(jitgrad.Layer):
+    """The book's two-layer net on bare weights: ``x.mm(w1).tanh().mm(w2)``."""
+
+    def __init__(self, dtype):
+        super().__init__()
+        rng = np.random.default_rng(5)
+        self.w1, self.w2 = (Tensor(rng.standard_normal(shape).astype(dtype), autograd=True)
+                            for shape in ((5, 8), (8, 3)))
+
+    def forward(self, x):
+        return x.mm(self.w1).tanh().mm(self.w2)
+
+
+class TwoHeads(jitgrad.Layer):
+    """A hidden layer read by two heads, one the other's target: its gradient is the sum of
+    two, and the target's gradient is the loss's second."""
+
+    def __init__(self, dtype):
+        super().__init__()
+        self.hidden, self.head, self.other = (jitgrad.Linear(n_in, n_out, dtype=dtype) for
+                                              n_in, n_out in ((5, 8), (8, 3), (8, 3)))
+
+    def predict_and_target(self, x, y):
+        h = self.hidden.forward(x).tanh()
+        return self.head.forward(h), self.other.forward(h)  # y unused
+
+
+MODELS = {"book_mm": BookMM, "two_heads": TwoHeads}
+
+
+def two_groups(model):
+    """SGD with another learning rate for the last layer's parameters."""
+    params = model.get_parameters()
+    return jitgrad.SGD([{"params": params[:-2]}, {"params": params[-2:], "lr": 0.2}], lr=0.05)
+
+
+def tape(twins):
+    (tapes,) = twins.compiled._tapes.values()
+    return tapes[0]
+
+
+def train(twins, count=STEPS, seed=0):
+    for x, y in batches("values", np.float32, count=count, seed=seed):
+        twins.step(x, y)
+    assert replayed(twins)
+
+
+@pytest.mark.parametrize("model", ["tanh", "sigmoid_relu", "book_mm", "two_heads", "groups"])
+def test_an_sgd_step_runs_generated_with_the_op_by_op_replays_numbers(model, program_runs,
+                                                                      monkeypatch):
+    """Against eager (Twins, float32 tolerance) and, bit for bit, against a twin compiled
+    step replayed op by op (``JITGRAD_GENERATE=off``)."""
+    build = sgd_mlp("tanh", optimizer=two_groups) if model == "groups" else sgd_mlp(model)
+    generated, by_op = Twins(build, np.float32), Twins(build, np.float32)
+    for x, y in batches("values", np.float32, count=STEPS):
+        loss = generated.step(x, y)[1]
+        monkeypatch.setenv(codegen.OVERRIDE, "off")
+        loss_by_op = by_op.step(x, y)[1]
+        monkeypatch.delenv(codegen.OVERRIDE)
+        np.testing.assert_array_equal(loss.data, loss_by_op.data)
+    for a, b in zip(generated.sides[1][0].get_parameters(), by_op.sides[1][0].get_parameters()):
+        np.testing.assert_array_equal(a.data, b.data)
+    assert tape(generated).program and tape(by_op).program is False
+    assert program_runs == {"ran": STEPS - 2 - 2}  # after two recordings and two replays
+
+
+def test_each_call_checks_the_conditions_and_replays_op_by_op_when_one_fails(program_runs):
+    twins = Twins(sgd_mlp(), np.float32)
+    train(twins)
+    runs = program_runs["ran"]
+    model, opt, _ = twins.sides[1]
+    data = batches("values", np.float32, count=3, seed=4)
+    for side in twins.sides:  # momentum: not plain SGD
+        side[1].param_groups[0]["momentum"] = 0.5
+    twins.step(*next(data))
+    for side in twins.sides:
+        side[1].param_groups[0]["momentum"] = 0.0
+        weight = side[0].get_parameters()[0]  # an F-ordered array of the same shape
+        weight.data = np.asfortranarray(weight.data)
+    twins.step(*next(data))
+    for side in twins.sides:
+        side[0].get_parameters()[0].data = np.ascontiguousarray(side[0].get_parameters()[0].data)
+    twins.step(*next(data))
+    assert program_runs == {"ran": runs + 1, "declined": 2}
+    assert replayed(twins) and tape(twins).program
+
+
+@pytest.mark.parametrize("why", ["adam", "zero_grad_first", "mse_mean", "float64"])
+def test_a_tape_outside_the_source_forms_keeps_replaying_op_by_op(why, program_runs):
+    build = {"adam": sgd_mlp(optimizer=lambda model: jitgrad.Adam(model.get_parameters(), lr=0.01)),
+             "zero_grad_first": sgd_mlp(zero_first=True),
+             "mse_mean": sgd_mlp(make_loss=lambda: jitgrad.MSELoss(reduction="mean")),
+             "float64": sgd_mlp()}[why]
+    twins = Twins(build, np.float64 if why == "float64" else np.float32)
+    for x, y in batches("values", twins.dtype, count=STEPS):
+        twins.step(x, y)
+    assert replayed(twins) and tape(twins).program is False
+    assert not program_runs
+
+
+def test_a_profiled_call_replays_op_by_op_and_shows_its_ops(program_runs):
+    twins = Twins(sgd_mlp(), np.float32)
+    train(twins)
+    runs = program_runs["ran"]
+    with jitgrad.profile() as prof:
+        twins.step(*next(batches("values", np.float32, seed=3)))
+    assert program_runs["ran"] == runs
+    assert {name for name, _, _ in prof.stats} >= {"linear", "tanh", "squared_error"}
+
+
+def test_generation_off_and_a_bad_setting(monkeypatch):
+    monkeypatch.setenv(codegen.OVERRIDE, "off")
+    twins = Twins(sgd_mlp(), np.float32)
+    train(twins)
+    assert tape(twins).program is False
+    monkeypatch.setenv(codegen.OVERRIDE, "sometimes")
+    with pytest.raises(ValueError, match="JITGRAD_GENERATE='sometimes'"):
+        codegen.enabled()
+
+
+def test_a_function_that_does_not_compile_is_dropped_and_the_call_replays(monkeypatch,
+                                                                           program_runs):
+    def failing(*args):
+        from numba.core.errors import TypingError
+        raise TypingError("no such kernel")
+    failing.signatures = []
+    monkeypatch.setattr(codegen, "load", lambda text: failing)
+    twins = Twins(sgd_mlp(), np.float32)
+    train(twins)  # Twins compares every step with eager
+    assert tape(twins).program is False and program_runs == {"failed": 1}
+
+
+def test_the_source_is_written_once_beside_the_cached_kernels_under_its_hash():
+    text = codegen.Source().text(["a"], ["a"])
+    first = codegen.load(text)
+    path = first.py_func.__code__.co_filename
+    stamp = os.stat(path).st_mtime_ns
+    assert codegen.load(text) is first and os.stat(path).st_mtime_ns == stamp
+    assert os.path.dirname(path).endswith("jitgrad_steps")
+    array = np.arange(3.0)
+    assert first(array)[0] is not None and np.array_equal(first(array)[0], array)
+
+
+def test_every_op_with_a_source_form_computes_what_its_methods_do():
+    """Each registered example whose output's op emits, on C-contiguous float32 inputs: its
+    forward, backward (for every input) and scaled updates, generated into one function,
+    against the op's own methods, bit for bit. A new op with a source form is checked here
+    once it registers an example."""
+    checked, emitting = set(), set()
+    for spec in registry.SPECS.values():
+        for example in spec.examples:
+            leaves = [Tensor(a, autograd=True)
+                      for a in registry.example_arrays(example.inputs, np.float32)]
+            out = example.call(registry.library(), *leaves)
+            if not isinstance(out, Tensor) or out.creators is None:
+                continue
+            op, arrays = out._op, [c.data for c in out.creators]
+            if not type(op).emits or not all(
+                    a.dtype == np.float32 and a.flags.c_contiguous for a in arrays):
+                continue
+            emitting.add(op.creation_op)
+            try:
+                _check_source_form(op, arrays, out.data)
+            except codegen.NotEmitted:
+                continue  # this example's case has no source form
+            checked.add(op.creation_op)
+    assert checked == emitting >= {"mm", "linear", "sigmoid", "tanh", "relu", "squared_error"}
+
+
+def _check_source_form(op, arrays, output):
+    rng = np.random.default_rng(2)
+    grad = rng.standard_normal(output.shape).astype(np.float32)
+    scaled = [i for i in op.scaled_grad_inputs if i < len(arrays)]
+    src, ins = codegen.Source(), [f"in{i}" for i in range(len(arrays))]
+    op.emit_forward(src, "v", ins)
+    grads = op.emit_backward(src, "v", ins, "grad", [True] * len(arrays))
+    op.emit_scaled(src, "v", ins, "grad", [(i, f"into{i}", "scale") for i in scaled]) \
+        if scaled else None
+    step = codegen.load(src.text([*ins, "grad", *(f"into{i}" for i in scaled), "scale"],
+                                 ["v", *grads]))
+    into = [np.ones_like(arrays[i]) for i in scaled]
+    expected_into = [a.copy() for a in into]
+    scale = np.float32(-0.5)
+    generated = step(*arrays, grad, *into, scale)
+    np.testing.assert_array_equal(generated[0], output)
+    creators = [Tensor(a) for a in arrays]  # want no gradient: nothing is added in place
+    for got, expected in zip(generated[1:], run_backward(op, grad, [True] * len(arrays),
+                                                           creators)):
+        np.testing.assert_array_equal(got, expected)
+    if scaled:
+        op.add_scaled_grads(grad, [(i, out, scale) for i, out in zip(scaled, expected_into)])
+        for got, expected in zip(into, expected_into):
+            np.testing.assert_array_equal(got, expected)
+
+
+def test_a_changed_kernel_source_drops_the_generated_steps(tmp_path, monkeypatch):
+    """They call the old kernels; their names no longer match, and they would pile up."""
+    from jitgrad import kernel_cache
+    monkeypatch.setattr(kernel_cache, "folder", lambda: str(tmp_path))
+    generated = tmp_path / kernel_cache.GENERATED
+    generated.mkdir()
+    (generated / "step_0.py").write_text("")
+    (tmp_path / kernel_cache.SOURCES_RECORD).write_text(json.dumps(kernel_cache.sources()))
+    assert not kernel_cache.drop_if_sources_changed() and generated.exists()
+    (tmp_path / kernel_cache.SOURCES_RECORD).write_text("{}")
+    (tmp_path / "matmul.linear-33.py311.nbi").write_text("")
+    assert kernel_cache.drop_if_sources_changed() and not generated.exists()
+
+
+def test_a_step_without_backward_keeps_replaying_op_by_op(program_runs):
+    model = jitgrad.Linear(5, 3, dtype=np.float32)  # one op: a tape of one event
+    predict = jitgrad.compile(lambda x: model.forward(x))
+    for x, _ in batches("values", np.float32, count=STEPS):
+        np.testing.assert_array_equal(predict(x).data, model.forward(x).data)
+    (tapes,) = predict._tapes.values()
+    assert tapes[0].program is False and not program_runs
