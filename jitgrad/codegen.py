@@ -2,31 +2,37 @@
 
 A replayed tape (jitgrad/compiler.py) still runs Python between its kernels: each op's
 ``forward``, the routing of the backward pass, the fused update's bookkeeping. That is about
-50 µs per step, a sixth of mlp_small's (784-128-10, batch 100) in float32. A tape made only of
+50 µs per step, a sixth of mlp_small's (784-128-10, batch 100) in float32. A tape that is
 
+- recorded calls (``optimizer.zero_grad()``, ...), then
 - ops with a source form (``Op.emits``: mm, linear, sigmoid, tanh, relu, squared_error of
-  2-D inputs), on C-contiguous float32 arrays,
-- then one backward pass, whose every gradient goes either to another op of the step or into
-  a parameter whose plain-SGD update is fused into its product (jitgrad/fused_sgd.py),
-- then that optimizer's ``step()``, and nothing else,
+  2-D inputs), on C-contiguous arrays of one float dtype, then
+- one backward pass, each of whose gradients goes to another op of the step or to a
+  parameter: into it, fused with its plain-SGD update (jitgrad/fused_sgd.py: then every
+  parameter's is), or into its ``.grad`` buffer by the op that computes it (``mm``'s and
+  ``linear``'s weights and bias), then
+- recorded calls (``clip_grad_norm``, ``optimizer.step()`` of any optimizer, ...)
 
 is written out, once it has replayed ``AFTER_REPLAYS`` times, as the source of one function:
-each op's kernels, in the replay's order, on the same arrays, with the updates after the pass
-as the replay makes them. The numbers are the replay's, bit for bit. The source goes beside
+each op's kernels, in the replay's order, on the same arrays, adding into the same buffers,
+the fused updates after the pass as the replay makes them. The calls around it run in
+Python, as in a replay. The numbers are the replay's, bit for bit. The source goes beside
 Numba's cached kernels under a name hashed from it and from the kernels' sources, so its
 machine code is cached on disk like theirs (about 1 s to compile the first time), and an
 edited kernel makes a new file rather than reusing stale code.
 
-Every call checks what the tape's guards do not: that each parameter is fused this time (the
-optimizer's checks pass, no momentum or weight decay, no ``.grad`` waiting, float32,
-C-contiguous, writeable) and that every input array is C-contiguous. Otherwise that call
-replays op by op, as it does while ``jitgrad.profile()`` is on (its table shows ops), and
-under ``JITGRAD_GENERATE=off``.
+Every call checks what the tape's guards do not: that every input array is C-contiguous
+(else the call replays op by op); after the calls before the ops, that each parameter is
+fused this time (the optimizer's checks pass, no momentum or weight decay, no ``.grad``
+waiting, C-contiguous, writeable), or, unfused, has a ``.grad`` buffer to add into (else the
+rest of the call replays op by op). A call replays op by op while ``jitgrad.profile()`` is
+on (its table shows ops), and all do under ``JITGRAD_GENERATE=off``.
 """
 import hashlib
 import importlib.util
 import json
 import os
+import re
 import sys
 import tempfile
 
@@ -35,6 +41,7 @@ from numba.core.errors import NumbaError
 
 from . import kernel_cache
 from .atomic import atomic_write
+from .autograd import _leaf_buffer
 from .ops.base import NotEmitted
 
 #: Replays of a tape before its function is generated: a step run only a few times (a test,
@@ -81,35 +88,65 @@ class Source:
 
 
 class Program:
-    """A tape's generated function and how a call feeds it (module docstring)."""
+    """A tape's generated function and how a call feeds it (module docstring).
 
-    def __init__(self, function, input_slots, fusion, parameters, root_grad, result_slots,
-                 step_call):
-        self.function = function
-        self.input_slots = input_slots  # the tape's slots passed in, in order
-        self.fusion, self.parameters = fusion, parameters  # the fused ones, in scale order
+    ``before`` and ``after``: the (method, args, kwargs) of the recorded calls around the
+    ops and the backward pass. With ``fusion`` (a ``FusedSGD``), the function takes the
+    fused parameters' scales, in the order of ``parameters``, and ``after`` starts with
+    that SGD step; without, it takes the ``.grad`` buffers of ``parameters``, into which
+    it adds their gradients as the ops' ``backward`` would, and the calls after it (the
+    optimizer's step) read them."""
+
+    def __init__(self, function, input_slots, dtype, root_grad, result_slots, before, after,
+                 fusion, parameters):
+        self.function, self.input_slots, self.dtype = function, input_slots, dtype
         self.root_grad, self.result_slots = root_grad, result_slots
-        self.step_call = step_call  # (method, args, kwargs) of the recorded step()
+        self.before, self.after = before, after
+        self.fusion, self.parameters = fusion, parameters
+        self.failed = None  # why the function did not compile, once it has not
 
-    def run(self, arrays):
+    def run(self, arrays, resume):
         """Run the step on ``arrays`` (those of ``input_slots``): {slot: array} of its
-        results, or None (nothing changed) when a condition of the module docstring fails."""
-        fusion = self.fusion
-        fusion.begin()
-        if len(fusion.scales) != len(fusion.planned) or not all(
-                array.flags.c_contiguous for array in arrays):
+        results; None, having done nothing, when an input is not C-contiguous; and when a
+        condition of the module docstring fails after the calls before the ops ran,
+        ``resume()``: the rest of the step op by op."""
+        if not all(array.flags.c_contiguous for array in arrays):
             return None
-        scales = [fusion.scales[id(param)] for param in self.parameters]
+        for method, args, kwargs in self.before:
+            method(*args, **kwargs)
+        extra = self._scales() if self.fusion is not None else self._buffers()
+        if extra is None:
+            return resume()
         try:
-            results = self.function(*arrays, self.root_grad, *scales)
+            results = self.function(*arrays, self.root_grad, *extra)
         except Exception as error:
             # a compile (for new array types) or a load from Numba's cache that failed: raised
             # before anything ran
             if isinstance(error, NumbaError) or not self.function.signatures:
-                raise NotEmitted(f"the generated step did not compile: {error}") from error
+                self.failed = error
+                return resume()
             raise
-        fusion.finish(True, *self.step_call)
+        after = self.after
+        if self.fusion is not None:
+            self.fusion.finish(True, *after[0])
+            after = after[1:]
+        for method, args, kwargs in after:
+            method(*args, **kwargs)
         return dict(zip(self.result_slots, results))
+
+    def _scales(self):
+        """-lr of each fused parameter, or None unless every one is fused this time."""
+        fusion = self.fusion
+        fusion.begin()
+        if len(fusion.scales) != len(fusion.planned):
+            return None
+        return [fusion.scales[id(param)] for param in self.parameters]
+
+    def _buffers(self):
+        """Each parameter's ``.grad`` buffer as the backward pass would take it (the one kept
+        when its gradient was released comes back as ``.grad``), or None if one has none."""
+        buffers = [_leaf_buffer(param, self.dtype) for param in self.parameters]
+        return None if any(buffer is None for buffer in buffers) else buffers
 
 
 def generate(events, fusions, nodes, outputs, arrays):
@@ -117,52 +154,70 @@ def generate(events, fusions, nodes, outputs, arrays):
 
     ``events``, ``fusions`` and ``outputs`` are the tape's (jitgrad/compiler.py), ``nodes`` its
     compiled backward nodes, ``arrays`` {input slot: array} of the call being replayed."""
-    if len(events) < 2:
-        raise NotEmitted("the step has no backward pass and optimizer step")
-    *op_events, backward, step = events
-    if not (backward[0] == "backward" and step[0] == "call" and len(fusions) == 1
-            and len(events) - 2 in fusions) or any(e[0] != "op" for e in op_events):
-        raise NotEmitted("the step is not ops, one backward pass and a fused SGD step")
-    if any(array.dtype != np.float32 or not array.flags.c_contiguous
-           for array in arrays.values()):
-        raise NotEmitted("an input is not a C-contiguous float32 array")
-    fusion, src = fusions[len(events) - 2], Source()
-    names = {slot: f"in{slot}" for slot in arrays}
-    inputs = {}  # output slot -> the names of its op's inputs
-    for _, op, ins, out, operands, _ in op_events:
+    kinds = "".join({"op": "o", "backward": "b"}.get(event[0], "c") for event in events)
+    if not re.fullmatch("c*o+bc*", kinds):
+        raise NotEmitted("the step is not calls, ops, one backward pass and calls")
+    first_op, backward = kinds.index("o"), kinds.index("b")
+    fusion = fusions.get(backward)
+    dtypes = {array.dtype for array in arrays.values()}
+    if len(dtypes) != 1 or dtypes - {np.dtype(np.float32), np.dtype(np.float64)} or not all(
+            array.flags.c_contiguous for array in arrays.values()):
+        raise NotEmitted("the inputs are not C-contiguous arrays of one float dtype")
+    (dtype,) = dtypes
+    src, names, inputs = Source(), {slot: f"in{slot}" for slot in arrays}, {}
+    for _, op, ins, out, operands, _ in events[first_op:backward]:
         if not type(op).emits or operands:
             raise NotEmitted(f"the op {op.creation_op!r} has no source form")
         inputs[out] = [names[slot] for slot in ins]
         op.emit_forward(src, f"v{out}", inputs[out])
         names[out] = f"v{out}"
-    parameters = _emit_backward(src, backward[1], nodes, inputs, names)
+    parameters = _emit_backward(src, events[backward][1], nodes, inputs, names, dtype,
+                                fused=fusion is not None)
     results = [slot for slot, _ in outputs[1]] if outputs else []
-    parameter_names = [*(names[slot] for slot in arrays), "root_grad",
-                       *(f"scale{i}" for i in range(len(parameters)))]
-    function = load(src.text(parameter_names, [names[slot] for slot in results]))
-    root_grad = backward[2].astype(np.float32)
-    return Program(function, list(arrays), fusion, parameters, root_grad, results, step[1:])
+    extra = "scale" if fusion is not None else "grad_buffer"
+    function = load(src.text([*(names[slot] for slot in arrays), "root_grad",
+                              *(f"{extra}{i}" for i in range(len(parameters)))],
+                             [names[slot] for slot in results]))
+    return Program(function, list(arrays), dtype, events[backward][2].astype(dtype), results,
+                   [event[1:] for event in events[:first_op]],
+                   [event[1:] for event in events[backward + 1:]], fusion, parameters)
 
 
-def _emit_backward(src, root, nodes, inputs, names):
+def _emit_backward(src, root, nodes, inputs, names, dtype, fused):
     """Add the backward pass's lines, routing each gradient as ``autograd.deliver`` does
-    (a tensor used several times sums its gradients in the order they arrive), then the
-    fused updates in the order ``FusedSGD.step`` makes them. Returns the fused parameters,
-    in the order of their scale arguments."""
-    pending, updates, parameters = {root: "root_grad"}, [], []
+    (a tensor used several times sums its gradients in the order they arrive). A
+    parameter's gradient is added, scaled, into it after the pass as ``FusedSGD.step``
+    does (``fused``), or into its ``.grad`` buffer by its op, as an accumulating op's
+    ``backward`` does. Returns those parameters, in the order of their arguments."""
+    pending, updates, parameters, buffers = {root: "root_grad"}, [], [], {}
     for slot, op, needs, sinks, _, routes, fusable in nodes:
         grad = pending.pop(slot)
-        fused = {index for index, _ in fusable}
-        needs = [wants and index not in fused for index, wants in enumerate(needs)]
-        grads = op.emit_backward(src, f"v{slot}", inputs[slot], grad, needs)
+        fused_inputs = dict(fusable)
+        into = [None] * len(needs)
+        for index, key, wanted_dtype, grad_dtype in routes:
+            if wanted_dtype != dtype or grad_dtype != dtype:
+                raise NotEmitted("a gradient changes dtype")
+            if sinks[index][0] == "param" and index not in fused_inputs:
+                if fused or not op.accumulates:
+                    raise NotEmitted("a parameter's gradient is neither fused nor added into "
+                                     "its buffer by its op")
+                param = sinks[index][1]
+                if id(param) not in buffers:
+                    buffers[id(param)] = f"grad_buffer{len(parameters)}"
+                    parameters.append(param)
+                into[index] = buffers[id(param)]
+            elif sinks[index][0] not in ("inner", "param"):
+                raise NotEmitted("a gradient goes to an argument or a tensor made in the step")
+        needs = [wants and index not in fused_inputs for index, wants in enumerate(needs)]
+        grads = op.emit_backward(src, f"v{slot}", inputs[slot], grad, needs,
+                                 into if op.accumulates else None)
         targets = []
-        for index, key, dtype, grad_dtype in routes:
-            if index in fused:
-                parameters.append(dict(fusable)[index])
+        for index, key, _, _ in routes:
+            if index in fused_inputs:
+                parameters.append(fused_inputs[index])
                 targets.append((index, names[key], f"scale{len(parameters) - 1}"))
-            elif sinks[index][0] != "inner" or dtype != np.float32 or grad_dtype != dtype:
-                raise NotEmitted("a gradient goes to a tensor other than the step's own "
-                                 "or a parameter whose update is fused")
+            elif into[index] is not None:
+                continue  # added into the buffer
             elif key in pending:
                 src.add(f"{grads[index]}_sum = {pending[key]} + {grads[index]}")
                 pending[key] = f"{grads[index]}_sum"

@@ -23,8 +23,9 @@ learning rates and parameter lists as they are then. Numbers are therefore eager
 bit: the same kernels, on the same arrays, summed in the same order, drawing from the same
 random stream. The one exception is float32 plain SGD, whose update a replay adds straight
 into the weights inside the backward products (jitgrad/fused_sgd.py: the last rounding moves).
-A float32 SGD tape made only of ops with a source form runs, after ``codegen.AFTER_REPLAYS``
-replays, as one generated Numba function with the replay's numbers (jitgrad/codegen.py).
+A tape whose ops all have a source form runs, after ``codegen.AFTER_REPLAYS`` replays, as
+one generated Numba function with the replay's numbers, the recorded calls around it in
+Python (jitgrad/codegen.py).
 
 Anything the tape cannot express makes the step run eagerly from then on, with one
 RuntimeWarning naming the reason. See docs/compile.md for the rules.
@@ -464,11 +465,9 @@ class Tape:
         for slot, kind, payload in self.inputs:
             values[slot] = _source_value(kind, payload, leaves, values)
         program = self._program(values)
-        results = None if program is None else self._run(program, values)
-        if results is None:  # op by op
-            for run, *args in self.steps:
-                run(values, leaves, *args)
-            results = values
+        results = None if program is None else self._run(program, values, leaves)
+        if results is None:
+            results = self._replay_from(0, values, leaves)
         if self.outputs is None:
             return None
         kind, items = self.outputs
@@ -497,14 +496,22 @@ class Tape:
             self._for_program = None
         return self.program or None
 
-    def _run(self, program, values):
-        """{slot: array} of ``program`` run on this call's inputs, or None to replay op by op
-        (a condition failed, or the function did not compile: then never again)."""
-        try:
-            return program.run([values[slot] for slot in program.input_slots])
-        except NotEmitted:
+    def _run(self, program, values, leaves):
+        """The results of ``program`` run on this call's inputs ({slot: array}, or the
+        values of a replay it resumed op by op), or None to replay op by op. A function
+        that did not compile is not used again."""
+        def resume():  # after the calls before the ops
+            return self._replay_from(len(program.before), values, leaves)
+        results = program.run([values[slot] for slot in program.input_slots], resume)
+        if program.failed is not None:
             self.program = False
-            return None
+        return results
+
+    def _replay_from(self, start, values, leaves):
+        """Replay the events from ``start`` op by op; returns ``values``."""
+        for run, *args in self.steps[start:]:
+            run(values, leaves, *args)
+        return values
 
 
 def _compile_event(event, ops, sources, fusion, fusion_before):

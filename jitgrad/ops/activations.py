@@ -34,7 +34,7 @@ class Activation(Op):
         src.add(f"{name}_y = {src.kernel(type(self).kernel)}({a}.reshape({a}.size))")
         src.add(f"{name} = {name}_y.reshape({a}.shape)")
 
-    def emit_backward(self, src, name, ins, grad, needs_grad):
+    def emit_backward(self, src, name, ins, grad, needs_grad, into=None):
         src.add(f"{name}_grad0 = {src.kernel(type(self).backward_kernel)}("
                 f"{grad}.reshape({grad}.size), {name}_y).reshape({grad}.shape)")
         return [f"{name}_grad0"]

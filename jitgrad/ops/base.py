@@ -86,9 +86,11 @@ class Op:
         ``NotEmitted`` for a case without a source form."""
         raise NotImplementedError
 
-    def emit_backward(self, src, name, ins, grad, needs_grad):
+    def emit_backward(self, src, name, ins, grad, needs_grad, into=None):
         """Add the lines of ``backward`` given the gradient named ``grad``; returns the name
-        of each input's gradient, None where ``needs_grad`` is False."""
+        of each input's gradient, None where ``needs_grad`` is False. An op that
+        ``accumulates`` gets ``into``: for each input, the name of the ``.grad`` buffer its
+        ``backward`` would add into, or None; where it adds, it returns None."""
         raise NotImplementedError
 
     def emit_scaled(self, src, name, ins, grad, targets):

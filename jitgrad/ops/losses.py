@@ -39,7 +39,7 @@ class SquaredError(Op):
         pred, target = ins
         src.add(f"{name}, {name}_diff = {src.kernel(k.squared_error)}({pred}, {target})")
 
-    def emit_backward(self, src, name, ins, grad, needs_grad):
+    def emit_backward(self, src, name, ins, grad, needs_grad, into=None):
         src.add(f"{name}_grad0 = {src.kernel(k.squared_error_backward)}({grad}, {name}_diff)")
         if needs_grad[1]:
             src.add(f"{name}_grad1 = -{name}_grad0")

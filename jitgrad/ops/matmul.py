@@ -47,13 +47,12 @@ class MM(Op):
     def emit_forward(self, src, name, ins):
         src.add(f"{name} = {src.kernel(k.mm)}({ins[0]}, {ins[1]})")
 
-    def emit_backward(self, src, name, ins, grad, needs_grad):
-        grads = [f"{name}_grad{index}" if needs else None for index, needs in enumerate(needs_grad)]
-        if needs_grad[0]:
-            src.add(f"{grads[0]} = {src.kernel(k.mm_grad_left)}({grad}, {ins[1]})")
-        if needs_grad[1]:
-            src.add(f"{grads[1]} = {src.kernel(k.mm_grad_right)}({ins[0]}, {grad})")
-        return grads
+    def emit_backward(self, src, name, ins, grad, needs_grad, into=None):
+        into = into or [None] * len(needs_grad)
+        return [_emit_add_or_return(src, f"{name}_grad0", into[0], k.mm_grad_left,
+                                    k.mm_grad_left_into, grad, ins[1]) if needs_grad[0] else None,
+                _emit_add_or_return(src, f"{name}_grad1", into[1], k.mm_grad_right,
+                                    k.mm_grad_right_into, ins[0], grad) if needs_grad[1] else None]
 
     def emit_scaled(self, src, name, ins, grad, targets):
         for _, out, scale in targets:
@@ -99,12 +98,12 @@ class Linear(MM):
             return super().emit_forward(src, name, ins)
         return src.add(f"{name} = {src.kernel(k.linear)}({', '.join(ins)})")
 
-    def emit_backward(self, src, name, ins, grad, needs_grad):
-        grads = super().emit_backward(src, name, ins[:2], grad, needs_grad[:2])
+    def emit_backward(self, src, name, ins, grad, needs_grad, into=None):
+        into = into or [None] * len(needs_grad)
+        grads = super().emit_backward(src, name, ins[:2], grad, needs_grad[:2], into[:2])
         if len(needs_grad) == 3:
-            grads.append(f"{name}_grad2" if needs_grad[2] else None)
-            if needs_grad[2]:
-                src.add(f"{grads[2]} = {src.kernel(k.column_sums)}({grad})")
+            grads.append(_emit_add_or_return(src, f"{name}_grad2", into[2], k.column_sums,
+                                             k.column_sums_into, grad) if needs_grad[2] else None)
         return grads
 
     def emit_scaled(self, src, name, ins, grad, targets):
@@ -113,6 +112,16 @@ class Linear(MM):
                 src.add(f"{src.kernel(k.column_sums_scaled_into)}({grad}, {out}, {scale})")
             else:
                 super().emit_scaled(src, name, ins, grad, [(index, out, scale)])
+
+
+def _emit_add_or_return(src, name, into, fresh_kernel, into_kernel, *args):
+    """``add_or_return`` as source: a line adding into the buffer named ``into`` (returns
+    None), or one making the array ``name`` (returns ``name``)."""
+    if into is not None:
+        src.add(f"{src.kernel(into_kernel)}({', '.join(args)}, {into})")
+        return None
+    src.add(f"{name} = {src.kernel(fresh_kernel)}({', '.join(args)})")
+    return name
 
 
 def mm(a, b):
