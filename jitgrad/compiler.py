@@ -464,7 +464,7 @@ class Tape:
         values = [None] * self.size
         for slot, kind, payload in self.inputs:
             values[slot] = _source_value(kind, payload, leaves, values)
-        program = self._program(values)
+        program = self._program(values, leaves)
         results = None if program is None else self._run(program, values, leaves)
         if results is None:
             results = self._replay_from(0, values, leaves)
@@ -474,7 +474,7 @@ class Tape:
         out = [_output(results[slot], autograd) for slot, autograd in items]
         return out[0] if kind is None else kind(out)
 
-    def _program(self, values):
+    def _program(self, values, leaves):
         """The generated function to run this call with (jitgrad/codegen.py), or None."""
         if self.program is False or profiler.switch.active:
             return None
@@ -490,7 +490,7 @@ class Tape:
             arrays = {slot: values[slot] for slot, _, _ in self.inputs}
             try:
                 self.program = codegen.generate(events, fusions, nodes[0] if nodes else (),
-                                                self.outputs, arrays)
+                                                self.outputs, arrays, self._binder(values, leaves))
             except NotEmitted:
                 self.program = False
             self._for_program = None
@@ -502,10 +502,16 @@ class Tape:
         that did not compile is not used again."""
         def resume():  # after the calls before the ops
             return self._replay_from(len(program.before), values, leaves)
-        results = program.run([values[slot] for slot in program.input_slots], resume)
+        results = program.run([values[slot] for slot in program.input_slots],
+                              self._binder(values, leaves), resume)
         if program.failed is not None:
             self.program = False
         return results
+
+    @staticmethod
+    def _binder(values, leaves):
+        """``bind(kind, payload)``: an op's data operand for this call (``_source_value``)."""
+        return lambda kind, payload: _source_value(kind, payload, leaves, values)
 
     def _replay_from(self, start, values, leaves):
         """Replay the events from ``start`` op by op; returns ``values``."""

@@ -30,8 +30,8 @@ def program_runs(monkeypatch):
     after the calls before its ops, or "declined" (replayed op by op from the start)."""
     counts, run = collections.Counter(), codegen.Program.run
 
-    def counted(program, arrays, resume):
-        results = run(program, arrays, resume)
+    def counted(program, arrays, bind, resume):
+        results = run(program, arrays, bind, resume)
         counts["declined" if results is None else "ran" if isinstance(results, dict)
                else "resumed"] += 1
         return results
@@ -49,13 +49,14 @@ def sgd_mlp(stack="tanh", optimizer=None, zero_first=False, clip=None,
         model = MODELS[stack](dtype) if stack in MODELS else jitgrad.Sequential(STACKS[stack](dtype))
         opt = optimizer(model) if optimizer else jitgrad.SGD(model.get_parameters(), lr=0.05)
         criterion = make_loss()
+        loss_of = criterion.forward if hasattr(criterion, "forward") else criterion
 
         def train_step(x, y):
             if zero_first:
                 opt.zero_grad()
             pair = model.predict_and_target(x, y) if hasattr(model, "predict_and_target") \
                 else (model.forward(x), y)
-            loss = criterion.forward(*pair)
+            loss = loss_of(*pair)
             loss.backward()
             if clip:
                 jitgrad.clip_grad_norm(model.get_parameters(), clip)
@@ -124,7 +125,11 @@ BUILDS = {  # fused into the products (float32 plain SGD), or into the .grad buf
                                                                   momentum=0.9), clip=0.5),
     "rmsprop_book_mm": sgd_mlp("book_mm", zero_first=True,
                                optimizer=lambda m: jitgrad.RMSprop(m.get_parameters(), lr=0.01)),
+    "classifier": sgd_mlp("sigmoid_relu", make_loss=jitgrad.CrossEntropyLoss),
+    "classifier_adam": sgd_mlp(make_loss=lambda: jitgrad.functional.cross_entropy,
+                               optimizer=lambda m: jitgrad.Adam(m.get_parameters(), lr=0.01)),
 }
+TARGETS = {"classifier": "classes", "classifier_adam": "classes"}  # else "values"
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -134,7 +139,7 @@ def test_a_step_runs_generated_with_the_op_by_op_replays_numbers(model, dtype, p
     """Against eager (Twins: bit for bit in float64, to float32's tolerance) and, bit for
     bit, against a twin compiled step replayed op by op (``JITGRAD_GENERATE=off``)."""
     generated, by_op = Twins(BUILDS[model], dtype), Twins(BUILDS[model], dtype)
-    for x, y in batches("values", dtype, count=STEPS):
+    for x, y in batches(TARGETS.get(model, "values"), dtype, count=STEPS):
         loss = generated.step(x, y)[1]
         monkeypatch.setenv(codegen.OVERRIDE, "off")
         loss_by_op = by_op.step(x, y)[1]
@@ -267,24 +272,27 @@ def test_every_op_with_a_source_form_computes_what_its_methods_do():
             except codegen.NotEmitted:
                 continue  # this example's case has no source form
             checked.add(op.creation_op)
-    assert checked == emitting >= {"mm", "linear", "sigmoid", "tanh", "relu", "squared_error"}
+    assert checked == emitting >= {"mm", "linear", "sigmoid", "tanh", "relu", "squared_error",
+                                   "cross_entropy"}
 
 
 def _check_source_form(op, arrays, output):
     rng = np.random.default_rng(2)
-    grad = rng.standard_normal(output.shape).astype(np.float32)
+    grad = np.asarray(rng.standard_normal(output.shape), dtype=np.float32)
     scaled = [i for i in op.scaled_grad_inputs if i < len(arrays)]
+    operands = op.operand_arrays(**{name: getattr(op, name) for name in op.operands}) \
+        if op.operands else []
     src, ins = codegen.Source(), [f"in{i}" for i in range(len(arrays))]
     op.emit_forward(src, "v", ins)
     grads = op.emit_backward(src, "v", ins, "grad", [True] * len(arrays))
     op.emit_scaled(src, "v", ins, "grad", [(i, f"into{i}", "scale") for i in scaled]) \
         if scaled else None
-    step = codegen.load(src.text([*ins, "grad", *(f"into{i}" for i in scaled), "scale"],
-                                 ["v", *grads]))
+    step = codegen.load(src.text([*ins, "grad", *(f"v_operand{i}" for i in range(len(operands))),
+                                  *(f"into{i}" for i in scaled), "scale"], ["v", *grads]))
     into = [np.ones_like(arrays[i]) for i in scaled]
     expected_into = [a.copy() for a in into]
     scale = np.float32(-0.5)
-    generated = step(*arrays, grad, *into, scale)
+    generated = step(*arrays, grad, *operands, *into, scale)
     np.testing.assert_array_equal(generated[0], output)
     creators = [Tensor(a) for a in arrays]  # want no gradient: nothing is added in place
     for got, expected in zip(generated[1:], run_backward(op, grad, [True] * len(arrays),
@@ -317,3 +325,19 @@ def test_a_step_without_backward_keeps_replaying_op_by_op(program_runs):
         np.testing.assert_array_equal(predict(x).data, model.forward(x).data)
     (tapes,) = predict._tapes.values()
     assert tapes[0].program is False and not program_runs
+
+
+def test_a_bad_target_raises_the_ops_error_and_changes_nothing(program_runs):
+    """Cross-entropy's targets are checked at every call, as its forward checks them."""
+    twins = Twins(BUILDS["classifier_adam"], np.float32)
+    for x, y in batches("classes", np.float32, count=STEPS):
+        twins.step(x, y)
+    model, opt, _ = twins.sides[1]
+    before = [a.copy() for a in model_state(model, opt)]
+    x, y = next(batches("classes", np.float32, seed=8))
+    y.data[0] = 7  # 3 classes
+    with pytest.raises(IndexError, match=r"cross_entropy: indices must lie in \[0, 3\)"):
+        twins.compiled(x, y)
+    for a, b in zip(before, model_state(model, opt)):
+        np.testing.assert_array_equal(a, b)
+    assert tape(twins).program and program_runs["ran"] == STEPS - 4

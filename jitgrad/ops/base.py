@@ -93,6 +93,12 @@ class Op:
         ``backward`` would add into, or None; where it adds, it returns None."""
         raise NotImplementedError
 
+    def operand_arrays(self, **operands):
+        """For an op with ``operands`` and a source form: the arrays its source reads, as
+        ``{name}_operand0``, ``{name}_operand1``..., made from this call's ``operands`` and
+        checked as ``forward`` checks them (raising its errors)."""
+        raise NotImplementedError
+
     def emit_scaled(self, src, name, ins, grad, targets):
         """Add the lines of ``add_scaled_grads``: ``targets`` is [(input index, name of the
         array, name of the scale)]."""

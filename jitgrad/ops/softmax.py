@@ -3,6 +3,7 @@
 The kernels (``kernels/softmax.py``) work on the last axis of (rows, classes) arrays; another
 ``dim`` is moved last and back.
 """
+import math
 import numbers
 
 import numpy as np
@@ -95,6 +96,24 @@ class CrossEntropy(Op):
     def backward(self, grad, needs_grad):
         grad_rows = k.cross_entropy_backward(self.probs, self.flat_targets, grad.item())
         return [grad_rows.reshape(self.shape)]
+
+    emits = True
+
+    def operand_arrays(self, targets):
+        logits = np.broadcast_to(np.empty((), self.probs.dtype), self.shape)  # as recorded
+        return [_check_targets("cross_entropy", logits, targets)[2]]
+
+    def emit_forward(self, src, name, ins):
+        rows = (math.prod(self.shape[:-1]), self.shape[-1])
+        src.add(f"{name}_loss, {name}_probs = {src.kernel(k.cross_entropy)}("
+                f"{ins[0]}.reshape({rows}), {name}_operand0)")
+        src.add(f"{name} = np.asarray({name}_loss).astype({name}_probs.dtype)")
+
+    def emit_backward(self, src, name, ins, grad, needs_grad, into=None):
+        # .item() gives a Python float: float64 (the kernel compiled for it, not float32)
+        src.add(f"{name}_grad0 = {src.kernel(k.cross_entropy_backward)}({name}_probs, "
+                f"{name}_operand0, np.float64({grad}.item())).reshape({self.shape})")
+        return [f"{name}_grad0"]
 
 
 class CrossEntropyRows(Op):
