@@ -250,15 +250,19 @@ def _emit_backward(src, root, nodes, inputs, names, dtype, fused):
 
 def load(text):
     """``step`` of the module ``text``, written (once) into the kernel cache's folder under a
-    name hashed from ``text`` and the kernels' sources, so Numba caches it on disk."""
+    name hashed from ``text`` and the kernels' sources, so Numba caches it on disk; raises
+    NotEmitted if the folder cannot be written."""
     stamp = json.dumps(kernel_cache.stamp(), sort_keys=True)
     digest = hashlib.sha256((text + stamp).encode()).hexdigest()[:20]
     folder = os.path.join(kernel_cache.folder() or tempfile.gettempdir(), kernel_cache.GENERATED)
     path = os.path.join(folder, f"step_{digest}.py")
     if not os.path.exists(path):  # rewriting it would change its time, so Numba's cache key
-        os.makedirs(folder, exist_ok=True)
-        with atomic_write(path) as file:
-            file.write(text.encode())
+        try:
+            os.makedirs(folder, exist_ok=True)
+            with atomic_write(path) as file:
+                file.write(text.encode())
+        except OSError as error:  # a read-only cache folder: the step replays op by op
+            raise NotEmitted(f"cannot write the generated step to {folder}: {error}") from error
     name = f"jitgrad_step_{digest}"
     if name not in sys.modules:  # where Numba's cache finds the module again
         spec = importlib.util.spec_from_file_location(name, path)

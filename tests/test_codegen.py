@@ -341,3 +341,14 @@ def test_a_bad_target_raises_the_ops_error_and_changes_nothing(program_runs):
     for a, b in zip(before, model_state(model, opt)):
         np.testing.assert_array_equal(a, b)
     assert tape(twins).program and program_runs["ran"] == STEPS - 4
+
+
+def test_a_cache_folder_that_cannot_be_written_leaves_the_step_op_by_op(tmp_path, monkeypatch,
+                                                                        program_runs):
+    from jitgrad import kernel_cache
+    blocked = tmp_path / "file"
+    blocked.write_text("")  # a file where the folder would go
+    monkeypatch.setattr(kernel_cache, "folder", lambda: str(blocked))
+    twins = Twins(sgd_mlp("sigmoid_relu"), np.float32)  # a source not written yet
+    train(twins)
+    assert tape(twins).program is False and not program_runs
