@@ -6,8 +6,8 @@ A replayed tape (jitgrad/compiler.py) still runs Python between its kernels: eac
 
 - recorded calls (``optimizer.zero_grad()``, ...), then
 - ops with a source form (``Op.emits``: mm, linear, sigmoid, tanh, relu, squared_error of
-  2-D inputs, the mean cross_entropy, whose targets ``Op.operand_arrays`` checks at every
-  call), on C-contiguous arrays of one float dtype, then
+  2-D inputs, mse_loss, the mean cross_entropy, whose targets ``Op.operand_arrays`` checks
+  at every call), on C-contiguous arrays of one float dtype, then
 - one backward pass, each of whose gradients goes to another op of the step or to a
   parameter: into it, fused with its plain-SGD update (jitgrad/fused_sgd.py: then every
   parameter's is), or into its ``.grad`` buffer by the op that computes it (``mm``'s and

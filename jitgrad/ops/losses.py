@@ -52,7 +52,6 @@ class MeanSquaredError(SquaredError):
     The squared error over one column of every element, scaled; its backward, scaled."""
 
     creation_op = "mse_loss"
-    emits = False  # a scaled total: not SquaredError's source form
 
     def __init__(self, reduction):
         self.reduction = reduction
@@ -68,6 +67,26 @@ class MeanSquaredError(SquaredError):
 
     def backward(self, grad, needs_grad):
         return super().backward(grad * self.scale, needs_grad)
+
+    def _emitted_scale(self):
+        """``self.scale`` as NumPy multiplies an array of the loss's dtype by it: in that dtype."""
+        if not math.isfinite(self.scale):
+            raise NotEmitted("mse_loss of an empty input")
+        return f"np.{self.diff.dtype.name}({self.scale!r})"
+
+    def emit_forward(self, src, name, ins):
+        scale, column = self._emitted_scale(), f"({math.prod(self.shape)}, 1)"
+        src.add(f"{name}_total, {name}_diff = {src.kernel(k.squared_error)}("
+                f"{ins[0]}.reshape({column}), {ins[1]}.reshape({column}))")
+        src.add(f"{name} = ({name}_total * {scale}).reshape(())")
+
+    def emit_backward(self, src, name, ins, grad, needs_grad, into=None):
+        src.add(f"{name}_scaled = np.full(1, {grad}.item() * {self._emitted_scale()})")
+        src.add(f"{name}_grad0 = {src.kernel(k.squared_error_backward)}({name}_scaled, "
+                f"{name}_diff).reshape({self.shape})")
+        if needs_grad[1]:
+            src.add(f"{name}_grad1 = -{name}_grad0")
+        return [f"{name}_grad0", f"{name}_grad1" if needs_grad[1] else None]
 
 
 class BCEWithLogits(Op):
