@@ -12,7 +12,7 @@ from jitgrad import Tensor, codegen
 from jitgrad.autograd import run_backward
 from jitgrad.ops import registry
 
-from .test_compile import STACKS, Twins, batches, model_state, replayed
+from .test_compile import STACKS, Twins, batches, mlp, model_state, replayed
 
 STEPS = 8
 
@@ -41,29 +41,10 @@ def program_runs(monkeypatch):
 
 def sgd_mlp(stack="tanh", optimizer=None, zero_first=False, clip=None,
             make_loss=jitgrad.MSELoss):
-    """A Twins builder: plain SGD on ``stack`` (a key of STACKS or MODELS) with the book's
-    MSELoss (squared error); ``optimizer(model)`` instead of SGD with lr 0.05, gradients
-    clipped to ``clip``, another criterion from ``make_loss()``. A model with
-    ``predict_and_target(x, y)`` gives both."""
-    def build(dtype):
-        model = MODELS[stack](dtype) if stack in MODELS else jitgrad.Sequential(STACKS[stack](dtype))
-        opt = optimizer(model) if optimizer else jitgrad.SGD(model.get_parameters(), lr=0.05)
-        criterion = make_loss()
-        loss_of = criterion.forward if hasattr(criterion, "forward") else criterion
-
-        def train_step(x, y):
-            if zero_first:
-                opt.zero_grad()
-            pair = model.predict_and_target(x, y) if hasattr(model, "predict_and_target") \
-                else (model.forward(x), y)
-            loss = loss_of(*pair)
-            loss.backward()
-            if clip:
-                jitgrad.clip_grad_norm(model.get_parameters(), clip)
-            opt.step()
-            return loss
-        return model, opt, train_step
-    return build
+    """``test_compile.mlp``'s builder with the book's MSELoss (squared error) and plain SGD
+    (lr 0.05) unless given; ``stack`` may also be a key of MODELS."""
+    return mlp(MODELS.get(stack, stack), make_loss,
+               optimizer or (lambda params: jitgrad.SGD(params, lr=0.05)), clip, zero_first)
 
 
 class BookMM(jitgrad.Layer):
@@ -80,17 +61,27 @@ class BookMM(jitgrad.Layer):
 
 
 class TwoHeads(jitgrad.Layer):
-    """A hidden layer read by two heads, one the other's target: its gradient is the sum of
-    two, and the target's gradient is the loss's second."""
+    """A hidden layer read by two heads, one the other's target (``BetweenHeads``): its
+    gradient is the sum of two, and the target's gradient is the loss's second."""
 
     def __init__(self, dtype):
         super().__init__()
         self.hidden, self.head, self.other = (jitgrad.Linear(n_in, n_out, dtype=dtype) for
                                               n_in, n_out in ((5, 8), (8, 3), (8, 3)))
 
-    def predict_and_target(self, x, y):
+    def forward(self, x):
         h = self.hidden.forward(x).tanh()
-        return self.head.forward(h), self.other.forward(h)  # y unused
+        return self.head.forward(h), self.other.forward(h)
+
+
+class BetweenHeads:
+    """The book's MSELoss between TwoHeads' two outputs (the batch's target unused)."""
+
+    def __init__(self):
+        self.mse = jitgrad.MSELoss()
+
+    def forward(self, heads, target):
+        return self.mse.forward(*heads)
 
 
 MODELS = {"book_mm": BookMM, "two_heads": TwoHeads}
@@ -107,9 +98,8 @@ def train(twins, count=STEPS, seed=0):
     assert replayed(twins)
 
 
-def two_groups(model):
+def two_groups(params):
     """SGD with another learning rate for the last layer's parameters."""
-    params = model.get_parameters()
     return jitgrad.SGD([{"params": params[:-2]}, {"params": params[-2:], "lr": 0.2}], lr=0.05)
 
 
@@ -117,20 +107,20 @@ BUILDS = {  # fused into the products (float32 plain SGD), or into the .grad buf
     "tanh": sgd_mlp("tanh"),
     "sigmoid_relu": sgd_mlp("sigmoid_relu"),
     "book_mm": sgd_mlp("book_mm"),
-    "two_heads": sgd_mlp("two_heads"),
+    "two_heads": sgd_mlp("two_heads", make_loss=BetweenHeads),
     "groups": sgd_mlp(optimizer=two_groups),
     "zero_grad_first": sgd_mlp(zero_first=True),
-    "adam": sgd_mlp("sigmoid_relu", optimizer=lambda m: jitgrad.Adam(m.get_parameters(), lr=0.01)),
-    "momentum_clipped": sgd_mlp(optimizer=lambda m: jitgrad.SGD(m.get_parameters(), lr=0.05,
-                                                                  momentum=0.9), clip=0.5),
+    "adam": sgd_mlp("sigmoid_relu", optimizer=lambda params: jitgrad.Adam(params, lr=0.01)),
+    "momentum_clipped": sgd_mlp(optimizer=lambda params: jitgrad.SGD(params, lr=0.05,
+                                                                       momentum=0.9), clip=0.5),
     "rmsprop_book_mm": sgd_mlp("book_mm", zero_first=True,
-                               optimizer=lambda m: jitgrad.RMSprop(m.get_parameters(), lr=0.01)),
+                               optimizer=lambda params: jitgrad.RMSprop(params, lr=0.01)),
     "classifier": sgd_mlp("sigmoid_relu", make_loss=jitgrad.CrossEntropyLoss),
     "mse_mean_adamw": sgd_mlp(make_loss=lambda: jitgrad.MSELoss(reduction="mean"),
-                              optimizer=lambda m: jitgrad.AdamW(m.get_parameters(), lr=0.01)),
+                              optimizer=lambda params: jitgrad.AdamW(params, lr=0.01)),
     "mse_sum": sgd_mlp(make_loss=lambda: jitgrad.MSELoss(reduction="sum")),
     "classifier_adam": sgd_mlp(make_loss=lambda: jitgrad.functional.cross_entropy,
-                               optimizer=lambda m: jitgrad.Adam(m.get_parameters(), lr=0.01)),
+                               optimizer=lambda params: jitgrad.Adam(params, lr=0.01)),
 }
 TARGETS = {"classifier": "classes", "classifier_adam": "classes"}  # else "values"
 

@@ -143,11 +143,13 @@ def batches(target_kind, dtype, count=STEPS, batch=BATCH, seed=0):
 
 
 def mlp(stack, loss, optimizer, clip=None, zero_first=False):
-    """A builder for Twins: the issue's ``train_step`` on ``stack``."""
+    """A builder for Twins: the issue's ``train_step`` on ``stack``. ``stack``, ``loss`` and
+    ``optimizer`` are keys of STACKS, LOSSES and OPTIMIZERS, or make one: ``stack(dtype)``
+    a model, ``loss()`` a criterion, ``optimizer(parameters)``."""
     def build(dtype):
-        model = jitgrad.Sequential(STACKS[stack](dtype))
-        criterion = LOSSES[loss][0]()
-        opt = OPTIMIZERS[optimizer](model.parameters())
+        model = stack(dtype) if callable(stack) else jitgrad.Sequential(STACKS[stack](dtype))
+        criterion = loss() if callable(loss) else LOSSES[loss][0]()
+        opt = (optimizer if callable(optimizer) else OPTIMIZERS[optimizer])(model.parameters())
         forward = criterion.forward if hasattr(criterion, "forward") else criterion
 
         def train_step(x, target):
