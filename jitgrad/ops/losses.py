@@ -40,7 +40,8 @@ class SquaredError(Op):
         src.add(f"{name}, {name}_diff = {src.kernel(k.squared_error)}({pred}, {target})")
 
     def emit_backward(self, src, name, ins, grad, needs_grad, into=None):
-        src.add(f"{name}_grad0 = {src.kernel(k.squared_error_backward)}({grad}, {name}_diff)")
+        src.add(f"{name}_grad0 = {src.kernel(k.squared_error_backward)}({grad}, {name}_diff)"
+                f".reshape({self.shape})")
         if needs_grad[1]:
             src.add(f"{name}_grad1 = -{name}_grad0")
         return [f"{name}_grad0", f"{name}_grad1" if needs_grad[1] else None]
@@ -82,11 +83,7 @@ class MeanSquaredError(SquaredError):
 
     def emit_backward(self, src, name, ins, grad, needs_grad, into=None):
         src.add(f"{name}_scaled = np.full(1, {grad}.item() * {self._emitted_scale()})")
-        src.add(f"{name}_grad0 = {src.kernel(k.squared_error_backward)}({name}_scaled, "
-                f"{name}_diff).reshape({self.shape})")
-        if needs_grad[1]:
-            src.add(f"{name}_grad1 = -{name}_grad0")
-        return [f"{name}_grad0", f"{name}_grad1" if needs_grad[1] else None]
+        return super().emit_backward(src, name, ins, f"{name}_scaled", needs_grad)
 
 
 class BCEWithLogits(Op):
