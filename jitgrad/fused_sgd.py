@@ -135,8 +135,7 @@ class FusedSGD:
         return [index for index, _ in fused]
 
     def step(self, method, args, kwargs):
-        """The fused updates, then the optimizer's step for the parameters that have a
-        gradient; none left, it is skipped (it would only warn that nothing was updated)."""
+        """The fused updates, then ``finish``."""
         for op, grad, fused in self.deferred:
             targets = [(index, param.data, self.scales[id(param)]) for index, param in fused]
             if profiler.switch.active:
@@ -148,6 +147,7 @@ class FusedSGD:
 
     def finish(self, fused, method, args, kwargs):
         """After the fused updates (``fused``: whether there were any), the optimizer's step
-        for the parameters that have a gradient; none left, it is skipped."""
+        for the parameters that have a gradient; none left, it is skipped (it would only warn
+        that nothing was updated)."""
         if not fused or any(p.grad is not None for p in self.optimizer.parameters):
             method(*args, **kwargs)

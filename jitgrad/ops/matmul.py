@@ -94,9 +94,10 @@ class Linear(MM):
             super()._add_scaled_grad(index, grad, out, scale)
 
     def emit_forward(self, src, name, ins):
-        if len(ins) == 2:
-            return super().emit_forward(src, name, ins)
-        return src.add(f"{name} = {src.kernel(k.linear)}({', '.join(ins)})")
+        if len(ins) == 2:  # no bias: mm's
+            super().emit_forward(src, name, ins)
+        else:
+            src.add(f"{name} = {src.kernel(k.linear)}({', '.join(ins)})")
 
     def emit_backward(self, src, name, ins, grad, needs_grad, into=None):
         into = into or [None] * len(needs_grad)
