@@ -99,28 +99,59 @@ def _lstm_step_args(rng, dtype):
 
 def _lstm_step(x, h, c, wx, bx, wh):
     """(state (2, batch, hidden): new h and c; gates (4, batch, hidden): f, i, o, candidate)."""
-    pre = [x @ wx[g] + h @ wh[g] + bx[g] for g in range(4)]
+    return _lstm_step_projected(_lstm_input_products(x, wx), h, c, bx, wh)
+
+
+def _lstm_step_projected(projected, h, c, bx, wh):
+    """``_lstm_step`` given x @ wx[g] for each gate, projected (4, batch, hidden)."""
+    pre = [projected[g] + h @ wh[g] + bx[g] for g in range(4)]
     gates = np.stack([_sigmoid(p) for p in pre[:3]] + [np.tanh(pre[3])])
     f, i, o, candidate = gates
     new_c = f * c + i * candidate
     return np.stack([o * np.tanh(new_c), new_c]), gates
 
 
+def _lstm_input_products(x, wx):
+    return np.stack([x @ w for w in wx])
+
+
+def _lstm_projected_args(rng, dtype):
+    """(projected, h, c, bx, wh) for the step of ``_lstm_step_args``."""
+    x, h, c, wx, bx, wh = _lstm_step_args(rng, dtype)
+    return _lstm_input_products(x, wx), h, c, bx, wh
+
+
+def _lstm_input_args(rng, dtype):
+    """(x (rows, inputs), wx): the rows of 4 steps of ``_lstm_step_args``."""
+    x, _, _, wx, _, _ = _lstm_step_args(rng, dtype)
+    return np.concatenate([x, *_normal(*[x.shape] * 3)(rng, dtype)]), wx
+
+
+def _lstm_input_grad_args(rng, dtype):
+    """(d_pre (4, rows, hidden), wx) for the rows of ``_lstm_input_args``."""
+    x, wx = _lstm_input_args(rng, dtype)
+    return _normal((4, x.shape[0], wx[0].shape[1]))(rng, dtype) + (wx,)
+
+
+def _lstm_input_grads(d_pre, wx):
+    return sum(d_pre[g] @ wx[g].T for g in range(4))
+
+
 def _lstm_backward_args(rng, dtype):
-    """(grad, c, state, gates, wx, wh) for the step of ``_lstm_step_args``."""
+    """(grad, c, state, gates, wx, wh, input_grad) for the step of ``_lstm_step_args``."""
     x, h, c, wx, bx, wh = _lstm_step_args(rng, dtype)
     state, gates = _lstm_step(x, h, c, wx, bx, wh)
-    return _normal(state.shape)(rng, dtype) + (c, state, gates, wx, wh)
+    return _normal(state.shape)(rng, dtype) + (c, state, gates, wx, wh, True)
 
 
-def _lstm_step_backward(grad, c, state, gates, wx, wh):
+def _lstm_step_backward(grad, c, state, gates, wx, wh, input_grad):
     """(d_pre (4, batch, hidden), the gates' gradients before activation; dx; dh; dc)."""
     f, i, o, candidate = gates
     tanh_c = np.tanh(state[1])
     dc_new = grad[1] + grad[0] * o * (1 - tanh_c * tanh_c)
     d_pre = np.stack([dc_new * c * f * (1 - f), dc_new * candidate * i * (1 - i),
                       grad[0] * tanh_c * o * (1 - o), dc_new * i * (1 - candidate * candidate)])
-    dx = sum(d_pre[g] @ wx[g].T for g in range(4))
+    dx = _lstm_input_grads(d_pre, wx) if input_grad else np.zeros((c.shape[0], wx[0].shape[0]))
     dh = sum(d_pre[g] @ wh[g].T for g in range(4))
     return d_pre, dx, dh, dc_new * f
 
@@ -148,7 +179,10 @@ CASES = [
     KernelCase("gather", "index_select", _table_and_indices, lambda table, indices: table[indices]),
     KernelCase("gather", "index_select_backward", _grad_indices_rows, _scatter_add),
     KernelCase("recurrent", "lstm_cell", _lstm_step_args, _lstm_step),
+    KernelCase("recurrent", "lstm_cell_projected", _lstm_projected_args, _lstm_step_projected),
+    KernelCase("recurrent", "lstm_input_products", _lstm_input_args, _lstm_input_products),
     KernelCase("recurrent", "lstm_cell_backward", _lstm_backward_args, _lstm_step_backward),
+    KernelCase("recurrent", "lstm_input_grads", _lstm_input_grad_args, _lstm_input_grads),
 ]
 
 

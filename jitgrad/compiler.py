@@ -36,7 +36,7 @@ import warnings
 
 import numpy as np
 
-from . import anomaly, codegen, fused_sgd, grad_mode, profiler, recording
+from . import anomaly, codegen, fused_sgd, grad_mode, input_batching, profiler, recording
 from . import tensor as tensor_module
 from .autograd import _memory_owner, check_delivered, deliver, is_gradient, run_backward
 from .ops.base import NotEmitted
@@ -441,15 +441,16 @@ class Tape:
         self.params = [(t, t.data.shape, t.data.dtype, t.autograd, t.creators is None)
                        for kind, t in rec.sources if kind == "param"]
         self.modes = list(rec.modes.values())
-        ops = {event[3]: event[1] for event in rec.events if event[0] == "op"}
-        fusions = fused_sgd.plan(rec.events, rec.sources, ops)
+        events, batches = input_batching.plan(rec.events, rec.sources)
+        ops = {event[3]: event[1] for event in events if event[0] == "op"}
+        fusions = fused_sgd.plan(events, rec.sources, ops)
         self.steps = [_compile_event(event, ops, rec.sources, fusions.get(index),
-                                     fusions.get(index - 1))
-                      for index, event in enumerate(rec.events)]
+                                     fusions.get(index - 1), batches)
+                      for index, event in enumerate(events)]
         self.outputs = rec.outputs
         self.replays = 0
         self.program = None  # codegen's Program once generated, False if the tape has none
-        self._for_program = (rec.events, fusions)
+        self._for_program = (events, fusions)
 
     def guards_hold(self):
         """Whether the parameters kept their shape, dtype and autograd flag (their values
@@ -520,19 +521,22 @@ class Tape:
         return values
 
 
-def _compile_event(event, ops, sources, fusion, fusion_before):
+def _compile_event(event, ops, sources, fusion, fusion_before, batches):
     """(replay function, its arguments) for one recorded event; ``ops``: output slot -> op.
     ``fusion``: the FusedSGD of a backward pass (else None), ``fusion_before``: that of the
-    event before, of which this event is the step."""
+    event before, of which this event is the step. ``batches``: input_batching's, by the
+    output slot of their window's first step."""
     if event[0] == "op":
         _, op, ins, out, operands, _ = event
+        if out in batches:
+            return (_replay_batched_op, batches[out], op, ins, out, operands)
         return (_replay_op, op, ins, out, operands)
     if event[0] == "backward":
         _, root, grad, nodes = event
         fusable = fusion.fusable if fusion is not None else {}
         return (_replay_backward, root, grad, fusion, [
             _backward_node(slot, ops[slot], creators, sources, fusable.get(position, ()))
-            for position, (slot, creators) in enumerate(nodes)])
+            for position, (slot, creators) in enumerate(nodes)], batches)
     _, method, args, kwargs = event
     if fusion_before is not None:
         return (_replay_fused_step, fusion_before, method, args, kwargs)
@@ -594,10 +598,17 @@ def _replay_op(values, leaves, op, ins, out, operands):
     values[out] = profiler.timed_forward(op, arrays) if profiler.switch.active else op.forward(*arrays)
 
 
-def _replay_backward(values, leaves, root, grad, fusion, nodes):
+def _replay_batched_op(values, leaves, batch, op, ins, out, operands):
+    """The first step of an LSTM window whose input products are batched: those first."""
+    batch.project(values)
+    _replay_op(values, leaves, op, ins, out, operands)
+
+
+def _replay_backward(values, leaves, root, grad, fusion, nodes, batches):
     """One backward pass as eager autograd ran it: the same nodes in the same order, each
     input's gradient routed by ``autograd.deliver`` into ``pending`` or a leaf's ``.grad``;
-    the gradients of parameters whose SGD update is fused (``fusion``) are left out."""
+    the gradients of parameters whose SGD update is fused (``fusion``) are left out. After
+    the first step of an LSTM window in ``batches``, the other steps' inputs get theirs."""
     root_value = values[root]
     pending = {root: grad.astype(root_value.dtype if root_value.dtype.kind == "f"
                                  else np.float64, copy=True)}
@@ -624,6 +635,9 @@ def _replay_backward(values, leaves, root, grad, fusion, nodes):
             if creator_grad.dtype != dtype:
                 creator_grad = creator_grad.astype(grad_dtype, copy=False)
             deliver(key, None if leaf is INNER else leaf, creator_grad, grad_owner, pending, summed)
+        if slot in batches:
+            for key, input_grad in batches[slot].input_grads():
+                deliver(key, None, input_grad, None, pending, summed)
     check_delivered(deferring)
 
 

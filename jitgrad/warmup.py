@@ -80,16 +80,17 @@ def _one_step_of_each_optimizer(leaf):
 def _compiled_sgd_steps(leaf):
     """A compiled step with plain SGD through a linear and a two-step LSTM window, recorded
     and replayed: in float32 the updates fuse into the backward products
-    (jitgrad/fused_sgd.py), whose kernels this compiles."""
+    (jitgrad/fused_sgd.py), and the window's input products are batched
+    (jitgrad/input_batching.py), whose kernels this compiles."""
     x, weight, bias = leaf(2, 3), leaf(3, 4), leaf(4)
     cell = LSTMCell(4, 4, 4, dtype=x.data.dtype)
     optimizer = SGD([weight, bias, *cell.parameters()], lr=0.1)
 
     def step():
-        out = functional.linear(x, weight, bias)
+        inputs = functional.linear(x, weight, bias)
         hidden = cell.init_hidden(batch_size=2)
         for _ in range(2):
-            out, hidden = cell.forward(out, hidden)
+            out, hidden = cell.forward(inputs, hidden)
         loss = out.sum()
         loss.backward()
         optimizer.step()

@@ -26,6 +26,22 @@ def lstm_cell(x, h, c, wx, bx, wh):
     gates = np.empty((4, batch, hidden), dtype=c.dtype)
     for g in range(4):
         gemm(x, wx[g], gates[g], 1.0, 0.0)
+    return _recurrent_step(gates, h, c, bx, wh)
+
+
+@kernel
+def lstm_cell_projected(projected, h, c, bx, wh):
+    """``lstm_cell`` given its input products x @ wx[g], projected (4, batch, hidden): rows
+    of ``lstm_input_products``' for the whole window."""
+    return _recurrent_step(projected.copy(), h, c, bx, wh)
+
+
+@register_jitable
+def _recurrent_step(gates, h, c, bx, wh):
+    """Add h @ wh[g] into gates (4, batch, hidden), which hold x @ wx[g], and activate them:
+    ``lstm_cell``'s (state, gates)."""
+    batch, hidden = c.shape
+    for g in range(4):
         gemm(h, wh[g], gates[g], 1.0, 1.0)
     state = np.empty((2, batch, hidden), dtype=c.dtype)
     for b in range(batch):
@@ -41,12 +57,23 @@ def lstm_cell(x, h, c, wx, bx, wh):
 
 
 @kernel
-def lstm_cell_backward(grad, c, state, gates, wx, wh):
+def lstm_input_products(x, wx):
+    """x @ wx[g] for each gate: x (rows, inputs) -> (4, rows, hidden). With the rows of all
+    of a window's steps, one product per gate instead of one per gate and step."""
+    products = np.empty((4, x.shape[0], wx[0].shape[1]), dtype=x.dtype)
+    for g in range(4):
+        gemm(x, wx[g], products[g], 1.0, 0.0)
+    return products
+
+
+@kernel
+def lstm_cell_backward(grad, c, state, gates, wx, wh, input_grad):
     """Gradients of one step, given grad (2, batch, hidden) for the new (h, c).
 
     Returns (d_pre (4, batch, hidden), the gradients of the gates before their activations,
     which ``lstm_weight_grads`` turns into the weights' gradients; dx (batch, inputs), dh and
-    dc (batch, hidden) for the step's inputs).
+    dc (batch, hidden) for the step's inputs). dx is left zero unless ``input_grad``
+    (``lstm_input_grads`` makes it for a whole window at once).
     """
     batch, hidden = c.shape
     d_pre = np.empty((4, batch, hidden), dtype=c.dtype)
@@ -63,11 +90,27 @@ def lstm_cell_backward(grad, c, state, gates, wx, wh):
             d_pre[2, b, j] = dh_new * tanh_c * o * (1.0 - o)
             d_pre[3, b, j] = dc_new * i * (1.0 - candidate * candidate)
     dx = np.zeros((batch, wx[0].shape[0]), dtype=c.dtype)
+    if input_grad:
+        _input_grads_into(d_pre, wx, dx)
     dh = np.zeros((batch, hidden), dtype=c.dtype)
     for g in range(4):
-        gemm(d_pre[g], wx[g].T, dx, 1.0, 1.0)
         gemm(d_pre[g], wh[g].T, dh, 1.0, 1.0)
     return d_pre, dx, dh, dc
+
+
+@kernel
+def lstm_input_grads(d_pre, wx):
+    """The inputs' gradients, sum over g of d_pre[g] @ wx[g].T: d_pre (4, rows, hidden) ->
+    (rows, inputs), for any number of steps' rows at once."""
+    dx = np.zeros((d_pre.shape[1], wx[0].shape[0]), dtype=d_pre.dtype)
+    _input_grads_into(d_pre, wx, dx)
+    return dx
+
+
+@register_jitable
+def _input_grads_into(d_pre, wx, dx):
+    for g in range(4):
+        gemm(d_pre[g], wx[g].T, dx, 1.0, 1.0)
 
 
 @kernel

@@ -46,6 +46,9 @@ class Op:
     #: False for an op whose forward cannot run again on new arrays: a step using it is not
     #: compiled (``jitgrad.compile`` runs it eagerly and says why).
     replayable = True
+    #: True for an op whose forward draws random numbers: a replay keeps it in its place
+    #: among the ops, so that it draws from the stream as eager code does.
+    draws_random = False
 
     def forward(self, *arrays):
         """Check the inputs, compute the output array and keep what ``backward`` needs."""

@@ -17,6 +17,7 @@ class Dropout(Mul):
     at each forward from ``rng`` (np.random.Generator) or NumPy's global RNG."""
 
     creation_op = "dropout"
+    draws_random = True
 
     def __init__(self, p, rng):
         self.p, self.rng = p, rng

@@ -31,30 +31,40 @@ class Window:
 
     def __init__(self, dtype, weights):
         self.dtype, self.weights = dtype, weights
-        self.x, self.h, self.d_pre = [], [], []
+        self.steps, self.x, self.h, self.d_pre = [], [], [], []
         self.owed = 0  # steps whose weight gradients were deferred and not yet delivered
+        # While a compiled step's replay batches the steps' input products
+        # (jitgrad/input_batching.py): x @ wx[g] for all of them, and each step's share
+        # of the inputs' gradient, made by the first step, until the replay delivers it.
+        self.projected, self.input_grads = None, {}
 
-    def keep(self, x, h, d_pre):
+    def keep(self, step, x, h, d_pre):
         """One step's x (batch, inputs), h (batch, hidden) and d_pre (4, batch, hidden)."""
+        self.steps.append(step)
         self.x.append(x)
         self.h.append(h)
         self.d_pre.append(d_pre)
 
-    def weight_grads(self, weights, into):
-        """The kept steps' gradients for ``weights`` (in the op's input order), added into
-        the ``into`` buffers where given (ACCUMULATED) or returned as new arrays."""
-        buffers = [np.zeros_like(w) if buffer is None else buffer
-                   for w, buffer in zip(weights, into)]
-        k.lstm_weight_grads(*self.take(), *_by_kind(buffers))
-        return [ACCUMULATED if buffer is not None else new for buffer, new in zip(into, buffers)]
+    def project(self, xs, wx):
+        """x @ wx[g] for the steps' inputs ``xs`` (in step order), one product per gate."""
+        self.projected = k.lstm_input_products(np.concatenate(xs), tuple(wx))
 
     def take(self):
-        """The kept steps' x, h and d_pre, each stacked along the rows; the window is then
-        empty and owes nothing."""
-        share = (np.concatenate(self.x), np.concatenate(self.h),
-                 np.concatenate(self.d_pre, axis=1))
-        self.x, self.h, self.d_pre, self.owed = [], [], [], 0
-        return share
+        """(the kept steps, in the order kept; their x, h and d_pre, each stacked along the
+        rows); the window is then empty and owes nothing."""
+        steps, share = self.steps, (np.concatenate(self.x), np.concatenate(self.h),
+                                    np.concatenate(self.d_pre, axis=1))
+        self.steps, self.x, self.h, self.d_pre, self.owed = [], [], [], [], 0
+        return steps, share
+
+    def share_input_grads(self, steps, d_pre, wx):
+        """Make the inputs' gradient of the ``steps`` (as ``take`` returns them) in one
+        product per gate, and keep each step's rows for the replay to deliver."""
+        grads, start = k.lstm_input_grads(d_pre, wx), 0
+        for step in steps:
+            rows = step.x.shape[0]
+            self.input_grads[step] = grads[start:start + rows]
+            start += rows
 
 
 def window_before(h, weights):
@@ -89,6 +99,10 @@ class LSTMCell(Op):
         self.window, self.weight_tensors = window, tuple(weights)
         self.first = False  # whether this step starts its window; set by its first forward
         self.share = None  # the window's (x, h, d_pre) kept for add_scaled_grads
+        # set by a compiled step's replay that batches the window's input products
+        # (jitgrad/input_batching.py): this step's rows of ``window.projected``, and whether
+        # the window's first step makes its input's gradient
+        self.rows, self.batched_input_grad = None, False
 
     def forward(self, x, h, c, *weights):
         self._check(x, h, c, weights)
@@ -97,7 +111,12 @@ class LSTMCell(Op):
         self.x, self.h, self.c = (np.ascontiguousarray(a, dtype=dtype) for a in (x, h, c))
         weights = [np.ascontiguousarray(w, dtype=dtype) for w in weights]
         self.wx, self.bx, self.wh = _by_kind(weights)
-        self.state, self.gates = k.lstm_cell(self.x, self.h, self.c, self.wx, self.bx, self.wh)
+        if self.rows is None:
+            self.state, self.gates = k.lstm_cell(self.x, self.h, self.c, self.wx, self.bx,
+                                                 self.wh)
+        else:
+            self.state, self.gates = k.lstm_cell_projected(self._projected(), self.h, self.c,
+                                                           self.bx, self.wh)
         if self.window is None or self.window.dtype != dtype:
             # decided once: a replayed forward (jitgrad.compile) keeps the step's place
             self.window, self.first = Window(dtype, self.weight_tensors), True
@@ -115,19 +134,42 @@ class LSTMCell(Op):
                              f"{describe(c)} and weights {[describe(w) for w in weights]} do "
                              "not fit an LSTM step")
 
+    def _projected(self):
+        """This step's x @ wx[g] (4, batch, hidden), from the window's batched products."""
+        projected = self.window.projected[:, self.rows]
+        if projected.shape[1:] != self.c.shape:
+            raise RuntimeError(f"lstm_cell: the batched input products {describe(projected)} "
+                               f"do not fit the step's state {describe(self.c)}")
+        return projected
+
     def backward(self, grad, needs_grad, into):
+        batched = self.batched_input_grad
         d_pre, dx, dh, dc = k.lstm_cell_backward(np.ascontiguousarray(grad), self.c, self.state,
-                                                 self.gates, self.wx, self.wh)
-        self.window.keep(self.x, self.h, d_pre)
+                                                 self.gates, self.wx, self.wh,
+                                                 needs_grad[0] and not batched)
+        self.window.keep(self, self.x, self.h, d_pre)
         if not self.first:
             self.window.owed += 1
-            return [dx, dh, dc] + [DEFERRED] * WEIGHTS
+            return [DEFERRED if batched else dx, dh, dc] + [DEFERRED] * WEIGHTS
+        steps, share = self.window.take()
+        if batched:
+            self.window.share_input_grads(steps, share[2], self.wx)
+            dx = self.window.input_grads.pop(self)
         if any(needs_grad[3:]):
-            return [dx, dh, dc] + self.window.weight_grads(self._weights(), into[3:])
+            return [dx, dh, dc] + self._weight_grads(share, into[3:])
         # no weight wants a gradient now: the window's share waits for add_scaled_grads (a
         # compiled step's fused SGD), replaced by the next pass's if nothing asks for it
-        self.share = self.window.take()
+        self.share = share
         return [dx, dh, dc] + [None] * WEIGHTS
+
+    def _weight_grads(self, share, into):
+        """The window's gradients for the weights (in the op's input order) from its
+        ``share`` (x, h, d_pre), added into the ``into`` buffers where given (ACCUMULATED)
+        or returned as new arrays."""
+        buffers = [np.zeros_like(w) if buffer is None else buffer
+                   for w, buffer in zip(self._weights(), into)]
+        k.lstm_weight_grads(*share, *_by_kind(buffers))
+        return [ACCUMULATED if buffer is not None else new for buffer, new in zip(into, buffers)]
 
     def grad_delivery(self):
         return self.window, self.first
@@ -144,6 +186,9 @@ class LSTMCell(Op):
         if self.window.owed:
             return (f"lstm_cell: the weight gradients of {self.window.owed} unrolled step(s), "
                     "owed by their sequence's first step, which this pass did not reach")
+        if self.window.input_grads:
+            return (f"lstm_cell: the input gradients of {len(self.window.input_grads)} "
+                    "unrolled step(s), which the replay did not deliver")
         return None
 
     def _weights(self):
