@@ -99,12 +99,14 @@ def _lstm_step_args(rng, dtype):
 
 def _lstm_step(x, h, c, wx, bx, wh):
     """(state (2, batch, hidden): new h and c; gates (4, batch, hidden): f, i, o, candidate)."""
-    return _lstm_step_projected(_lstm_input_products(x, wx), h, c, bx, wh)
+    return _lstm_step_projected(_lstm_input_products(x, wx), 0, h, c, bx, wh)
 
 
-def _lstm_step_projected(projected, h, c, bx, wh):
-    """``_lstm_step`` given x @ wx[g] for each gate, projected (4, batch, hidden)."""
-    pre = [projected[g] + h @ wh[g] + bx[g] for g in range(4)]
+def _lstm_step_projected(projected, start, h, c, bx, wh):
+    """``_lstm_step`` given x @ wx[g] for each gate: rows start to start + batch of
+    projected (4, rows, hidden)."""
+    rows = slice(start, start + c.shape[0])
+    pre = [projected[g, rows] + h @ wh[g] + bx[g] for g in range(4)]
     gates = np.stack([_sigmoid(p) for p in pre[:3]] + [np.tanh(pre[3])])
     f, i, o, candidate = gates
     new_c = f * c + i * candidate
@@ -116,9 +118,12 @@ def _lstm_input_products(x, wx):
 
 
 def _lstm_projected_args(rng, dtype):
-    """(projected, h, c, bx, wh) for the step of ``_lstm_step_args``."""
+    """(projected, start, h, c, bx, wh): the step of ``_lstm_step_args`` as the third of
+    four whose inputs were multiplied at once."""
     x, h, c, wx, bx, wh = _lstm_step_args(rng, dtype)
-    return _lstm_input_products(x, wx), h, c, bx, wh
+    others = _normal(*[x.shape] * 3)(rng, dtype)
+    stacked = np.concatenate([others[0], others[1], x, others[2]])
+    return _lstm_input_products(stacked, wx), 2 * x.shape[0], h, c, bx, wh
 
 
 def _lstm_input_args(rng, dtype):

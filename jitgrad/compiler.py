@@ -32,6 +32,7 @@ RuntimeWarning naming the reason. See docs/compile.md for the rules.
 """
 import collections
 import functools
+import time
 import warnings
 
 import numpy as np
@@ -441,16 +442,19 @@ class Tape:
         self.params = [(t, t.data.shape, t.data.dtype, t.autograd, t.creators is None)
                        for kind, t in rec.sources if kind == "param"]
         self.modes = list(rec.modes.values())
+        ops = {event[3]: event[1] for event in rec.events if event[0] == "op"}
+        self.steps, fusions = _compile_events(rec.events, rec.sources, ops, {})
+        # LSTM windows whose input products can be made at once: replayed either way until
+        # measured (jitgrad/input_batching.py)
         events, batches = input_batching.plan(rec.events, rec.sources)
-        ops = {event[3]: event[1] for event in events if event[0] == "op"}
-        fusions = fused_sgd.plan(events, rec.sources, ops)
-        self.steps = [_compile_event(event, ops, rec.sources, fusions.get(index),
-                                     fusions.get(index - 1), batches)
-                      for index, event in enumerate(events)]
+        self.batches = list(batches.values())
+        self.batched_steps = _compile_events(events, rec.sources, ops, batches)[0] \
+            if batches else None
+        self.choice = input_batching.Choice() if batches else None
         self.outputs = rec.outputs
         self.replays = 0
         self.program = None  # codegen's Program once generated, False if the tape has none
-        self._for_program = (events, fusions)
+        self._for_program = (rec.events, fusions)
 
     def guards_hold(self):
         """Whether the parameters kept their shape, dtype and autograd flag (their values
@@ -467,7 +471,9 @@ class Tape:
             values[slot] = _source_value(kind, payload, leaves, values)
         program = self._program(values, leaves)
         results = None if program is None else self._run(program, values, leaves)
-        if results is None:
+        if results is None and self.choice is not None:
+            results = self._replay_choosing(values, leaves)
+        elif results is None:
             results = self._replay_from(0, values, leaves)
         if self.outputs is None:
             return None
@@ -514,11 +520,30 @@ class Tape:
         """``bind(kind, payload)``: an op's data operand for this call (``_source_value``)."""
         return lambda kind, payload: _source_value(kind, payload, leaves, values)
 
-    def _replay_from(self, start, values, leaves):
-        """Replay the events from ``start`` op by op; returns ``values``."""
-        for run, *args in self.steps[start:]:
+    def _replay_from(self, start, values, leaves, steps=None):
+        """Replay the events (``steps``, by default ``self.steps``) from ``start`` op by op;
+        returns ``values``."""
+        for run, *args in (self.steps if steps is None else steps)[start:]:
             run(values, leaves, *args)
         return values
+
+    def _replay_choosing(self, values, leaves):
+        """Replay with the windows' input products batched or not, as ``choice`` says, and
+        time it for the choice while it measures."""
+        batched = self.choice.next()
+        for batch in self.batches:
+            batch.use(batched)
+        start = time.perf_counter()
+        self._replay_from(0, values, leaves, self.batched_steps if batched else None)
+        self.choice.note(batched, time.perf_counter() - start)
+        return values
+
+
+def _compile_events(events, sources, ops, batches):
+    """(the replay steps of ``events``, their fused SGD plans: ``fused_sgd.plan``'s)."""
+    fusions = fused_sgd.plan(events, sources, ops)
+    return [_compile_event(event, ops, sources, fusions.get(index), fusions.get(index - 1),
+                           batches) for index, event in enumerate(events)], fusions
 
 
 def _compile_event(event, ops, sources, fusion, fusion_before, batches):

@@ -16,14 +16,65 @@ embedding lookup of the step's characters). Then it
   input, whose own backward (the embedding's scatter-add) it moves after that step, in the
   order eager ran them.
 
-About 3.4 ms of a 40 ms window on lstm_char_e128 (25 steps, batch 16). The products round
-as the per-step ones do (the same BLAS kernels on more rows; equal to the bit on this
-machine), but nothing promises it: like the fused SGD update, it is done in float32 only, so
-that float64 replays stay eager's bit for bit.
+Whether it pays depends on the shapes and the machine: on lstm_char_e128 (25 steps, batch
+16, hidden 512) it takes 9% off a window, but on ``jitgrad train-text``'s model (batch 32,
+hidden 128) the per-step products are quick already and the batched ones, written out for
+the whole window and read back, are slower. So a tape measures: its replays alternate
+batched and step by step, and after ``TRIALS`` timed replays of each (the first of each
+untimed) it keeps the faster. ``JITGRAD_BATCH_INPUTS`` overrides: ``on`` always batches where
+possible, ``off`` never; ``auto`` (the default) measures.
+
+The products round as the per-step ones do (the same BLAS kernels on more rows; equal to
+the bit on this machine), but nothing promises it: like the fused SGD update, it is done in
+float32 only, so that float64 replays stay eager's bit for bit.
 """
+import os
+import statistics
+
 import numpy as np
 
 from .ops.recurrent import LSTMCell, _by_kind
+
+
+#: The environment variable choosing: "auto" (measure), "on" or "off".
+OVERRIDE = "JITGRAD_BATCH_INPUTS"
+#: Timed replays of each kind (after one untimed) before a tape keeps the faster.
+TRIALS = 3
+
+
+def mode():
+    """``JITGRAD_BATCH_INPUTS``: "auto", "on" or "off" (ValueError naming it otherwise)."""
+    wanted = os.environ.get(OVERRIDE, "auto").strip().lower() or "auto"
+    if wanted not in ("auto", "on", "off"):
+        raise ValueError(f"{OVERRIDE}={wanted!r}: expected auto, on or off")
+    return wanted
+
+
+class Choice:
+    """Whether a tape's next replay batches its windows: measured (module docstring)."""
+
+    def __init__(self):
+        self.seconds = {True: [], False: []}  # replay times while measuring
+        self.chosen = None  # True (batch) or False once measured
+
+    def next(self):
+        """Whether the next replay batches."""
+        wanted = mode()
+        if wanted != "auto":
+            return wanted == "on"
+        if self.chosen is not None:
+            return self.chosen
+        return len(self.seconds[True]) <= len(self.seconds[False])  # alternate, batched first
+
+    def note(self, batched, seconds):
+        """Note a replay's time while measuring; choose once both kinds have enough."""
+        if self.chosen is not None or mode() != "auto":
+            return
+        self.seconds[batched].append(seconds)
+        if all(len(times) > TRIALS for times in self.seconds.values()):
+            batched_time, plain_time = (statistics.median(self.seconds[kind][1:])
+                                        for kind in (True, False))
+            self.chosen = batched_time < plain_time
 
 
 class Batch:
@@ -31,9 +82,12 @@ class Batch:
     its steps' inputs (in step order) and of its input weights, and the later steps whose inputs' gradients the first
     step makes, each with its input's slot (empty when each step makes its own)."""
 
-    def __init__(self, window, first_slot, x_slots, wx_slots, delivers):
-        self.window, self.first_slot = window, first_slot  # the first step's output slot
+    def __init__(self, steps, first_slot, x_slots, wx_slots, delivers):
+        self.steps, self.window = steps, steps[0].window
+        self.first_slot = first_slot  # the first step's output slot
         self.x_slots, self.wx_slots, self.delivers = x_slots, wx_slots, delivers
+        size = steps[0].x.shape[0]
+        self.rows = [slice(number * size, (number + 1) * size) for number in range(len(steps))]
 
     def project(self, values):
         """Make the window's input products from this replay's ``values`` (by slot)."""
@@ -45,11 +99,17 @@ class Batch:
         """(slot, gradient) of each later step's input, made by the first step's backward."""
         return [(slot, self.window.input_grads.pop(step)) for step, slot in self.delivers]
 
+    def use(self, batched):
+        """Tell the steps whether this replay batches (their rows, or None)."""
+        for number, step in enumerate(self.steps):
+            step.rows = self.rows[number] if batched else None
+            step.batched_input_grad = batched and bool(self.delivers)
+
 
 def plan(events, sources):
     """(the events reordered, {output slot of a window's first step: its Batch}) for a
     recording's ``events``: each float32 window whose steps' inputs are all made from data
-    is batched (module docstring), its steps told their rows (``LSTMCell.rows``)."""
+    can be batched (module docstring); ``Batch.use`` turns it on or off for a replay."""
     events, batches = list(events), {}
     for steps in _windows(events):
         batch = _batch(events, sources, steps)
@@ -87,11 +147,7 @@ def _batch(events, sources, steps):
                       + [event for index, event in enumerate(events[first:], first)
                          if index not in ahead])
     delivers = _batch_input_grads(events, sources, step_slots, x_slots)
-    rows = steps[0].x.shape[0]
-    for number, step in enumerate(steps):
-        step.rows = slice(number * rows, (number + 1) * rows)
-        step.batched_input_grad = delivers is not None
-    return Batch(steps[0].window, step_slots[0], x_slots, wx_slots,
+    return Batch(steps, step_slots[0], x_slots, wx_slots,
                  list(zip(steps[1:], x_slots[1:])) if delivers is not None else [])
 
 

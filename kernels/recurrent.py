@@ -30,10 +30,14 @@ def lstm_cell(x, h, c, wx, bx, wh):
 
 
 @kernel
-def lstm_cell_projected(projected, h, c, bx, wh):
-    """``lstm_cell`` given its input products x @ wx[g], projected (4, batch, hidden): rows
-    of ``lstm_input_products``' for the whole window."""
-    return _recurrent_step(projected.copy(), h, c, bx, wh)
+def lstm_cell_projected(projected, start, h, c, bx, wh):
+    """``lstm_cell`` given its input products x @ wx[g]: rows start to start + batch of
+    ``projected`` (4, rows, hidden), ``lstm_input_products``' for a whole window."""
+    batch, hidden = c.shape
+    gates = np.empty((4, batch, hidden), dtype=c.dtype)
+    for g in range(4):
+        gates[g] = projected[g, start:start + batch]
+    return _recurrent_step(gates, h, c, bx, wh)
 
 
 @register_jitable

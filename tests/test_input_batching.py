@@ -1,28 +1,39 @@
 """jitgrad/input_batching.py: a float32 replay of an LSTM window whose steps' inputs are made
 from data makes their input products, and their gradients, for all the steps at once, and
-still trains as eager code does (within float32's tolerance, step after step)."""
+still trains as eager code does (within float32's tolerance, step after step). Most tests
+batch always (``JITGRAD_BATCH_INPUTS=on``); the last ones check the measured choice."""
 import warnings
 
 import numpy as np
 import pytest
 
 import jitgrad
-from jitgrad import Tensor, compiler
+from jitgrad import Tensor, compiler, input_batching
 from .test_compile import BPTT, EMBED, HIDDEN, LSTM_BATCH, VOCAB, Twins, lstm, replayed, windows
 
 WINDOWS = 6
 
 
+@pytest.fixture(autouse=True)
+def always_batch(monkeypatch):
+    monkeypatch.setenv(input_batching.OVERRIDE, "on")
+
+
+def tapes(compiled):
+    return [tape for tapes in compiled._tapes.values() for tape in tapes]
+
+
 def batched_windows(compiled):
     """The Batch of each batched window in the tapes of a compiled step."""
-    return [args[0] for tapes in compiled._tapes.values() for tape in tapes
-            for run, *args in tape.steps if run is compiler._replay_batched_op]
+    return [args[0] for tape in tapes(compiled) for run, *args in tape.batched_steps or ()
+            if run is compiler._replay_batched_op]
 
 
 def backward_nodes(compiled):
-    """The replayed backward pass's nodes (slot, op, ...) of a compiled step's one tape."""
-    (tape,) = [tape for tapes in compiled._tapes.values() for tape in tapes]
-    (nodes,) = [args[3] for run, *args in tape.steps if run is compiler._replay_backward]
+    """The batched replay's backward pass's nodes (slot, op, ...) of a compiled step's tape."""
+    (tape,) = tapes(compiled)
+    (nodes,) = [args[3] for run, *args in tape.batched_steps
+                if run is compiler._replay_backward]
     return nodes
 
 
@@ -151,3 +162,52 @@ def test_an_input_used_by_several_steps_sums_their_gradients():
     train(twins, lambda count: windows("list", count))
     (batch,) = batched_windows(twins.compiled)
     assert len(set(batch.x_slots)) == 1 and len(batch.delivers) == BPTT - 1
+
+
+# --- batched or not: measured -----------------------------------------------------------------
+
+def test_the_choice_alternates_then_keeps_the_faster(monkeypatch):
+    monkeypatch.setenv(input_batching.OVERRIDE, "auto")
+    for faster in (True, False):
+        choice, kinds = input_batching.Choice(), []
+        for _ in range(2 * (input_batching.TRIALS + 1)):
+            kinds.append(choice.next())
+            choice.note(kinds[-1], 1.0 if kinds[-1] == faster else 2.0)
+        assert kinds == [True, False] * (input_batching.TRIALS + 1)
+        assert choice.chosen is faster
+        assert [choice.next() for _ in range(3)] == [faster] * 3
+
+
+def test_the_first_replay_of_each_kind_is_not_counted(monkeypatch):
+    """The first batched replay compiles or loads its kernels: its time says nothing."""
+    monkeypatch.setenv(input_batching.OVERRIDE, "auto")
+    choice, batched_times = input_batching.Choice(), iter([100.0, 1.0, 1.0, 3.0])
+    assert input_batching.TRIALS == 3  # counted, the first would make the medians tie
+    for _ in range(2 * (input_batching.TRIALS + 1)):
+        batched = choice.next()
+        choice.note(batched, next(batched_times) if batched else 2.0)
+    assert choice.chosen is True
+
+
+def test_a_measured_tape_trains_as_eager_either_way(monkeypatch):
+    monkeypatch.setenv(input_batching.OVERRIDE, "auto")
+    twins = Twins(lstm("adam"), np.float32)
+    train(twins, lambda count: windows("list", count), count=2 * (input_batching.TRIALS + 2))
+    (tape,) = tapes(twins.compiled)
+    assert tape.choice.chosen in (True, False)
+    assert [len(times) for times in tape.choice.seconds.values()] == [
+        input_batching.TRIALS + 1] * 2
+
+
+def test_off_never_batches(monkeypatch):
+    monkeypatch.setenv(input_batching.OVERRIDE, "off")
+    twins = Twins(lstm("sgd"), np.float32)
+    train(twins, lambda count: windows("list", count))
+    (batch,) = batched_windows(twins.compiled)  # planned, never used
+    assert batch.window.projected is None and all(step.rows is None for step in batch.steps)
+
+
+def test_a_misspelt_setting_names_the_variable(monkeypatch):
+    monkeypatch.setenv(input_batching.OVERRIDE, "yes")
+    with pytest.raises(ValueError, match="JITGRAD_BATCH_INPUTS='yes': expected auto, on or off"):
+        input_batching.mode()

@@ -115,7 +115,7 @@ class LSTMCell(Op):
             self.state, self.gates = k.lstm_cell(self.x, self.h, self.c, self.wx, self.bx,
                                                  self.wh)
         else:
-            self.state, self.gates = k.lstm_cell_projected(self._projected(), self.h, self.c,
+            self.state, self.gates = k.lstm_cell_projected(*self._projected(), self.h, self.c,
                                                            self.bx, self.wh)
         if self.window is None or self.window.dtype != dtype:
             # decided once: a replayed forward (jitgrad.compile) keeps the step's place
@@ -135,12 +135,14 @@ class LSTMCell(Op):
                              "not fit an LSTM step")
 
     def _projected(self):
-        """This step's x @ wx[g] (4, batch, hidden), from the window's batched products."""
-        projected = self.window.projected[:, self.rows]
-        if projected.shape[1:] != self.c.shape:
-            raise RuntimeError(f"lstm_cell: the batched input products {describe(projected)} "
-                               f"do not fit the step's state {describe(self.c)}")
-        return projected
+        """(the window's batched products x @ wx[g], the row where this step's start)."""
+        projected = self.window.projected
+        if projected.shape[1] < self.rows.stop or projected.shape[2] != self.c.shape[1] \
+                or self.rows.stop - self.rows.start != self.c.shape[0]:
+            raise RuntimeError(f"lstm_cell: rows {self.rows.start} to {self.rows.stop} of the "
+                               f"batched input products {describe(projected)} do not fit the "
+                               f"step's state {describe(self.c)}")
+        return projected, self.rows.start
 
     def backward(self, grad, needs_grad, into):
         batched = self.batched_input_grad
