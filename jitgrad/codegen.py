@@ -29,6 +29,8 @@ waiting, C-contiguous, writeable), or, unfused, has a ``.grad`` buffer to add in
 rest of the call replays op by op). A call replays op by op while ``jitgrad.profile()`` is
 on (its table shows ops), and all do under ``JITGRAD_GENERATE=off``.
 """
+import contextlib
+import glob
 import hashlib
 import importlib.util
 import json
@@ -36,6 +38,7 @@ import os
 import re
 import sys
 import tempfile
+import time
 
 import numpy as np
 from numba.core.errors import NumbaError
@@ -50,6 +53,11 @@ from .ops.base import NotEmitted, Op
 AFTER_REPLAYS = 10
 #: The environment variable that turns generation off ("off") or leaves it on ("auto").
 OVERRIDE = "JITGRAD_GENERATE"
+#: Generated steps kept on disk: writing a new one deletes the oldest beyond this many that
+#: are also older than ``KEEP_SECONDS`` (with their compiled code), so that the folder does
+#: not grow with every model, shape and dtype ever trained; a deleted one is generated again
+#: if its step comes back (about 1 s).
+KEEP_STEPS, KEEP_SECONDS = 256, 24 * 3600
 
 
 def enabled():
@@ -263,6 +271,7 @@ def load(text):
                 file.write(text.encode())
         except OSError as error:  # a read-only cache folder: the step replays op by op
             raise NotEmitted(f"cannot write the generated step to {folder}: {error}") from error
+        prune(folder)
     name = f"jitgrad_step_{digest}"
     if name not in sys.modules:  # where Numba's cache finds the module again
         spec = importlib.util.spec_from_file_location(name, path)
@@ -270,3 +279,23 @@ def load(text):
         spec.loader.exec_module(module)
         sys.modules[name] = module
     return sys.modules[name].step
+
+
+def prune(folder, now=None):
+    """Delete the generated steps in ``folder`` beyond the ``KEEP_STEPS`` newest that are
+    older than ``KEEP_SECONDS``, with Numba's cached code for them."""
+    now = time.time() if now is None else now
+    steps = sorted(glob.glob(os.path.join(folder, "step_*.py")), key=_modified, reverse=True)
+    for path in steps[KEEP_STEPS:]:
+        if now - _modified(path) > KEEP_SECONDS:
+            name = os.path.basename(path)[:-len(".py")]
+            for file in [path, *glob.glob(os.path.join(folder, "__pycache__", f"{name}.*"))]:
+                with contextlib.suppress(OSError):  # gone already (another process pruned)
+                    os.remove(file)
+
+
+def _modified(path):
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return float("inf")  # gone already: never counted as old

@@ -345,3 +345,19 @@ def test_a_cache_folder_that_cannot_be_written_leaves_the_step_op_by_op(tmp_path
     twins = Twins(sgd_mlp("sigmoid_relu"), np.float32)  # a source not written yet
     train(twins)
     assert tape(twins).program is False and not program_runs
+
+
+def test_old_generated_steps_beyond_the_newest_are_deleted_with_their_code(tmp_path):
+    (tmp_path / "__pycache__").mkdir()
+    now, day = 1e9, codegen.KEEP_SECONDS
+    count = codegen.KEEP_STEPS + 5
+    for number in range(count):  # step_0 the newest, by a second each
+        for path in (tmp_path / f"step_{number}.py",
+                     tmp_path / "__pycache__" / f"step_{number}.step-15.py311.nbi"):
+            path.write_text("")
+            age = 2 * day if number >= count - 3 else 1  # the 3 oldest are also days old
+            os.utime(path, (now - age - number, now - age - number))
+    codegen.prune(str(tmp_path), now=now)
+    kept = {p.stem for p in tmp_path.glob("step_*.py")}
+    assert kept == {f"step_{n}" for n in range(count - 3)}  # 2 beyond the limit, but recent
+    assert {p.name.split(".")[0] for p in (tmp_path / "__pycache__").iterdir()} == kept
