@@ -529,13 +529,14 @@ class Tape:
 
     def _replay_choosing(self, values, leaves):
         """Replay with the windows' input products batched or not, as ``choice`` says, and
-        time it for the choice while it measures."""
+        time it for the choice while it measures (not under the profiler, which slows ops)."""
         batched = self.choice.next()
         for batch in self.batches:
             batch.use(batched)
         start = time.perf_counter()
         self._replay_from(0, values, leaves, self.batched_steps if batched else None)
-        self.choice.note(batched, time.perf_counter() - start)
+        if not profiler.switch.active:
+            self.choice.note(batched, time.perf_counter() - start)
         return values
 
 

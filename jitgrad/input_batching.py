@@ -78,9 +78,10 @@ class Choice:
 
 
 class Batch:
-    """One window's batched products in a replay: the slots of its first step's output, of
-    its steps' inputs (in step order) and of its input weights, and the later steps whose inputs' gradients the first
-    step makes, each with its input's slot (empty when each step makes its own)."""
+    """One window's batched products in a replay: its steps (in step order), the slots of
+    its first step's output, of its steps' inputs and of its input weights, and ``delivers``:
+    the later steps whose inputs' gradients the first step makes, each with its input's slot
+    (empty when each step makes its own)."""
 
     def __init__(self, steps, first_slot, x_slots, wx_slots, delivers):
         self.steps, self.window = steps, steps[0].window
@@ -148,7 +149,7 @@ def _batch(events, sources, steps):
                          if index not in ahead])
     delivers = _batch_input_grads(events, sources, step_slots, x_slots)
     return Batch(steps, step_slots[0], x_slots, wx_slots,
-                 list(zip(steps[1:], x_slots[1:])) if delivers is not None else [])
+                 list(zip(steps[1:], x_slots[1:])) if delivers else [])
 
 
 def _made_from_data(event, sources):
@@ -160,20 +161,20 @@ def _made_from_data(event, sources):
 
 
 def _batch_input_grads(events, sources, step_slots, x_slots):
-    """Whether the first step makes every step's input gradient (True or None): when each
-    input wants one and is an op's output. The backward pass's nodes of those ops are then
-    moved, keeping their order, to run after the first step's (``events`` changed in place)."""
+    """Whether the first step makes every step's input gradient: when each input wants one
+    and is an op's output. The backward pass's nodes of those ops are then moved, keeping
+    their order, to run after the first step's (``events`` changed in place)."""
     for index, event in enumerate(events):
         if event[0] == "backward" and step_slots[0] in (slot for slot, _ in event[3]):
             break
     else:
-        return None
+        return False
     _, root, grad, nodes = event
     position = {slot: at for at, (slot, _) in enumerate(nodes)}
     wants = [nodes[position[slot]][1][0][1] for slot in step_slots if slot in position]
     if (len(wants) != len(step_slots) or not all(wants)
             or any(sources[x][0] != "out" or x not in position for x in x_slots)):
-        return None
+        return False
     makers = sorted({position[x] for x in x_slots})
     kept = [node for at, node in enumerate(nodes) if at not in makers]
     after = kept.index(nodes[position[step_slots[0]]]) + 1

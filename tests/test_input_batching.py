@@ -211,3 +211,12 @@ def test_a_misspelt_setting_names_the_variable(monkeypatch):
     monkeypatch.setenv(input_batching.OVERRIDE, "yes")
     with pytest.raises(ValueError, match="JITGRAD_BATCH_INPUTS='yes': expected auto, on or off"):
         input_batching.mode()
+
+
+def test_replays_under_the_profiler_are_not_counted(monkeypatch):
+    monkeypatch.setenv(input_batching.OVERRIDE, "auto")
+    twins = Twins(lstm("sgd"), np.float32)
+    with jitgrad.profile():
+        train(twins, lambda count: windows("list", count))
+    (tape,) = tapes(twins.compiled)
+    assert tape.choice.seconds == {True: [], False: []} and tape.choice.chosen is None
