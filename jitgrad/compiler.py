@@ -625,8 +625,12 @@ def _replay_op(values, leaves, op, ins, out, operands):
 
 
 def _replay_batched_op(values, leaves, batch, op, ins, out, operands):
-    """The first step of an LSTM window whose input products are batched: those first."""
-    batch.project(values)
+    """The first step of an LSTM window whose input products are batched: those first (the
+    profiler's "inputs" phase of the op)."""
+    if profiler.switch.active:
+        profiler.timed(op, "inputs", batch.project, values)
+    else:
+        batch.project(values)
     _replay_op(values, leaves, op, ins, out, operands)
 
 

@@ -135,6 +135,15 @@ def timed_scaled_grads(op, grad, targets):
     _record(op, "update", (grad,), seconds, _product_flops(op, products=products))
 
 
+def timed(op, phase, function, *args):
+    """``function(*args)``, timed into the recording profile as ``op``'s ``phase`` (a compiled
+    step's batched input products of an LSTM window: "inputs")."""
+    start = time.perf_counter()
+    result = function(*args)
+    _record(op, phase, (), time.perf_counter() - start, 0)
+    return result
+
+
 def _record(op, phase, arrays, seconds, flops):
     recording = switch.profile
     if recording is not None:
