@@ -21,8 +21,10 @@ Whether it pays depends on the shapes and the machine: on lstm_char_e128 (25 ste
 hidden 128) the per-step products are quick already and the batched ones, written out for
 the whole window and read back, are slower. So a tape measures: its replays alternate
 batched and step by step, and after ``TRIALS`` timed replays of each (the first of each
-untimed) it keeps the faster. ``JITGRAD_BATCH_INPUTS`` overrides: ``on`` always batches where
-possible, ``off`` never; ``auto`` (the default) measures.
+untimed) it keeps batching if it was the faster in most pairs of consecutive replays (pairs
+see the same load; this machine's speed drifts by tens of percent from minute to minute).
+``JITGRAD_BATCH_INPUTS`` overrides: ``on`` always batches where possible, ``off`` never;
+``auto`` (the default) measures.
 
 The products round as the per-step ones do (the same BLAS kernels on more rows; equal to
 the bit on this machine), but nothing promises it: like the fused SGD update, it is done in
@@ -39,7 +41,7 @@ from .ops.recurrent import LSTMCell, _by_kind
 #: The environment variable choosing: "auto" (measure), "on" or "off".
 OVERRIDE = "JITGRAD_BATCH_INPUTS"
 #: Timed replays of each kind (after one untimed) before a tape keeps the faster.
-TRIALS = 3
+TRIALS = 5
 
 
 def mode():
@@ -72,9 +74,8 @@ class Choice:
             return
         self.seconds[batched].append(seconds)
         if all(len(times) > TRIALS for times in self.seconds.values()):
-            batched_time, plain_time = (statistics.median(self.seconds[kind][1:])
-                                        for kind in (True, False))
-            self.chosen = batched_time < plain_time
+            pairs = list(zip(self.seconds[True], self.seconds[False]))[1:]
+            self.chosen = statistics.median(b / p for b, p in pairs) < 1
 
 
 class Batch:
