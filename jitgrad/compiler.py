@@ -88,8 +88,10 @@ class CompiledStep:
     def _record(self, signature, args, leaves):
         """Run ``fn`` eagerly while recording; keep the tape once two recordings agree.
         Returns (fn's result, None or why the step cannot be replayed)."""
-        # the confirming recording watches the parameters (the first runs the same code)
-        rec = Recording(leaves, watch=signature in self._candidates)
+        # the confirming recording watches the tensors made before the step that the first
+        # read, from the start (the first runs the same code)
+        first = self._candidates.get(signature)
+        rec = Recording(leaves, watch=None if first is None else first.tensors_before())
         recording.switch.tape, recording.switch.active = rec, True
         try:
             result = self.fn(*args)
@@ -176,10 +178,12 @@ class Recording:
     the array of an earlier op's output (``xs[t]`` of a Tensor argument).
     """
 
-    def __init__(self, leaves, watch=True):
-        """``watch``: see whether the step changes parameters other than through ops or
-        recorded calls (copies each parameter at its first use and after each call)."""
-        self.leaves, self.watch = leaves, watch
+    def __init__(self, leaves, watch=()):
+        """``watch``: tensors made before the step (parameters, data buffers) to see whether
+        the step changes them other than through ops or recorded calls: each is copied now,
+        as is any other at its first use, and again after each recorded call; None to watch
+        nothing."""
+        self.leaves, self.watch = leaves, watch is not None
         self.start_id = tensor_module._next_id()  # tensors with smaller ids existed before
         self.events = []  # ("op", op, input slots, output slot, operand bindings, settings)
         #                 | ("backward", root slot, grad, [node slots]) | ("call", fn, args, kwargs)
@@ -198,6 +202,7 @@ class Recording:
         self.made = {}  # id(Tensor or its .data) made inside from an argument -> its binding
         self.modes = {}  # id(layer) -> (layer, training flag read)
         self.untouched = {}  # id(tensor made before the step) -> (tensor, .data, its copy)
+        self._snapshot(watch or ())
         self.reasons = []
         self.backward_nodes = None
         self.outputs = None
@@ -252,6 +257,7 @@ class Recording:
     def call(self, method, args, kwargs):
         args = tuple(list(a) if hasattr(a, "__next__") else a for a in args)  # generators
         self.events.append(("call", method, args, kwargs))
+        self._check_untouched()  # before the call's own changes are taken as the new copies
         recording.switch.active = False  # what it does inside is replayed by calling it
         try:
             return method(*args, **kwargs)
@@ -261,18 +267,22 @@ class Recording:
 
     def _snapshot(self, tensors):
         """Note the data of tensors made before the step, to see changes no replay makes:
-        at their first use, and again after each recorded call (which replay makes)."""
+        at their first use, and again after each recorded call (which replay makes); they
+        are compared before each call and at the end."""
         for t in tensors:
             self.untouched[id(t)] = (t, t.data, t.data.copy())
 
     def _check_untouched(self):
+        if self.reasons:
+            return  # one reason is enough: the step falls back
         for t, array, copy in self.untouched.values():
             if t.data is not array or not np.array_equal(_bits(array), _bits(copy)):
                 self.reasons.append(
-                    "a tensor made before the step (a parameter) changed inside it other than "
-                    "through ops or recorded calls (optimizer.step(), zero_grad(), "
-                    "clip_grad_norm, scheduler.step()): an update in Python is not replayed; "
-                    "decorate the function making it with jitgrad.recording.recorded")
+                    "a tensor made before the step (a parameter or a data buffer) changed "
+                    "inside it other than through ops or recorded calls (optimizer.step(), "
+                    "zero_grad(), clip_grad_norm, scheduler.step()): Python that changes it is "
+                    "not replayed; pass the data as the step's arguments, or decorate the "
+                    "function making the update with jitgrad.recording.recorded")
                 return
 
     # --- slots --------------------------------------------------------------------------
@@ -289,7 +299,7 @@ class Recording:
         if id(t) in self.args:
             return self._new_slot(t, ("arg", ("whole", self.args[id(t)])))
         if t.id < self.start_id:
-            if t.autograd and self.watch:  # what an optimizer written in Python changes
+            if self.watch and id(t) not in self.untouched:  # what Python code changes
                 self._snapshot([t])
             return self._new_slot(t, ("param", t))
         if id(t) in self.made:
@@ -334,6 +344,10 @@ class Recording:
                             [(self._slot(t), t.autograd) for t in items])
         if self.reasons:
             raise FallbackReason(self.reasons[0])
+
+    def tensors_before(self):
+        """The tensors made before the step that it read (parameters, data buffers)."""
+        return [payload for kind, payload in self.sources if kind == "param"]
 
     def check_same(self, other):
         """Raise FallbackReason unless ``other`` (the next call's recording) did the same:

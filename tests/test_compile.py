@@ -587,8 +587,12 @@ def test_fallback_on_control_flow_that_depends_on_tensor_values():
         model.get_parameters()[-1].data += 5.0  # positive, then...
         flips = transform(model, opt, None)
 
-        def step(x, y):
+        @jitgrad.recording.recorded  # a change replay makes, so the branch alone differs
+        def flip_sign():
             model.get_parameters()[-1].data *= -1  # ...alternating sign
+
+        def step(x, y):
+            flip_sign()
             return flips(x, y)
         return model, opt, step
     fallback(build, "ran differently on its second call")
@@ -668,7 +672,57 @@ def hand_written_update(update):
 
 def test_fallback_on_a_parameter_updated_in_python():
     fallback(hand_written_update(manual_sgd),
-             "a tensor made before the step \\(a parameter\\) changed inside it other than through ops")
+             "a tensor made before the step \\(a parameter or a data buffer\\) changed inside it "
+             "other than through ops")
+
+
+def test_fallback_on_a_parameter_updated_in_python_before_a_recorded_call():
+    """The recorded call (``zero_grad()`` here) takes a new copy of the parameters to watch:
+    a change made before it is seen before it runs, not hidden by that copy."""
+    def build(dtype):
+        model = jitgrad.Sequential(STACKS["tanh"](dtype))
+        opt = jitgrad.SGD(model.parameters(), lr=0.1)
+
+        def step(x, y):
+            loss = functional.cross_entropy(model.forward(x), y)
+            loss.backward()
+            for p in model.get_parameters():
+                p.data -= 0.1 * p.grad.data
+            opt.zero_grad()
+            return loss
+        return model, opt, step
+    fallback(build,
+             "a tensor made before the step \\(a parameter or a data buffer\\) changed inside it "
+             "other than through ops")
+
+
+def test_fallback_on_a_parameter_changed_in_python_before_its_first_use():
+    """Weight decay written by hand ahead of the forward: the parameters are copied when
+    the confirming recording starts, not at their first use."""
+    def build(dtype):
+        model, opt, step = mlp("tanh", "cross_entropy_loss", "sgd_momentum")(dtype)
+
+        def decayed(x, y):
+            for p in model.get_parameters():
+                p.data *= 0.99
+            return step(x, y)
+        return model, opt, decayed
+    fallback(build, "a tensor made before the step \\(a parameter or a data buffer\\) changed")
+
+
+def test_fallback_on_a_data_buffer_refilled_inside_the_step():
+    """A buffer made before the step and filled inside it: a replay would train on the
+    batch it last held."""
+    def build(dtype):
+        model, opt, step = mlp("tanh", "cross_entropy_loss", "sgd_momentum")(dtype)
+        buffer = Tensor(np.zeros((BATCH, INPUTS), dtype=dtype))
+        stream = np.random.default_rng(5)  # each side its own, the same batches
+
+        def from_buffer(x, y):
+            buffer.data[...] = stream.standard_normal(buffer.data.shape)
+            return step(buffer, y)
+        return model, opt, from_buffer
+    fallback(build, "a tensor made before the step \\(a parameter or a data buffer\\) changed")
 
 
 def test_a_python_update_marked_recorded_replays():
