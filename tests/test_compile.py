@@ -656,7 +656,8 @@ def manual_sgd(params, lr=0.1):
         p.grad = None
 
 
-def hand_written_update(update):
+def hand_written_update(update, then=None):
+    """A step whose update is ``update(parameters)``, followed by ``then(optimizer)``."""
     def build(dtype):
         model = jitgrad.Sequential(STACKS["tanh"](dtype))
         opt = jitgrad.SGD(model.parameters(), lr=0.1)  # for Twins' state comparison only
@@ -665,35 +666,27 @@ def hand_written_update(update):
             loss = functional.cross_entropy(model.forward(x), y)
             loss.backward()
             update(model.get_parameters())
+            if then is not None:
+                then(opt)
             return loss
         return model, opt, step
     return build
 
 
+#: The fallback's reason for a tensor made before the step and changed in Python inside it.
+CHANGED_IN_PYTHON = ("a tensor made before the step \\(a parameter or a data buffer\\) changed "
+                     "inside it other than through ops")
+
+
 def test_fallback_on_a_parameter_updated_in_python():
-    fallback(hand_written_update(manual_sgd),
-             "a tensor made before the step \\(a parameter or a data buffer\\) changed inside it "
-             "other than through ops")
+    fallback(hand_written_update(manual_sgd), CHANGED_IN_PYTHON)
 
 
 def test_fallback_on_a_parameter_updated_in_python_before_a_recorded_call():
     """The recorded call (``zero_grad()`` here) takes a new copy of the parameters to watch:
     a change made before it is seen before it runs, not hidden by that copy."""
-    def build(dtype):
-        model = jitgrad.Sequential(STACKS["tanh"](dtype))
-        opt = jitgrad.SGD(model.parameters(), lr=0.1)
-
-        def step(x, y):
-            loss = functional.cross_entropy(model.forward(x), y)
-            loss.backward()
-            for p in model.get_parameters():
-                p.data -= 0.1 * p.grad.data
-            opt.zero_grad()
-            return loss
-        return model, opt, step
-    fallback(build,
-             "a tensor made before the step \\(a parameter or a data buffer\\) changed inside it "
-             "other than through ops")
+    fallback(hand_written_update(manual_sgd, then=lambda opt: opt.zero_grad()),
+             CHANGED_IN_PYTHON)
 
 
 def test_fallback_on_a_parameter_changed_in_python_before_its_first_use():
@@ -707,7 +700,7 @@ def test_fallback_on_a_parameter_changed_in_python_before_its_first_use():
                 p.data *= 0.99
             return step(x, y)
         return model, opt, decayed
-    fallback(build, "a tensor made before the step \\(a parameter or a data buffer\\) changed")
+    fallback(build, CHANGED_IN_PYTHON)
 
 
 def test_fallback_on_a_data_buffer_refilled_inside_the_step():
@@ -722,7 +715,7 @@ def test_fallback_on_a_data_buffer_refilled_inside_the_step():
             buffer.data[...] = stream.standard_normal(buffer.data.shape)
             return step(buffer, y)
         return model, opt, from_buffer
-    fallback(build, "a tensor made before the step \\(a parameter or a data buffer\\) changed")
+    fallback(build, CHANGED_IN_PYTHON)
 
 
 def test_a_python_update_marked_recorded_replays():
