@@ -97,12 +97,17 @@ def _lstm_step_args(rng, dtype):
     return x, h, c, gate_weights(WEIGHT), gate_weights((WIDTH,)), gate_weights(WEIGHT)
 
 
-def _lstm_step(x, h, c, wx, bx, wh):
+def _lstm_cell_args(rng, dtype):
+    """``_lstm_step_args`` and ``transposed``: the recurrent products as their transposes."""
+    return _lstm_step_args(rng, dtype) + (True,)
+
+
+def _lstm_step(x, h, c, wx, bx, wh, transposed=False):
     """(state (2, batch, hidden): new h and c; gates (4, batch, hidden): f, i, o, candidate)."""
     return _lstm_step_projected(_lstm_input_products(x, wx), 0, h, c, bx, wh)
 
 
-def _lstm_step_projected(projected, start, h, c, bx, wh):
+def _lstm_step_projected(projected, start, h, c, bx, wh, transposed=False):
     """``_lstm_step`` given x @ wx[g] for each gate: rows start to start + batch of
     projected (4, rows, hidden)."""
     rows = slice(start, start + c.shape[0])
@@ -118,12 +123,12 @@ def _lstm_input_products(x, wx):
 
 
 def _lstm_projected_args(rng, dtype):
-    """(projected, start, h, c, bx, wh): the step of ``_lstm_step_args`` as the third of
-    four whose inputs were multiplied at once."""
+    """(projected, start, h, c, bx, wh, transposed): the step of ``_lstm_step_args`` as the
+    third of four whose inputs were multiplied at once."""
     x, h, c, wx, bx, wh = _lstm_step_args(rng, dtype)
     others = _normal(*[x.shape] * 3)(rng, dtype)
     stacked = np.concatenate([others[0], others[1], x, others[2]])
-    return _lstm_input_products(stacked, wx), 2 * x.shape[0], h, c, bx, wh
+    return _lstm_input_products(stacked, wx), 2 * x.shape[0], h, c, bx, wh, True
 
 
 def _lstm_input_args(rng, dtype):
@@ -143,13 +148,14 @@ def _lstm_input_grads(d_pre, wx):
 
 
 def _lstm_backward_args(rng, dtype):
-    """(grad, c, state, gates, wx, wh, input_grad) for the step of ``_lstm_step_args``."""
+    """(grad, c, state, gates, wx, wh, input_grad, transposed) for the step of
+    ``_lstm_step_args``."""
     x, h, c, wx, bx, wh = _lstm_step_args(rng, dtype)
     state, gates = _lstm_step(x, h, c, wx, bx, wh)
-    return _normal(state.shape)(rng, dtype) + (c, state, gates, wx, wh, True)
+    return _normal(state.shape)(rng, dtype) + (c, state, gates, wx, wh, True, True)
 
 
-def _lstm_step_backward(grad, c, state, gates, wx, wh, input_grad):
+def _lstm_step_backward(grad, c, state, gates, wx, wh, input_grad, transposed):
     """(d_pre (4, batch, hidden), the gates' gradients before activation; dx; dh; dc)."""
     f, i, o, candidate = gates
     tanh_c = np.tanh(state[1])
@@ -183,7 +189,7 @@ CASES = [
     KernelCase("softmax", "cross_entropy_backward", _probs_targets_grad, _cross_entropy_backward),
     KernelCase("gather", "index_select", _table_and_indices, lambda table, indices: table[indices]),
     KernelCase("gather", "index_select_backward", _grad_indices_rows, _scatter_add),
-    KernelCase("recurrent", "lstm_cell", _lstm_step_args, _lstm_step),
+    KernelCase("recurrent", "lstm_cell", _lstm_cell_args, _lstm_step),
     KernelCase("recurrent", "lstm_cell_projected", _lstm_projected_args, _lstm_step_projected),
     KernelCase("recurrent", "lstm_input_products", _lstm_input_args, _lstm_input_products),
     KernelCase("recurrent", "lstm_cell_backward", _lstm_backward_args, _lstm_step_backward),

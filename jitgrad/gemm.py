@@ -159,6 +159,44 @@ def _fastest(times, threads):
     return choice
 
 
+#: {(m, k, n, b transposed, dtype name): whether such products run faster as their transpose}
+_TRANSPOSED = {}
+#: Products of more rows are never computed as their transpose: on this machine's OpenBLAS it
+#: was slower for every product of 64 rows or more tried (docs/speed-notes.md).
+TRANSPOSED_MAX_ROWS = 32
+
+
+def transposed_faster(m, k, n, b_transposed, dtype):
+    """Whether ``kernels.matmul.product`` of (m, k) by (k, n) operands runs faster
+    ``transposed`` (as (b.T @ a.T).T) on the chosen BLAS; ``b_transposed``: b is the
+    transpose of a C-contiguous (n, k) array (a backward's weight). Measured once per shape
+    in this process, and False unless both ways give the same numbers, bit for bit, so the
+    choice never changes results: an LSTM's recurrent products of 16 rows ran 21% faster
+    forward and 40% backward this way."""
+    key = (m, k, n, b_transposed, np.dtype(dtype).name)
+    if key not in _TRANSPOSED:
+        _TRANSPOSED[key] = m <= TRANSPOSED_MAX_ROWS and _measure_transposed(*key)
+    return _TRANSPOSED[key]
+
+
+def _measure_transposed(rows, inner, columns, b_transposed, dtype):
+    """Time both ways, alternating; the transposed one must win by 5%, so that a tie keeps
+    the plain call."""
+    ensure_chosen()
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((rows, inner)).astype(dtype)
+    b = (rng.standard_normal((columns, inner)).astype(dtype).T if b_transposed
+         else rng.standard_normal((inner, columns)).astype(dtype))
+    if not np.array_equal(k.timed_products(a, b, True, 1), k.timed_products(a, b, False, 1)):
+        return False
+    best = {False: float("inf"), True: float("inf")}
+    for _ in range(5):
+        for transposed in best:
+            seconds = _repeat_for(0.001, lambda: k.timed_products(a, b, transposed, 1))
+            best[transposed] = min(best[transposed], seconds)
+    return best[True] < 0.95 * best[False]
+
+
 def _best_time(fn, rounds=3, min_seconds=0.002):
     """The fastest of ``rounds`` rounds, in seconds per call (a round repeats ``fn`` for at
     least ``min_seconds``)."""

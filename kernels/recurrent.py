@@ -12,41 +12,43 @@ from numba.extending import register_jitable
 from . import vmath
 from .blas import gemm
 from .jit import kernel
-from .matmul import column_sums_into, column_sums_scaled_into
+from .matmul import column_sums_into, column_sums_scaled_into, product
 
 
 @kernel
-def lstm_cell(x, h, c, wx, bx, wh):
+def lstm_cell(x, h, c, wx, bx, wh, transposed):
     """x (batch, inputs), h and c (batch, hidden) -> (state, gates).
 
     state (2, batch, hidden) holds the new h and c; gates (4, batch, hidden) the activated
     f, i, o, g that the backward needs. c' = f * c + i * g and h' = o * tanh(c').
+    ``transposed``: compute h @ wh[g] as its transpose (``product``).
     """
     batch, hidden = c.shape
     gates = np.empty((4, batch, hidden), dtype=c.dtype)
     for g in range(4):
         gemm(x, wx[g], gates[g], 1.0, 0.0)
-    return _recurrent_step(gates, h, c, bx, wh)
+    return _recurrent_step(gates, h, c, bx, wh, transposed)
 
 
 @kernel
-def lstm_cell_projected(projected, start, h, c, bx, wh):
+def lstm_cell_projected(projected, start, h, c, bx, wh, transposed):
     """``lstm_cell`` given its input products x @ wx[g]: rows start to start + batch of
     ``projected`` (4, rows, hidden), ``lstm_input_products``' for a whole window."""
     batch, hidden = c.shape
     gates = np.empty((4, batch, hidden), dtype=c.dtype)
     for g in range(4):
         gates[g] = projected[g, start:start + batch]
-    return _recurrent_step(gates, h, c, bx, wh)
+    return _recurrent_step(gates, h, c, bx, wh, transposed)
 
 
 @register_jitable
-def _recurrent_step(gates, h, c, bx, wh):
-    """Add h @ wh[g] into gates (4, batch, hidden), which hold x @ wx[g], and activate them:
-    ``lstm_cell``'s (state, gates)."""
+def _recurrent_step(gates, h, c, bx, wh, transposed):
+    """Add h @ wh[g] to gates (4, batch, hidden), which hold x @ wx[g], and activate them:
+    ``lstm_cell``'s (state, gates). The product is made apart and then added (not added in
+    by BLAS), so that both orientations give the same numbers."""
     batch, hidden = c.shape
     for g in range(4):
-        gemm(h, wh[g], gates[g], 1.0, 1.0)
+        gates[g] += product(h, wh[g], transposed)
     state = np.empty((2, batch, hidden), dtype=c.dtype)
     for b in range(batch):
         for j in range(hidden):
@@ -71,13 +73,14 @@ def lstm_input_products(x, wx):
 
 
 @kernel
-def lstm_cell_backward(grad, c, state, gates, wx, wh, input_grad):
+def lstm_cell_backward(grad, c, state, gates, wx, wh, input_grad, transposed):
     """Gradients of one step, given grad (2, batch, hidden) for the new (h, c).
 
     Returns (d_pre (4, batch, hidden), the gradients of the gates before their activations,
     which ``lstm_weight_grads`` turns into the weights' gradients; dx (batch, inputs), dh and
     dc (batch, hidden) for the step's inputs). dx is left zero unless ``input_grad``
-    (``lstm_input_grads`` makes it for a whole window at once).
+    (``lstm_input_grads`` makes it for a whole window at once). ``transposed``: compute
+    d_pre[g] @ wh[g].T as its transpose (``product``).
     """
     batch, hidden = c.shape
     d_pre = np.empty((4, batch, hidden), dtype=c.dtype)
@@ -98,7 +101,7 @@ def lstm_cell_backward(grad, c, state, gates, wx, wh, input_grad):
         _input_grads_into(d_pre, wx, dx)
     dh = np.zeros((batch, hidden), dtype=c.dtype)
     for g in range(4):
-        gemm(d_pre[g], wh[g].T, dh, 1.0, 1.0)
+        dh += product(d_pre[g], wh[g].T, transposed)
     return d_pre, dx, dh, dc
 
 
@@ -146,3 +149,4 @@ def _weight_products(x, h, d_pre, wx, wh, scale):
     for g in range(4):
         gemm(x.T, d_pre[g], wx[g], scale, 1.0)
         gemm(h.T, d_pre[g], wh[g], scale, 1.0)
+

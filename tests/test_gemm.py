@@ -195,3 +195,56 @@ def test_mkl_loaded_after_a_limit_takes_it():
             threads = {pool["internal_api"]: pool["num_threads"] for pool in threadpool_info()
                        if pool["user_api"] == "blas"}
     assert threads == {"openblas": 1, "mkl": 1}
+
+
+# --- products computed as their transposes (gemm.transposed_faster) --------------------------
+
+def test_more_rows_than_the_limit_are_never_transposed(monkeypatch):
+    monkeypatch.setattr(gemm, "_measure_transposed", lambda *key: pytest.fail("measured"))
+    assert not gemm.transposed_faster(gemm.TRANSPOSED_MAX_ROWS + 1, 8, 8, False, np.float32)
+
+
+@pytest.mark.parametrize("transposed_seconds, expected", [(0.8, True), (0.97, False)])
+def test_the_transposed_product_must_win_by_five_percent(monkeypatch, transposed_seconds,
+                                                         expected):
+    monkeypatch.setattr(gemm, "_TRANSPOSED", {})
+    calls = []
+
+    def fake_repeat(seconds, fn):
+        calls.append(1)
+        return transposed_seconds if len(calls) % 2 == 0 else 1.0  # plain first, then transposed
+    monkeypatch.setattr(gemm, "_repeat_for", fake_repeat)
+    assert gemm.transposed_faster(4, 8, 16, True, np.float64) is expected
+    assert gemm.transposed_faster(4, 8, 16, True, np.float64) is expected and len(calls) == 10
+
+
+def test_a_transposed_product_that_rounds_differently_is_never_chosen(monkeypatch):
+    monkeypatch.setattr(gemm, "_TRANSPOSED", {})
+    real = k.timed_products
+    monkeypatch.setattr(k, "timed_products", lambda a, b, transposed, count: (
+        real(a, b, transposed, count) + (1e-12 if transposed else 0)))
+    monkeypatch.setattr(gemm, "_repeat_for", lambda seconds, fn: pytest.fail("timed"))
+    assert not gemm.transposed_faster(4, 8, 16, False, np.float64)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_an_lstm_step_gives_the_same_numbers_either_way(dtype):
+    """The recurrent products are made apart and added after, so that the orientation, which
+    the measurement may choose either way, never shows in the numbers."""
+    from kernels import recurrent
+    rng = np.random.default_rng(0)
+    batch, inputs, hidden = 16, 24, 640  # past OpenBLAS's inner block, where adding in differs
+    x, h, c = (rng.standard_normal(shape).astype(dtype)
+               for shape in [(batch, inputs), (batch, hidden), (batch, hidden)])
+    wx, wh = ([rng.standard_normal(shape).astype(dtype) * 0.1 for _ in range(4)]
+              for shape in [(inputs, hidden), (hidden, hidden)])
+    bx = [rng.standard_normal(hidden).astype(dtype) for _ in range(4)]
+    grad = rng.standard_normal((2, batch, hidden)).astype(dtype)
+    results = []
+    for transposed in (False, True):
+        state, gates = recurrent.lstm_cell(x, h, c, tuple(wx), tuple(bx), tuple(wh), transposed)
+        back = recurrent.lstm_cell_backward(grad, c, state, gates, tuple(wx), tuple(wh), True,
+                                            transposed)
+        results.append([state, gates, *back])
+    for plain, transposed in zip(*results):
+        np.testing.assert_array_equal(plain, transposed)

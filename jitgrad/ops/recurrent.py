@@ -12,7 +12,7 @@ import numpy as np
 from kernels import recurrent as k
 
 from ..dtypes import describe, float_dtype
-from ..gemm import ensure_chosen
+from ..gemm import ensure_chosen, transposed_faster
 from .base import ACCUMULATED, DEFERRED, Op
 
 GATES = 4  # forget, input, output, candidate
@@ -111,12 +111,16 @@ class LSTMCell(Op):
         self.x, self.h, self.c = (np.ascontiguousarray(a, dtype=dtype) for a in (x, h, c))
         weights = [np.ascontiguousarray(w, dtype=dtype) for w in weights]
         self.wx, self.bx, self.wh = _by_kind(weights)
+        # h @ wh[g] forward and d_pre[g] @ wh[g].T backward, as their transposes where faster
+        batch, hidden = self.c.shape
+        self.transposed = [transposed_faster(batch, hidden, hidden, backward, dtype)
+                           for backward in (False, True)]
         if self.rows is None:
             self.state, self.gates = k.lstm_cell(self.x, self.h, self.c, self.wx, self.bx,
-                                                 self.wh)
+                                                 self.wh, self.transposed[0])
         else:
             self.state, self.gates = k.lstm_cell_projected(*self._projected(), self.h, self.c,
-                                                           self.bx, self.wh)
+                                                           self.bx, self.wh, self.transposed[0])
         if self.window is None or self.window.dtype != dtype:
             # decided once: a replayed forward (jitgrad.compile) keeps the step's place
             self.window, self.first = Window(dtype, self.weight_tensors), True
@@ -148,7 +152,7 @@ class LSTMCell(Op):
         batched = self.batched_input_grad
         d_pre, dx, dh, dc = k.lstm_cell_backward(np.ascontiguousarray(grad), self.c, self.state,
                                                  self.gates, self.wx, self.wh,
-                                                 needs_grad[0] and not batched)
+                                                 needs_grad[0] and not batched, self.transposed[1])
         self.window.keep(self, self.x, self.h, d_pre)
         if not self.first:
             self.window.owed += 1
