@@ -23,11 +23,7 @@ def lstm_cell(x, h, c, wx, bx, wh, transposed):
     f, i, o, g that the backward needs. c' = f * c + i * g and h' = o * tanh(c').
     ``transposed``: compute h @ wh[g] as its transpose (``product``).
     """
-    batch, hidden = c.shape
-    gates = np.empty((4, batch, hidden), dtype=c.dtype)
-    for g in range(4):
-        gemm(x, wx[g], gates[g], 1.0, 0.0)
-    return _recurrent_step(gates, h, c, bx, wh, transposed)
+    return _recurrent_step(_input_products(x, wx), h, c, bx, wh, transposed)
 
 
 @kernel
@@ -66,6 +62,11 @@ def _recurrent_step(gates, h, c, bx, wh, transposed):
 def lstm_input_products(x, wx):
     """x @ wx[g] for each gate: x (rows, inputs) -> (4, rows, hidden). With the rows of all
     of a window's steps, one product per gate instead of one per gate and step."""
+    return _input_products(x, wx)
+
+
+@register_jitable
+def _input_products(x, wx):
     products = np.empty((4, x.shape[0], wx[0].shape[1]), dtype=x.dtype)
     for g in range(4):
         gemm(x, wx[g], products[g], 1.0, 0.0)
