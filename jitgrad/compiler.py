@@ -454,7 +454,7 @@ class Tape:
         self.inputs = [(slot, kind, payload) for slot, (kind, payload) in enumerate(rec.sources)
                        if kind != "out"]
         self.params = [(t, t.data.shape, t.data.dtype, t.autograd, t.creators is None)
-                       for kind, t in rec.sources if kind == "param"]
+                       for t in rec.tensors_before()]
         self.modes = list(rec.modes.values())
         ops = {event[3]: event[1] for event in rec.events if event[0] == "op"}
         self.steps, fusions = _compile_events(rec.events, rec.sources, ops, {})
