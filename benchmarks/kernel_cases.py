@@ -54,6 +54,15 @@ def _probs_targets_grad(rng, dtype):
     return (_softmax(_normal(MATRIX)(rng, dtype)[0]), rng.integers(0, WIDTH, ROWS), 1.0)
 
 
+def _bytes_one_changed(rng, dtype):
+    """Two arrays' bytes, the second's last byte changed: 65,537 values, so float32's end in
+    4 bytes past the last 8-byte word."""
+    a = rng.standard_normal(FLAT[0] + 1).astype(dtype).view(np.uint8)
+    b = a.copy()
+    b[-1] ^= 1
+    return a, b
+
+
 def _table_and_indices(rng, dtype):
     return _normal(TABLE)(rng, dtype) + (rng.integers(0, VOCAB, ROWS),)
 
@@ -194,6 +203,7 @@ CASES = [
     KernelCase("recurrent", "lstm_input_products", _lstm_input_args, _lstm_input_products),
     KernelCase("recurrent", "lstm_cell_backward", _lstm_backward_args, _lstm_step_backward),
     KernelCase("recurrent", "lstm_input_grads", _lstm_input_grad_args, _lstm_input_grads),
+    KernelCase("compare", "same_bytes", _bytes_one_changed, np.array_equal),
 ]
 
 

@@ -14,3 +14,15 @@ def test_kernel_agrees_with_numpy(case, dtype):
     assert kernel is not None, f"kernels.{case.module}.{case.name} is gone: update kernel_cases"
     args = case.make_args(np.random.default_rng(0), np.dtype(dtype))
     assert_same(kernel(*args), case.numpy_fn(*args), dtype)
+
+
+@pytest.mark.parametrize("size", [0, 3, 8, 21, 64])
+def test_same_bytes_sees_any_one_byte_changed(size):
+    """Every byte counts: the 8-byte words and the bytes after the last whole word."""
+    from kernels.compare import same_bytes
+    a = np.arange(size, dtype=np.uint8)
+    assert same_bytes(a, a.copy())
+    for position in range(size):
+        b = a.copy()
+        b[position] ^= 0x80
+        assert not same_bytes(a, b), position
