@@ -16,9 +16,9 @@ from .conftest import require
 from .workloads import (COMPILED, DTYPES, IMPLEMENTATIONS, WORKLOADS, build_floor, build_step,
                         gemm_flops)
 
-#: Seconds of measurement per benchmark (a step of 0.1 s gets 15 rounds), after the warm-up.
-STEP_SECONDS = 1.5
-PASSES = 3
+#: Seconds of measurement per benchmark (a step of 0.1 s gets 8 rounds), after the warm-up.
+STEP_SECONDS = 0.75
+PASSES = 6
 FLOOR = "gemm_floor"
 
 CASES = [(workload, dtype, implementation, run) for run in range(1, PASSES + 1)
