@@ -255,3 +255,25 @@ def test_gemm_candidates_times_every_product_of_a_step(dtype):
     assert [product for product, _ in rows] == list(dict.fromkeys(workload.products()))
     for _, times in rows:
         assert times["jitgrad"] > 0 and set(times) <= {"jitgrad", "xla"}
+
+
+def test_interleaved_divides_times_of_the_same_round():
+    """Ratios are taken within each round, and the best peer chosen per round: PyTorch in the
+    fast rounds, jax in the slow one, where every other time doubled."""
+    from benchmarks import interleaved
+    fast = {"jitgrad_compiled": 1.0, "jitgrad": 2.0, "torch": 4.0, "jax": 5.0, "gemm_floor": 0.8}
+    slow = {"jitgrad_compiled": 2.0, "jitgrad": 4.0, "torch": 8.0, "jax": 2.5, "gemm_floor": 1.6}
+    spans, peers = interleaved.summary([fast, slow, fast])
+    assert spans["compiled / best peer"] == pytest.approx((0.25, 0.25, 0.8))  # 1/4, 2/2.5, 1/4
+    assert spans["compiled / floor"] == pytest.approx((1.25, 1.25, 1.25))
+    assert spans["compiled / eager"] == pytest.approx((0.5, 0.5, 0.5))
+    assert peers == ["jax", "torch"]
+
+
+def test_interleaved_times_every_implementation_each_round():
+    from benchmarks import interleaved
+    steps = interleaved.build(WORKLOADS["mlp_small"].scaled(DIVISOR), "float32")
+    assert {"jitgrad_compiled", "jitgrad", "gemm_floor"} <= set(steps)
+    rounds = interleaved.measure(steps, rounds=2, seconds=0.001)
+    assert len(rounds) == 2 and all(set(times) == set(steps) for times in rounds)
+    assert all(seconds > 0 for times in rounds for seconds in times.values())
