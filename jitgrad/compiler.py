@@ -273,7 +273,7 @@ class Recording:
         are compared before each call and at the end."""
         for t in tensors:
             noted = self.untouched.get(id(t))
-            if noted is not None and noted[1] is t.data:
+            if noted is not None and _same_layout(noted[1], t.data, noted[2]):
                 np.copyto(noted[2], t.data)  # into the last copy: no new memory to fault in
             else:
                 self.untouched[id(t)] = (t, t.data, t.data.copy())
@@ -282,7 +282,8 @@ class Recording:
         if self.reasons:
             return  # one reason is enough: the step falls back
         for t, array, copy in self.untouched.values():
-            if t.data is not array or not compare.same_bytes(_bytes(array), _bytes(copy)):
+            if not (_same_layout(array, t.data, copy)
+                    and compare.same_bytes(_bytes(array), _bytes(copy))):
                 self.reasons.append(
                     "a tensor made before the step (a parameter or a data buffer) changed "
                     "inside it other than through ops or recorded calls (optimizer.step(), "
@@ -364,6 +365,12 @@ class Recording:
                 f"the step ran differently on its second call ({what}); Python control flow "
                 "on tensor values, or changing data reaching ops other than through the "
                 "step's arguments, cannot be replayed")
+
+
+def _same_layout(noted, array, copy):
+    """Whether ``array`` is the array ``noted`` at the copy, still of the copy's shape and dtype
+    (``array.shape = ...`` reshapes in place)."""
+    return array is noted and array.shape == copy.shape and array.dtype == copy.dtype
 
 
 def _bytes(array):

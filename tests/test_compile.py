@@ -718,6 +718,22 @@ def test_fallback_on_a_data_buffer_refilled_inside_the_step():
     fallback(build, CHANGED_IN_PYTHON)
 
 
+def test_fallback_on_a_data_buffer_reshaped_in_place_inside_the_step():
+    """``array.shape = ...`` keeps the bytes and the array: the shape counts as a change too
+    (and the copy taken after a recorded call is not squeezed into the old copy's shape)."""
+    def build(dtype):
+        model, opt, step = mlp("tanh", "cross_entropy_loss", "sgd_momentum")(dtype)
+        flat = Tensor(np.random.default_rng(5).standard_normal(BATCH * INPUTS).astype(dtype))
+
+        def from_flat(x, y):
+            flat.data.shape = (BATCH, INPUTS)
+            loss = step(flat, y)
+            flat.data.shape = (BATCH * INPUTS,)
+            return loss
+        return model, opt, from_flat
+    fallback(build, CHANGED_IN_PYTHON)
+
+
 def test_a_python_update_marked_recorded_replays():
     train(Twins(hand_written_update(jitgrad.recording.recorded(manual_sgd)), np.float64),
           "classes")
