@@ -7,9 +7,10 @@ each, so that each ratio divides times taken about a second apart.
 Why: on this machine speed changes for seconds to minutes at a time: at times two busy
 threads take 1.9 times as long as one (the second core is taken away), at others products on
 two BLAS threads run 30% slower with both cores there (mlp_small's GEMM floor: 0.26 or
-0.34 ms), and an eager step up to twice as slow. ``benchmarks/test_steps.py`` measures each
-implementation for 1.5 s in a row, so such a spell can fall on one side of a ratio; it still
-measures what the report tabulates.
+0.34 ms), and an eager step up to twice as slow (docs/speed-notes.md, "Benchmarks").
+``benchmarks/test_steps.py`` measures each implementation for 0.75 s in a row (after 0.5 s of
+warm-up), so such a spell can fall on one side of a ratio; it still measures what the report
+tabulates.
 
 Each round runs every implementation (jitgrad compiled and eager, the peers that are
 installed, the GEMM floor) for ``--seconds``, in an order that rotates from round to round.
