@@ -31,6 +31,7 @@ Anything the tape cannot express makes the step run eagerly from then on, with o
 RuntimeWarning naming the reason. See docs/compile.md for the rules.
 """
 import collections
+import copy
 import functools
 import time
 import warnings
@@ -43,6 +44,7 @@ from . import anomaly, codegen, fused_sgd, grad_mode, input_batching, profiler, 
 from . import tensor as tensor_module
 from .autograd import _memory_owner, check_delivered, deliver, is_gradient, run_backward
 from .ops.base import NotEmitted
+from .optim.optimizer import Optimizer
 from .tensor import Tensor
 
 #: Tapes kept per compiled step (signatures times modes); the oldest is dropped beyond it.
@@ -91,9 +93,10 @@ class CompiledStep:
         """Run ``fn`` eagerly while recording; keep the tape once two recordings agree.
         Returns (fn's result, None or why the step cannot be replayed)."""
         # the confirming recording watches the tensors made before the step that the first
-        # read, from the start (the first runs the same code)
+        # read, and the optimizers it called, from the start (the first runs the same code)
         first = self._candidates.get(signature)
-        rec = Recording(leaves, watch=None if first is None else first.tensors_before())
+        rec = (Recording(leaves) if first is None else
+               Recording(leaves, watch=first.tensors_before(), optimizers=first.optimizers()))
         recording.switch.tape, recording.switch.active = rec, True
         try:
             result = self.fn(*args)
@@ -180,11 +183,12 @@ class Recording:
     the array of an earlier op's output (``xs[t]`` of a Tensor argument).
     """
 
-    def __init__(self, leaves, watch=()):
+    def __init__(self, leaves, watch=None, optimizers=()):
         """``watch``: tensors made before the step (parameters, data buffers) to see whether
         the step changes them other than through ops or recorded calls: each is copied now,
         as is any other at its first use, and again after each recorded call; None to watch
-        nothing."""
+        nothing. ``optimizers``: those whose settings (each group's lr, momentum, ...) and
+        groups are watched the same way."""
         self.leaves, self.watch = leaves, watch is not None
         self.start_id = tensor_module._next_id()  # tensors with smaller ids existed before
         self.events = []  # ("op", op, input slots, output slot, operand bindings, settings)
@@ -205,6 +209,8 @@ class Recording:
         self.modes = {}  # id(layer) -> (layer, training flag read)
         self.untouched = {}  # id(tensor made before the step) -> (tensor, .data, its copy)
         self._snapshot(watch or ())
+        self.settings = {}  # id(optimizer) -> (optimizer, a copy of its groups' settings)
+        self._note_settings(optimizers)
         self.reasons = []
         self.backward_nodes = None
         self.outputs = None
@@ -266,6 +272,7 @@ class Recording:
         finally:
             recording.switch.active = True
             self._snapshot(t for t, _, _ in self.untouched.values())
+            self._note_settings(opt for opt, _ in self.settings.values())
 
     def _snapshot(self, tensors):
         """Note the data of tensors made before the step, to see changes no replay makes:
@@ -278,9 +285,23 @@ class Recording:
             else:
                 self.untouched[id(t)] = (t, t.data, t.data.copy())
 
+    def _note_settings(self, optimizers):
+        """Copy the settings of ``optimizers``' groups, compared like the watched tensors: a
+        learning rate decayed by hand inside the step would stay where the recordings left it."""
+        for opt in optimizers:
+            self.settings[id(opt)] = (opt, _group_settings(opt))
+
     def _check_untouched(self):
         if self.reasons:
             return  # one reason is enough: the step falls back
+        for opt, settings in self.settings.values():
+            if not _same(_group_settings(opt), settings):
+                self.reasons.append(
+                    f"the settings of {type(opt).__name__} (a group's lr, momentum, ... or its "
+                    "groups and parameters) changed inside the step other than through "
+                    "recorded calls (optimizer.step(), scheduler.step()): Python that changes "
+                    "them is not replayed; change them between calls, or with a scheduler")
+                return
         for t, array, copy in self.untouched.values():
             if not (_same_layout(array, t.data, copy)
                     and compare.same_bytes(_bytes(array), _bytes(copy))):
@@ -356,6 +377,18 @@ class Recording:
         """The tensors made before the step that it read (parameters, data buffers)."""
         return [payload for kind, payload in self.sources if kind == "param"]
 
+    def optimizers(self):
+        """The optimizers of the recorded calls: called themselves (``step()``,
+        ``zero_grad()``) or through a scheduler."""
+        found = {}
+        for event in self.events:
+            if event[0] == "call" and event[2]:
+                owner = event[2][0]
+                for candidate in (owner, getattr(owner, "optimizer", None)):
+                    if isinstance(candidate, Optimizer):
+                        found[id(candidate)] = candidate
+        return list(found.values())
+
     def check_same(self, other):
         """Raise FallbackReason unless ``other`` (the next call's recording) did the same:
         ops, slots, settings, constants, data operands, backward order, calls and modes."""
@@ -365,6 +398,12 @@ class Recording:
                 f"the step ran differently on its second call ({what}); Python control flow "
                 "on tensor values, or changing data reaching ops other than through the "
                 "step's arguments, cannot be replayed")
+
+
+def _group_settings(optimizer):
+    """Each group's settings (copied) and its parameters' ids."""
+    return [(copy.deepcopy({key: value for key, value in group.items() if key != "params"}),
+             [id(p) for p in group["params"]]) for group in optimizer.param_groups]
 
 
 def _same_layout(noted, array, copy):
@@ -454,7 +493,7 @@ def _same(x, y):
         return type(x) is type(y) and len(x) == len(y) and all(map(_same, x, y))
     if isinstance(x, dict) and isinstance(y, dict):
         return x.keys() == y.keys() and all(_same(x[k], y[k]) for k in x)
-    if isinstance(x, (int, float, str, bool, slice, type(None), type(Ellipsis))):
+    if isinstance(x, (int, float, str, bool, slice, type(None), type(Ellipsis), np.generic)):
         return type(x) is type(y) and x == y
     return x is y
 

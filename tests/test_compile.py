@@ -718,6 +718,62 @@ def test_fallback_on_a_data_buffer_refilled_inside_the_step():
     fallback(build, CHANGED_IN_PYTHON)
 
 
+#: The fallback's reason for an optimizer's settings changed in Python inside the step.
+OPTIMIZER_CHANGED = ("the settings of SGD \\(a group's lr, momentum, ... or its groups and "
+                     "parameters\\) changed inside the step")
+
+
+def test_fallback_on_a_learning_rate_decayed_by_hand_after_the_update():
+    """A replay would keep the rate where the two recordings left it."""
+    def transform(model, opt, step):
+        def decayed(x, y):
+            loss = step(x, y)
+            opt.param_groups[0]["lr"] *= 0.5
+            return loss
+        return decayed
+    fallback(wrapped(transform), OPTIMIZER_CHANGED)
+
+
+def test_fallback_on_a_learning_rate_changed_by_hand_before_the_forward():
+    """Seen from the start of the confirming recording, as the tensors are."""
+    def transform(model, opt, step):
+        def decayed_first(x, y):
+            opt.param_groups[0]["lr"] *= 0.9
+            return step(x, y)
+        return decayed_first
+    fallback(wrapped(transform), OPTIMIZER_CHANGED)
+
+
+def test_fallback_on_a_parameter_group_added_inside_the_step():
+    def transform(model, opt, step):
+        def growing(x, y):
+            loss = step(x, y)
+            opt.add_param_group({"params": [Tensor(np.zeros(3), autograd=True)]})
+            return loss
+        return growing
+    fallback(wrapped(transform), OPTIMIZER_CHANGED)
+
+
+def test_a_scheduler_stepped_inside_the_step_replays_as_eager():
+    """scheduler.step() is a recorded call: a replay calls it, so the rate moves as eagerly."""
+    def build(dtype):
+        model, opt, step = mlp("tanh", "cross_entropy_loss", "sgd_momentum")(dtype)
+        scheduler = jitgrad.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+
+        def scheduled(x, y):
+            loss = step(x, y)
+            scheduler.step()
+            return loss
+        return model, opt, scheduled
+    twins = Twins(build, np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        for x, y in batches("classes", np.float64, count=8):
+            twins.step(x, y)
+    assert replayed(twins)
+    assert twins.sides[1][1].param_groups[0]["lr"] == twins.sides[0][1].param_groups[0]["lr"] == 0.05 / 16
+
+
 def test_fallback_on_a_data_buffer_reshaped_in_place_inside_the_step():
     """``array.shape = ...`` keeps the bytes and the array: the shape counts as a change too
     (and the copy taken after a recorded call is not squeezed into the old copy's shape)."""
