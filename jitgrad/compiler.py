@@ -493,7 +493,7 @@ def _same(x, y):
         return type(x) is type(y) and len(x) == len(y) and all(map(_same, x, y))
     if isinstance(x, dict) and isinstance(y, dict):
         return x.keys() == y.keys() and all(_same(x[k], y[k]) for k in x)
-    if isinstance(x, (int, float, str, bool, slice, type(None), type(Ellipsis), np.generic)):
+    if isinstance(x, (int, float, str, bool, slice, type(None), type(Ellipsis))):
         return type(x) is type(y) and x == y
     return x is y
 

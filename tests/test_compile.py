@@ -754,6 +754,18 @@ def test_fallback_on_a_parameter_group_added_inside_the_step():
     fallback(wrapped(transform), OPTIMIZER_CHANGED)
 
 
+def test_a_learning_rate_given_as_a_numpy_scalar_replays():
+    """A rate set to an np.float32 between calls is not taken for a change inside the step."""
+    twins = Twins(mlp("tanh", "cross_entropy_loss", "sgd_momentum"), np.float64)
+    for _, opt, _ in twins.sides:  # set between calls, as from a NumPy schedule
+        opt.param_groups[0]["lr"] = np.float32(0.05)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        for x, y in batches("classes", np.float64, count=5):
+            twins.step(x, y)
+    assert replayed(twins)
+
+
 def test_a_scheduler_stepped_inside_the_step_replays_as_eager():
     """scheduler.step() is a recorded call: a replay calls it, so the rate moves as eagerly."""
     def build(dtype):
