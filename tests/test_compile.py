@@ -759,31 +759,7 @@ def test_a_learning_rate_given_as_a_numpy_scalar_replays():
     twins = Twins(mlp("tanh", "cross_entropy_loss", "sgd_momentum"), np.float64)
     for _, opt, _ in twins.sides:  # set between calls, as from a NumPy schedule
         opt.param_groups[0]["lr"] = np.float32(0.05)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", RuntimeWarning)
-        for x, y in batches("classes", np.float64, count=5):
-            twins.step(x, y)
-    assert replayed(twins)
-
-
-def test_a_scheduler_stepped_inside_the_step_replays_as_eager():
-    """scheduler.step() is a recorded call: a replay calls it, so the rate moves as eagerly."""
-    def build(dtype):
-        model, opt, step = mlp("tanh", "cross_entropy_loss", "sgd_momentum")(dtype)
-        scheduler = jitgrad.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
-
-        def scheduled(x, y):
-            loss = step(x, y)
-            scheduler.step()
-            return loss
-        return model, opt, scheduled
-    twins = Twins(build, np.float64)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", RuntimeWarning)
-        for x, y in batches("classes", np.float64, count=8):
-            twins.step(x, y)
-    assert replayed(twins)
-    assert twins.sides[1][1].param_groups[0]["lr"] == twins.sides[0][1].param_groups[0]["lr"] == 0.05 / 16
+    train(twins, "classes")
 
 
 def test_fallback_on_a_data_buffer_reshaped_in_place_inside_the_step():
