@@ -85,6 +85,13 @@ def choose(use_cache=True):
     return choice
 
 
+def backends(dtype):
+    """The backends that products of ``dtype`` run on (choosing them first if need be)."""
+    ensure_chosen()
+    return {backend for (name, _), backend in _Decision.choice.items()
+            if name == np.dtype(dtype).name}
+
+
 def uniform(backend):
     """One backend for every dtype and shape class."""
     return {(dtype.name, shape_class): backend
