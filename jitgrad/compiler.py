@@ -302,9 +302,9 @@ class Recording:
                     "recorded calls (optimizer.step(), scheduler.step()): Python that changes "
                     "them is not replayed; change them between calls, or with a scheduler")
                 return
-        for t, array, copy in self.untouched.values():
-            if not (_same_layout(array, t.data, copy)
-                    and compare.same_bytes(_bytes(array), _bytes(copy))):
+        for t, array, snapshot in self.untouched.values():
+            if not (_same_layout(array, t.data, snapshot)
+                    and compare.same_bytes(_bytes(array), _bytes(snapshot))):
                 self.reasons.append(
                     "a tensor made before the step (a parameter or a data buffer) changed "
                     "inside it other than through ops or recorded calls (optimizer.step(), "
@@ -406,10 +406,10 @@ def _group_settings(optimizer):
              [id(p) for p in group["params"]]) for group in optimizer.param_groups]
 
 
-def _same_layout(noted, array, copy):
-    """Whether ``array`` is the array ``noted`` at the copy, still of the copy's shape and dtype
-    (``array.shape = ...`` reshapes in place)."""
-    return array is noted and array.shape == copy.shape and array.dtype == copy.dtype
+def _same_layout(noted, array, snapshot):
+    """Whether ``array`` is the array ``noted`` at the ``snapshot`` (its copy), still of the
+    snapshot's shape and dtype (``array.shape = ...`` reshapes in place)."""
+    return array is noted and array.shape == snapshot.shape and array.dtype == snapshot.dtype
 
 
 def _bytes(array):
