@@ -1,12 +1,16 @@
-"""Hypothesis profiles: a quick one for every run, and ``long`` for a thorough search; and
-the suite's BLAS.
+"""Hypothesis profiles: a quick one for every run, and ``long`` for a thorough search; the
+suite's BLAS, and a fixture for tests that change it.
 
 ``python -m pytest --hypothesis-profile=long`` runs the property tests on many more examples.
 No deadline: the first example of a run may wait for Numba to compile or load kernels.
 """
 import os
 
+import pytest
 from hypothesis import settings
+
+from jitgrad import gemm
+from kernels import blas
 
 # The suite runs its products on OpenBLAS, so that what it asserts (which updates fuse, bit
 # for bit equalities) does not hang on jitgrad.gemm's measurement, which picks MKL (when
@@ -17,3 +21,14 @@ os.environ["JITGRAD_BLAS"] = "openblas"
 settings.register_profile("quick", max_examples=150, deadline=None)
 settings.register_profile("long", max_examples=10_000, deadline=None)
 settings.load_profile("quick")
+
+
+@pytest.fixture
+def gemm_choice_restored(monkeypatch):
+    """For a test that changes the process's backends: ``JITGRAD_BLAS`` cleared (the test sets
+    it, or tests the measured choice), and the old backends put back afterwards."""
+    monkeypatch.delenv(gemm.OVERRIDE, raising=False)
+    saved = (gemm._Decision.choice, gemm._Decision.reason, gemm._Decision.microseconds, list(blas.TABLE))
+    yield
+    gemm._Decision.choice, gemm._Decision.reason, gemm._Decision.microseconds, table = saved
+    blas.TABLE[:] = table

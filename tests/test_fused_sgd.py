@@ -11,9 +11,9 @@ from jitgrad import Tensor, gemm
 from jitgrad.autograd import run_backward
 from jitgrad import ops
 from jitgrad.ops import registry
-from kernels import mkl
 
 from .test_compile import STACKS, Twins, batches, replayed, train
+from .test_gemm import needs_mkl
 
 STEPS = 12
 
@@ -68,20 +68,17 @@ def test_plain_sgd_fuses_every_linear_in_float32_and_keeps_eager_numbers(stack):
     assert replayed(twins)
 
 
-@pytest.mark.skipif(not mkl.installed(), reason='MKL is optional: pip install "jitgrad[mkl]"')
-def test_nothing_fuses_while_products_run_on_mkl_and_replays_keep_eager_numbers(monkeypatch):
+@needs_mkl
+def test_nothing_fuses_while_products_run_on_mkl_and_replays_keep_eager_numbers(
+        monkeypatch, gemm_choice_restored):
     """MKL's fused products strayed past float32's tolerance from eager's update."""
     monkeypatch.setenv(gemm.OVERRIDE, "mkl")
     gemm.choose()
-    try:
-        twins = Twins(plain_sgd_mlp(), np.float32)
-        train(twins, "values")
-        x, y = next(batches("values", np.float32, seed=9))
-        assert updates_in_a_replay(twins, x, y) == {}
-        assert replayed(twins)
-    finally:
-        monkeypatch.setenv(gemm.OVERRIDE, "openblas")  # the suite's (tests/conftest.py)
-        gemm.choose()
+    twins = Twins(plain_sgd_mlp(), np.float32)
+    train(twins, "values")
+    x, y = next(batches("values", np.float32, seed=9))
+    assert updates_in_a_replay(twins, x, y) == {}
+    assert replayed(twins)
 
 
 def test_float64_is_never_fused_and_stays_bit_for_bit():

@@ -14,14 +14,8 @@ BACKENDS = ["openblas", pytest.param("mkl", marks=needs_mkl)]
 SHAPES = [(16, 512, 512), (1, 7, 33), (5, 0, 40), (128, 512, 300), (64, 40, 48), (300, 520, 600)]
 
 
-@pytest.fixture(autouse=True)
-def restore_choice(monkeypatch):
-    """Each test may change the process's backends; put the old ones back afterwards."""
-    monkeypatch.delenv(gemm.OVERRIDE, raising=False)
-    saved = (gemm._Decision.choice, gemm._Decision.reason, gemm._Decision.microseconds, list(blas.TABLE))
-    yield
-    gemm._Decision.choice, gemm._Decision.reason, gemm._Decision.microseconds, table = saved
-    blas.TABLE[:] = table
+#: Each test may change the process's backends (tests/conftest.py puts them back).
+pytestmark = pytest.mark.usefixtures("gemm_choice_restored")
 
 
 @pytest.fixture
