@@ -150,4 +150,3 @@ def _weight_products(x, h, d_pre, wx, wh, scale):
     for g in range(4):
         gemm(x.T, d_pre[g], wx[g], scale, 1.0)
         gemm(h.T, d_pre[g], wh[g], scale, 1.0)
-
