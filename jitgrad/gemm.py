@@ -88,8 +88,8 @@ def choose(use_cache=True):
 def backends(dtype):
     """The backends that products of ``dtype`` run on (choosing them first if need be)."""
     ensure_chosen()
-    return {backend for (name, _), backend in _Decision.choice.items()
-            if name == np.dtype(dtype).name}
+    wanted = np.dtype(dtype).name
+    return {backend for (name, _), backend in _Decision.choice.items() if name == wanted}
 
 
 def uniform(backend):

@@ -230,3 +230,35 @@ def test_groups_fuse_apart_a_plain_one_beside_one_with_momentum():
     x, y = next(batches("values", np.float32, seed=9))
     assert updates_in_a_replay(twins, x, y) == {"linear": 1}  # the second Linear's
     assert replayed(twins)
+
+
+def test_a_window_that_fuses_none_of_its_weights_beside_a_fused_head_still_updates_them():
+    """A window adds all its weights' updates with one scale; at two learning rates it fuses
+    none. Every parameter of the optimizer was planned for fusing, and the head's is fused:
+    the step must still update the window's weights from the gradients they got."""
+    def build(dtype):
+        cell = jitgrad.LSTMCell(3, 4, 5, dtype=dtype)
+        head = jitgrad.Linear(4, 2, dtype=dtype)
+        weights = cell.get_parameters()[:12]  # input weights and biases, hidden weights
+        opt = jitgrad.SGD([{"params": weights[:8]}, {"params": weights[8:], "lr": 0.02},
+                           {"params": head.get_parameters()}], lr=0.05)
+        criterion = jitgrad.MSELoss()
+
+        def train_step(xs, y):
+            hidden = cell.init_hidden(2)
+            for x in xs:
+                _, hidden = cell.forward(x, hidden)
+            loss = criterion.forward(head.forward(hidden[0]), y)
+            loss.backward()
+            opt.step()
+            return loss
+        return jitgrad.Sequential([cell, head]), opt, train_step
+    twins = Twins(build, np.float32)
+    rng = np.random.default_rng(5)
+    for _ in range(STEPS):
+        xs = [Tensor(rng.standard_normal((2, 3)).astype(np.float32)) for _ in range(3)]
+        twins.step(xs, Tensor(rng.standard_normal((2, 2)).astype(np.float32)))
+    assert replayed(twins)
+    fusion = next(iter(twins.compiled._tapes.values()))[0].steps[-1][1]
+    assert len(fusion.planned) == len(fusion.optimizer.parameters) == 14
+    assert updates_in_a_replay(twins, xs, Tensor(np.zeros((2, 2), np.float32))) == {"linear": 1}
