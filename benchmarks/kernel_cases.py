@@ -54,13 +54,23 @@ def _probs_targets_grad(rng, dtype):
     return (_softmax(_normal(MATRIX)(rng, dtype)[0]), rng.integers(0, WIDTH, ROWS), 1.0)
 
 
-def _bytes_one_changed(rng, dtype):
-    """Two arrays' bytes, the second's last byte changed: 65,537 values, so float32's end in
-    4 bytes past the last 8-byte word."""
-    a = rng.standard_normal(FLAT[0] + 1).astype(dtype).view(np.uint8)
-    b = a.copy()
-    b[-1] ^= 1
-    return a, b
+def _bytes(rng, dtype):
+    """An array's bytes: 65,537 values, so float32's end 4 bytes past the last 8-byte word."""
+    return (rng.standard_normal(FLAT[0] + 1).astype(dtype).view(np.uint8),)
+
+
+def _fingerprint(data):
+    """kernels.fingerprint's sum in NumPy's wrapping uint64 arithmetic."""
+    from kernels.fingerprint import MIX, STEP
+    words = data.size // 8
+    values = np.concatenate([data[:words * 8].view(np.uint64), data[words * 8:]])
+    positions = np.concatenate([np.arange(words), np.arange(words * 8, data.size)])
+    with np.errstate(over="ignore"):
+        x = values + positions.astype(np.uint64) * STEP
+        x ^= x >> np.uint64(31)
+        x *= MIX
+        x ^= x >> np.uint64(29)
+        return x.sum(dtype=np.uint64)
 
 
 def _table_and_indices(rng, dtype):
@@ -203,15 +213,19 @@ CASES = [
     KernelCase("recurrent", "lstm_input_products", _lstm_input_args, _lstm_input_products),
     KernelCase("recurrent", "lstm_cell_backward", _lstm_backward_args, _lstm_step_backward),
     KernelCase("recurrent", "lstm_input_grads", _lstm_input_grad_args, _lstm_input_grads),
-    KernelCase("compare", "same_bytes", _bytes_one_changed, np.array_equal),
+    KernelCase("fingerprint", "fingerprint", _bytes, _fingerprint),
 ]
 
 
 def assert_same(ours, numpy_result, dtype):
-    """Results agree to the dtype's precision (tuples element by element) and keep its dtype."""
+    """Results agree to the dtype's precision (tuples element by element) and keep its dtype;
+    integers exactly."""
     if isinstance(numpy_result, tuple):
         for a, b in zip(ours, numpy_result, strict=True):
             assert_same(a, b, dtype)
+        return
+    if isinstance(numpy_result, np.integer):  # a fingerprint: every bit counts
+        assert ours == numpy_result
         return
     tolerance = 1e-4 if dtype == "float32" else 1e-10
     np.testing.assert_allclose(ours, numpy_result, rtol=tolerance, atol=tolerance)

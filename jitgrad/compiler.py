@@ -38,7 +38,7 @@ import warnings
 
 import numpy as np
 
-from kernels import compare
+from kernels.fingerprint import fingerprint
 
 from . import anomaly, codegen, fused_sgd, grad_mode, input_batching, profiler, recording
 from . import tensor as tensor_module
@@ -185,9 +185,9 @@ class Recording:
 
     def __init__(self, leaves, watch=None, optimizers=()):
         """``watch``: tensors made before the step (parameters, data buffers) to see whether
-        the step changes them other than through ops or recorded calls: each is copied now,
-        as is any other at its first use, and again after each recorded call; None to watch
-        nothing. ``optimizers``: those whose settings (each group's lr, momentum, ...) and
+        the step changes them other than through ops or recorded calls: each is fingerprinted
+        now, as is any other at its first use, and again after each recorded call; None to
+        watch nothing. ``optimizers``: those whose settings (each group's lr, momentum, ...) and
         groups are watched the same way."""
         self.leaves, self.watch = leaves, watch is not None
         self.start_id = tensor_module._next_id()  # tensors with smaller ids existed before
@@ -207,8 +207,8 @@ class Recording:
             self.owners.setdefault(id(owner), []).append(index)
         self.made = {}  # id(Tensor or its .data) made inside from an argument -> its binding
         self.modes = {}  # id(layer) -> (layer, training flag read)
-        self.untouched = {}  # id(tensor made before the step) -> (tensor, .data, its copy)
-        self._snapshot(watch or ())
+        self.untouched = {}  # id(tensor made before the step) -> (tensor, its _NotedArray)
+        self._note_data(watch or ())
         self.settings = {}  # id(optimizer) -> (optimizer, a copy of its groups' settings)
         self._note_settings(optimizers)
         self.reasons = []
@@ -271,19 +271,15 @@ class Recording:
             return method(*args, **kwargs)
         finally:
             recording.switch.active = True
-            self._snapshot(t for t, _, _ in self.untouched.values())
+            self._note_data(t for t, _ in self.untouched.values())
             self._note_settings(opt for opt, _ in self.settings.values())
 
-    def _snapshot(self, tensors):
+    def _note_data(self, tensors):
         """Note the data of tensors made before the step, to see changes no replay makes:
         at their first use, and again after each recorded call (which replay makes); they
-        are compared before each call and at the end."""
+        are checked before each call and at the end."""
         for t in tensors:
-            noted = self.untouched.get(id(t))
-            if noted is not None and _same_layout(noted[1], t.data, noted[2]):
-                np.copyto(noted[2], t.data)  # into the last copy: no new memory to fault in
-            else:
-                self.untouched[id(t)] = (t, t.data, t.data.copy())
+            self.untouched[id(t)] = (t, _NotedArray(t.data))
 
     def _note_settings(self, optimizers):
         """Copy the settings of ``optimizers``' groups, compared like the watched tensors: a
@@ -302,9 +298,8 @@ class Recording:
                     "recorded calls (optimizer.step(), scheduler.step()): Python that changes "
                     "them is not replayed; change them between calls, or with a scheduler")
                 return
-        for t, array, snapshot in self.untouched.values():
-            if not (_same_layout(array, t.data, snapshot)
-                    and compare.same_bytes(_bytes(array), _bytes(snapshot))):
+        for t, noted in self.untouched.values():
+            if not noted.matches(t.data):
                 self.reasons.append(
                     "a tensor made before the step (a parameter or a data buffer) changed "
                     "inside it other than through ops or recorded calls (optimizer.step(), "
@@ -328,7 +323,7 @@ class Recording:
             return self._new_slot(t, ("arg", ("whole", self.args[id(t)])))
         if t.id < self.start_id:
             if self.watch and id(t) not in self.untouched:  # what Python code changes
-                self._snapshot([t])
+                self._note_data([t])
             return self._new_slot(t, ("param", t))
         if id(t) in self.made:
             return self._new_slot(t, ("copy", self.made[id(t)]))
@@ -406,15 +401,22 @@ def _group_settings(optimizer):
              [id(p) for p in group["params"]]) for group in optimizer.param_groups]
 
 
-def _same_layout(noted, array, snapshot):
-    """Whether ``array`` is the array ``noted`` at the ``snapshot`` (its copy), still of the
-    snapshot's shape and dtype (``array.shape = ...`` reshapes in place)."""
-    return array is noted and array.shape == snapshot.shape and array.dtype == snapshot.dtype
+class _NotedArray:
+    """An array as noted: the object, its shape and dtype (``array.shape = ...`` reshapes in
+    place) and the fingerprint of its bytes in C order (``kernels.fingerprint``)."""
+
+    def __init__(self, array):
+        self.array, self.shape, self.dtype = array, array.shape, array.dtype
+        self.fingerprint = _fingerprint(array)
+
+    def matches(self, array):
+        """Whether ``array`` is still the noted array, with the same layout and bytes."""
+        return (array is self.array and array.shape == self.shape and array.dtype == self.dtype
+                and _fingerprint(array) == self.fingerprint)
 
 
-def _bytes(array):
-    """``array``'s bytes, (nbytes,) uint8, in C order (copied if it is not C-contiguous)."""
-    return np.ascontiguousarray(array).reshape(-1).view(np.uint8)
+def _fingerprint(array):
+    return fingerprint(np.ascontiguousarray(array).reshape(-1).view(np.uint8))
 
 
 def _address(array):

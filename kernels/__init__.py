@@ -20,8 +20,9 @@ One module per family of ops, each holding an op's forward kernel beside its bac
 
 Helpers: ``jit`` (the ``kernel`` decorators and their compile options), ``vmath`` (exp, tanh,
 sigmoid and the normal CDF in forms that vectorize, compiled into the kernels inline),
-``blas`` (gemm with accumulation, on the backend chosen per shape class) and ``mkl`` (MKL's
-gemm through its C address, when the ``mkl`` extra is installed).
+``blas`` (gemm with accumulation, on the backend chosen per shape class), ``mkl`` (MKL's
+gemm through its C address, when the ``mkl`` extra is installed) and ``fingerprint`` (of an
+array's bytes: how ``jitgrad.compile`` sees Python change a tensor inside a step).
 
 Every kernel is compiled lazily (``cache=True``) on its first call for a dtype, so importing
 this package compiles nothing; ``jitgrad.warmup()`` compiles or loads them ahead of time.

@@ -17,12 +17,19 @@ def test_kernel_agrees_with_numpy(case, dtype):
 
 
 @pytest.mark.parametrize("size", [0, 3, 8, 21, 64])
-def test_same_bytes_sees_any_one_byte_changed(size):
-    """Every byte counts: the 8-byte words and the bytes after the last whole word."""
-    from kernels.compare import same_bytes
+def test_a_fingerprint_sees_any_one_byte_changed_and_bytes_moved(size):
+    """Every byte counts: the 8-byte words and the bytes after the last whole word; and where
+    it is: two words or two bytes swapped change it too."""
+    from kernels.fingerprint import fingerprint
     a = np.arange(size, dtype=np.uint8)
-    assert same_bytes(a, a.copy())
+    before = fingerprint(a)
+    assert fingerprint(a.copy()) == before
     for position in range(size):
         b = a.copy()
         b[position] ^= 0x80
-        assert not same_bytes(a, b), position
+        assert fingerprint(b) != before, position
+    for first, second in [(0, 8), (size - 2, size - 1)]:  # words, then the tail's bytes
+        if 0 <= first < second < size:
+            b = a.copy()
+            b[[first, second]] = b[[second, first]]
+            assert fingerprint(b) != before, (first, second)
