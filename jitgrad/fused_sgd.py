@@ -31,7 +31,6 @@ apart at 0.006, past the tolerance, and twelve float32 tests failed in a CI run 
 measurement had chosen MKL). Whether to fuse is decided when a tape is built.
 """
 import collections
-import inspect
 
 import numpy as np
 
@@ -40,7 +39,6 @@ from .optim import SGD
 from .optim.optimizer import Optimizer
 
 _STEP = Optimizer.step.__wrapped__  # what a recording notes for ``optimizer.step(...)``
-_STEP_SIGNATURE = inspect.signature(_STEP)
 _FLOAT32 = np.dtype(np.float32)
 
 
@@ -63,8 +61,8 @@ def _releasing_sgd_step(event):
     """Whether ``event`` is ``step()`` of an SGD that releases the gradients."""
     if event[0] != "call" or event[1] is not _STEP or type(event[2][0]) is not SGD:
         return False
-    bound = _STEP_SIGNATURE.bind(*event[2], **event[3])
-    return bool(bound.arguments.get("zero", True))
+    _, _, args, kwargs = event  # as eagerly bound to step(self, zero=True)
+    return bool(kwargs["zero"] if "zero" in kwargs else args[1] if len(args) > 1 else True)
 
 
 def _fusable_inputs(nodes, sources, ops, optimizer):
