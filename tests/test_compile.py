@@ -690,8 +690,8 @@ def test_fallback_on_a_parameter_updated_in_python_before_a_recorded_call():
 
 
 def test_fallback_on_a_parameter_changed_in_python_before_its_first_use():
-    """Weight decay written by hand ahead of the forward: the parameters are copied when
-    the confirming recording starts, not at their first use."""
+    """Weight decay written by hand ahead of the forward: the parameters are noted
+    (fingerprinted) when the confirming recording starts, not at their first use."""
     def build(dtype):
         model, opt, step = mlp("tanh", "cross_entropy_loss", "sgd_momentum")(dtype)
 
@@ -703,12 +703,13 @@ def test_fallback_on_a_parameter_changed_in_python_before_its_first_use():
     fallback(build, CHANGED_IN_PYTHON)
 
 
-def test_fallback_on_a_data_buffer_refilled_inside_the_step():
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_fallback_on_a_data_buffer_refilled_inside_the_step(order):
     """A buffer made before the step and filled inside it: a replay would train on the
-    batch it last held."""
+    batch it last held. A Fortran-ordered one is fingerprinted in C order, as any other."""
     def build(dtype):
         model, opt, step = mlp("tanh", "cross_entropy_loss", "sgd_momentum")(dtype)
-        buffer = Tensor(np.zeros((BATCH, INPUTS), dtype=dtype))
+        buffer = Tensor(np.zeros((BATCH, INPUTS), dtype=dtype, order=order))
         stream = np.random.default_rng(5)  # each side its own, the same batches
 
         def from_buffer(x, y):
@@ -763,8 +764,8 @@ def test_a_learning_rate_given_as_a_numpy_scalar_replays():
 
 
 def test_fallback_on_a_data_buffer_reshaped_in_place_inside_the_step():
-    """``array.shape = ...`` keeps the bytes and the array: the shape counts as a change too
-    (and the copy taken after a recorded call is not squeezed into the old copy's shape)."""
+    """``array.shape = ...`` keeps the bytes and the array: the shape counts as a change
+    too."""
     def build(dtype):
         model, opt, step = mlp("tanh", "cross_entropy_loss", "sgd_momentum")(dtype)
         flat = Tensor(np.random.default_rng(5).standard_normal(BATCH * INPUTS).astype(dtype))
