@@ -31,15 +31,18 @@ apart at 0.006, past the tolerance, and twelve float32 tests failed in a CI run 
 measurement had chosen MKL). Whether to fuse is decided when a tape is built.
 """
 import collections
+import inspect
 
 import numpy as np
 
 from . import gemm, profiler
+from .autograd import _fits
 from .optim import SGD
 from .optim.optimizer import Optimizer
 
 _STEP = Optimizer.step.__wrapped__  # what a recording notes for ``optimizer.step(...)``
-_FLOAT32 = np.dtype(np.float32)
+_STEP_SIGNATURE = inspect.signature(_STEP)
+_FLOAT32 = np.dtype(np.float32)  # a dtype: comparing with np.float32 converts it each time
 
 
 def plan(events, sources, ops):
@@ -61,8 +64,8 @@ def _releasing_sgd_step(event):
     """Whether ``event`` is ``step()`` of an SGD that releases the gradients."""
     if event[0] != "call" or event[1] is not _STEP or type(event[2][0]) is not SGD:
         return False
-    _, _, args, kwargs = event  # as eagerly bound to step(self, zero=True)
-    return bool(kwargs["zero"] if "zero" in kwargs else args[1] if len(args) > 1 else True)
+    bound = _STEP_SIGNATURE.bind(*event[2], **event[3])
+    return bool(bound.arguments.get("zero", True))
 
 
 def _fusable_inputs(nodes, sources, ops, optimizer):
@@ -105,32 +108,24 @@ class FusedSGD:
         self.optimizer, self.fusable = optimizer, fusable
         self.planned = {id(param) for inputs in fusable.values() for _, param in inputs}
         self.scales = {}  # id(parameter) -> -lr as float32, for the parameters fused this time
-        self.covers_all = False
         self.deferred = []  # (op, gradient given to the op, ((input index, parameter), ...))
 
     def begin(self):
         """Choose the parameters fused in this replay (the conditions of the module docstring
-        that can change between calls). ``covers_all``: whether they are all the optimizer's,
-        so that, fused, none has a gradient left for its step."""
-        self.scales, self.deferred, self.covers_all = {}, [], False
-        optimizer = self.optimizer
+        that can change between calls)."""
+        self.scales, self.deferred = {}, []
         try:
-            optimizer._check_parameters()  # writeable, dtype and state shapes, as step's
+            self.optimizer._check_parameters()
         except (TypeError, ValueError):
             return  # the step raises, as eagerly, after an unfused pass
-        scales, planned, count = self.scales, self.planned, 0
-        for group in optimizer.param_groups:
-            params = group["params"]
-            count += len(params)
+        for group in self.optimizer.param_groups:
             if group["momentum"] or group["weight_decay"]:
                 continue
             scale = np.float32(-group["lr"])
-            for p in params:
-                data = p.data
-                if (p.grad is None and p.autograd and id(p) in planned
-                        and data.dtype == _FLOAT32 and data.flags.c_contiguous):
-                    scales[id(p)] = scale  # updated in place (writeable: checked above)
-        self.covers_all = len(scales) == count
+            for p in group["params"]:
+                if (id(p) in self.planned and p.grad is None and p.autograd
+                        and _fits(p.data, p.data.shape, _FLOAT32)):  # updated in place
+                    self.scales[id(p)] = scale
 
     def defer(self, op, grad, fusable):
         """The indices of ``op``'s inputs (of ``fusable``, its entry) fused this time, whose
@@ -140,7 +135,6 @@ class FusedSGD:
         if op.scaled_grads_together and (
                 tuple(index for index, _ in fused) != op.scaled_grad_inputs
                 or len({self.scales[id(param)] for _, param in fused}) != 1):
-            self.covers_all = self.covers_all and not fused  # these get their .grad
             return ()
         if fused:
             self.deferred.append((op, grad, fused))
@@ -161,6 +155,5 @@ class FusedSGD:
         """After the fused updates (``fused``: whether there were any), the optimizer's step
         for the parameters that have a gradient; none left, it is skipped (it would only warn
         that nothing was updated)."""
-        if not fused or not self.covers_all and any(
-                p.grad is not None for p in self.optimizer.parameters):
+        if not fused or any(p.grad is not None for p in self.optimizer.parameters):
             method(*args, **kwargs)
