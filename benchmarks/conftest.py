@@ -27,7 +27,7 @@ def pytest_benchmark_update_machine_info(config, machine_info):
 @pytest.fixture(scope="session", autouse=True)
 def warm_jitgrad():
     """Every kernel compiled (or loaded from Numba's cache) before anything is timed."""
-    jitgrad.warmup(progress=False)
+    jitgrad.compiler.warmup(progress=False)
 
 
 def require(implementation):

@@ -4,12 +4,15 @@
     python -m benchmarks.first_step
 """
 import time
+
 t0 = time.perf_counter()
 import numpy as np
+
 import jitgrad
-from jitgrad import Linear, MSELoss, SGD, Sequential, Tanh, Tensor
+from jitgrad import SGD, Linear, MSELoss, Sequential, Tanh, Tensor
+
 t1 = time.perf_counter()
-jitgrad.warmup(progress=False)
+jitgrad.compiler.warmup(progress=False)
 t2 = time.perf_counter()
 np.random.seed(0)
 model = Sequential([Linear(784, 128, dtype=np.float32), Tanh(), Linear(128, 10, dtype=np.float32)])

@@ -1,5 +1,5 @@
 """Matrix products alone, through the BLAS jitgrad uses: ``kernels.blas.gemm``, on the backend
-``jitgrad.gemm`` chose for each product's shape class (MKL or SciPy's OpenBLAS).
+``jitgrad.backend.gemm`` chose for each product's shape class (MKL or SciPy's OpenBLAS).
 
 NumPy's ``@`` would call NumPy's own bundled OpenBLAS instead; on 2 cores its idle thread
 pool spinning next to SciPy's distorts timings, so every product here goes through Numba.

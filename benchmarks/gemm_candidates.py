@@ -20,7 +20,7 @@ import numpy as np
 
 from benchmarks.gemm import matmul_into
 from benchmarks.workloads import WORKLOADS
-from jitgrad.gemm import ensure_chosen
+from jitgrad.backend.gemm import ensure_chosen
 
 
 def median_seconds(call, seconds):

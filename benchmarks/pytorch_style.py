@@ -42,7 +42,7 @@ def build_step(framework, sizes=SIZES, batch=BATCH, dtype="float32"):
     hidden_layers = len(sizes) - 2
     if framework.startswith("jitgrad"):
         import jitgrad
-        import jitgrad.functional as F
+        import jitgrad.nn.functional as F
         from jitgrad.optim import AdamW
         from jitgrad.optim.lr_scheduler import CosineAnnealingLR
         params = [jitgrad.Tensor(a, requires_grad=True) for a in arrays]

@@ -1,7 +1,7 @@
 """The machine's GEMM peak: a large square product through jitgrad's gemm, on each backend."""
 import pytest
 
-from jitgrad import gemm
+from jitgrad.backend import gemm
 from kernels import mkl
 
 from .gemm import GemmRun, Product

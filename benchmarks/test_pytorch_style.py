@@ -20,6 +20,7 @@ def test_pytorch_style_step(measure, framework, run):
     require(framework)
     if framework == "torch":
         import torch
+
         from .workloads import TORCH_THREADS
         torch.set_num_threads(TORCH_THREADS)
     measure(build_step(framework), group="pytorch_style-float32", seconds=STEP_SECONDS,

@@ -13,8 +13,15 @@ import functools
 import pytest
 
 from .conftest import require
-from .workloads import (COMPILED, DTYPES, IMPLEMENTATIONS, WORKLOADS, build_floor, build_step,
-                        gemm_flops)
+from .workloads import (
+    COMPILED,
+    DTYPES,
+    IMPLEMENTATIONS,
+    WORKLOADS,
+    build_floor,
+    build_step,
+    gemm_flops,
+)
 
 #: Seconds of measurement per benchmark (a step of 0.1 s gets 8 rounds), after the warm-up.
 STEP_SECONDS = 0.75

@@ -8,8 +8,17 @@ an embedding, and cross-entropy. Each prints its loss as it trains.
 """
 import numpy as np
 
-from jitgrad import (SGD, CrossEntropyLoss, Embedding, Linear, MSELoss, Sequential, Sigmoid,
-                     Tanh, Tensor)
+from jitgrad import (
+    SGD,
+    CrossEntropyLoss,
+    Embedding,
+    Linear,
+    MSELoss,
+    Sequential,
+    Sigmoid,
+    Tanh,
+    Tensor,
+)
 
 # Four examples of two inputs; the target copies the second input.
 INPUTS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])

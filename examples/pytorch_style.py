@@ -1,7 +1,7 @@
 """An MLP on the bundled 8x8 digits, written exactly as a PyTorch user would write it.
 
 Only the imports differ from the PyTorch script: ``torch`` -> ``jitgrad``,
-``torch.nn.functional`` -> ``jitgrad.functional``. Run: ``python examples/pytorch_style.py``.
+``torch.nn.functional`` -> ``jitgrad.nn.functional``. Run: ``python examples/pytorch_style.py``.
 """
 import sys
 import tempfile
@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 
 import jitgrad
-import jitgrad.functional as F
+import jitgrad.nn.functional as F
 from jitgrad import GELU, LayerNorm, Linear, Sequential, Tensor
-from jitgrad.data import Batches
 from jitgrad.apps.datasets import load_digits
 from jitgrad.optim import AdamW
 from jitgrad.optim.lr_scheduler import CosineAnnealingLR
+from jitgrad.utils.data import Batches
 
 EPOCHS = 10
 

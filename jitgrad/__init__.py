@@ -1,6 +1,19 @@
 """jitgrad: the autograd framework of Grokking Deep Learning (ch. 13-14), on Numba kernels,
 with PyTorch's names for everything the book does not name.
 
+Two doors on one Tensor. The book's names here at ``jitgrad.X`` keep the book's meanings
+(``jitgrad.book``); PyTorch's names at ``jitgrad.nn``, ``jitgrad.optim`` and
+``jitgrad.utils.data`` carry PyTorch's (docs/pytorch.md). The packages, each importing only
+those below it (docs/design.md):
+
+    kernels/           Numba kernels: arrays in, arrays out
+    jitgrad/backend/   GEMM choice, kernel cache, dtypes, profiler
+    jitgrad/ops/       one module per op family, and the op registry
+    jitgrad/autograd/  Tensor, the backward pass, grad mode, anomaly detection
+    jitgrad/nn/, optim/, utils/, book.py, serialization.py
+    jitgrad/compiler/  jitgrad.compile and jitgrad.warmup
+    jitgrad/apps/      the command line and what it trains
+
 Importing jitgrad compiles nothing; call ``jitgrad.warmup()`` to compile (or load from the
 on-disk cache) every kernel before the first training step.
 """
@@ -12,28 +25,40 @@ if not getattr(_kernels, "JITGRAD_KERNELS", False):  # before anything imports a
         "is not jitgrad's kernels folder (another package of that name, such as PyPI's "
         "'kernels', replaced it). Uninstall the other one, or install jitgrad into its own "
         "virtual environment, then reinstall jitgrad (pip install --force-reinstall jitgrad)")
-from . import kernel_cache as _kernel_cache
+from jitgrad.backend import kernel_cache as _kernel_cache
 
 _kernel_cache.drop_if_sources_changed()  # before any kernel loads from Numba's cache
-from . import functional, init, optim
-from .activation_layers import GELU, LeakyReLU, LogSoftmax, Softmax
-from .anomaly import AnomalyError, detect_anomaly
-from .compiler import compile  # noqa: A004 -- torch.compile's name
-from .creation import ones, ones_like, randn, zeros, zeros_like
-from .dtypes import get_default_dtype, set_default_dtype
-from .fitting import History, fit
-from .grad_mode import no_grad
-from .layers import Dropout, Embedding, Layer, Linear, ReLU, Sequential, Sigmoid, Tanh
-from .losses import BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss
-from .normalization import BatchNorm1d, LayerNorm
-from .ops.joining import cat, stack
-from .optim import SGD, Adam, AdamW, RMSprop, clip_grad_norm
-from .profiler import profile
-from .recurrent import LSTMCell, RNNCell
-from .serialization import load, save
-from .shape_layers import Flatten, Identity
-from .tensor import Tensor
-from .warmup import warmup
+# functional, init: jitgrad.nn's, under the names they had before nn; metrics: jitgrad.utils's
+from jitgrad import functional, init, nn, optim, utils  # noqa: E402
+from jitgrad.utils import metrics  # noqa: E402
+from jitgrad.autograd import AnomalyError, Tensor, detect_anomaly, no_grad  # noqa: E402
+from jitgrad.autograd.creation import ones, ones_like, randn, zeros, zeros_like  # noqa: E402
+from jitgrad.backend.dtypes import get_default_dtype, set_default_dtype  # noqa: E402
+from jitgrad.backend.profiler import profile  # noqa: E402
+from jitgrad.book import SGD, Embedding, Linear, LSTMCell, MSELoss, RNNCell, Sequential  # noqa: E402
+from jitgrad.compiler import compile, warmup  # noqa: E402, A004 -- torch.compile's name
+from jitgrad.fitting import History, fit  # noqa: E402
+from jitgrad.nn import (  # noqa: E402
+    GELU,
+    BatchNorm1d,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    Dropout,
+    Flatten,
+    Identity,
+    L1Loss,
+    Layer,
+    LayerNorm,
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
+from jitgrad.ops.joining import cat, stack  # noqa: E402
+from jitgrad.optim import Adam, AdamW, RMSprop, clip_grad_norm  # noqa: E402
+from jitgrad.serialization import load, save  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -42,5 +67,6 @@ __all__ = ["Adam", "AdamW", "AnomalyError", "BCEWithLogitsLoss", "BatchNorm1d",
            "L1Loss", "LSTMCell", "Layer", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax",
            "MSELoss", "RMSprop", "RNNCell", "ReLU", "SGD", "Sequential", "Sigmoid", "Softmax",
            "Tanh", "Tensor", "cat", "clip_grad_norm", "compile", "detect_anomaly", "fit", "functional",
-           "get_default_dtype", "init", "load", "no_grad", "ones", "ones_like", "optim", "profile", "randn",
-           "save", "set_default_dtype", "stack", "warmup", "zeros", "zeros_like"]
+           "get_default_dtype", "init", "load", "metrics", "nn", "no_grad", "ones", "ones_like", "optim",
+           "profile", "randn", "save", "set_default_dtype", "stack", "utils", "warmup", "zeros",
+           "zeros_like"]

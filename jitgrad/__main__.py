@@ -1,6 +1,6 @@
 """``python -m jitgrad``: the same as the ``jitgrad`` command."""
 import sys
 
-from .apps.cli import main
+from jitgrad.apps.cli import main
 
 sys.exit(main())

@@ -38,7 +38,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .dtypes import describe
+from jitgrad.backend.dtypes import describe
 
 INSTALL_HINT = 'pip install "jitgrad[distributed]"'
 

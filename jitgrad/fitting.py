@@ -1,6 +1,6 @@
 """The training loop: ``fit(model, loss_fn, optimizer, train, val, ...)`` -> ``History``.
 
-``fit`` runs mini-batch epochs, computes the loss and any metrics (``jitgrad.metrics``) on the
+``fit`` runs mini-batch epochs, computes the loss and any metrics (``jitgrad.utils.metrics``) on the
 training batches and on a validation set after each epoch, prints a line per epoch (progress
 bars too, on a terminal), steps a scheduler and asks callbacks such as ``EarlyStopping``
 whether to go on. ``jitgrad train`` runs on it.
@@ -11,12 +11,12 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-from . import interrupts
-from .compiler import compile as compile_step
-from .data import Batches
-from .grad_mode import no_grad
-from .metrics import LABELS
-from .tensor import Tensor
+from jitgrad.autograd.grad_mode import no_grad
+from jitgrad.autograd.tensor import Tensor
+from jitgrad.compiler.step import compile as compile_step
+from jitgrad.utils import interrupts
+from jitgrad.utils.data import Batches
+from jitgrad.utils.metrics import LABELS
 
 
 class History(dict):
@@ -91,7 +91,7 @@ def fit(model, loss_fn, optimizer, train, val=None, epochs=10, batch_size=32, me
       ``CrossEntropyLoss()`` or any callable).
     - ``train``, ``val``: ``(x (n, features), y (n, ...))`` arrays or ``Batches`` of them;
       ``train`` as arrays is cut into shuffled batches of ``batch_size`` (seeded by ``seed``).
-    - ``metrics``: ``{name: metric(y, outputs) -> float}`` (see ``jitgrad.metrics``), computed
+    - ``metrics``: ``{name: metric(y, outputs) -> float}`` (see ``jitgrad.utils.metrics``), computed
       each epoch on the training batches' outputs (as they were during the epoch) and on ``val``.
     - ``scheduler``: anything with ``step()``, called after every epoch.
     - ``callbacks``: objects with any of ``on_train_begin(model)``,

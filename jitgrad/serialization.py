@@ -22,10 +22,10 @@ from safetensors import SafetensorError
 from safetensors.numpy import load as load_safetensors
 from safetensors.numpy import save as save_safetensors
 
-from .atomic import atomic_write
-from .dtypes import describe
-from .layers import Layer, StateDictError
-from .tensor import Tensor
+from jitgrad.autograd.tensor import Tensor
+from jitgrad.backend.atomic import atomic_write
+from jitgrad.backend.dtypes import describe
+from jitgrad.nn.module import Layer, StateDictError
 
 FORMAT = "jitgrad-2"
 _NPZ_FORMAT = "jitgrad-parameters-1"  # earlier releases' .npz files

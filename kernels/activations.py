@@ -10,6 +10,7 @@ import numpy as np
 from . import vmath
 from .jit import kernel
 
+
 @kernel
 def sigmoid(x):
     """1 / (1 + exp(-x)), shape (n,) -> (n,)."""

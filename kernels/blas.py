@@ -10,7 +10,7 @@ class (``shape_class``): 0 means the BLAS behind Numba's ``np.dot`` (SciPy's Ope
 Numba's ``numba_xxgemm`` helper), anything else is the address of a Fortran-interface
 ``sgemm``/``dgemm`` (such as MKL's, ``kernels.mkl``). The table lives in this process's memory
 and compiled kernels find it by symbol name, so they stay in Numba's on-disk cache and the
-choice can change without recompiling. ``jitgrad.gemm`` fills it.
+choice can change without recompiling. ``jitgrad.backend.gemm`` fills it.
 """
 import ctypes
 
@@ -38,7 +38,7 @@ _SYMBOL = "jitgrad_gemm_table"
 #: The addresses of the gemm to call, slot ``dtype index * len(SHAPE_CLASSES) + class``.
 #: The kernels that call ``gemm`` compile this arithmetic in; Numba's cache does not follow
 #: imports, so jitgrad drops the cached kernels when any file here changes
-#: (``jitgrad.kernel_cache.drop_if_sources_changed``: stale slots multiplied float64 operands
+#: (``jitgrad.backend.kernel_cache.drop_if_sources_changed``: stale slots multiplied float64 operands
 #: with sgemm). benchmarks/gemm.py's own kernels: touch that file after changing the classes.
 TABLE = (ctypes.c_void_p * (len(DTYPES) * len(SHAPE_CLASSES)))()
 llvmlite.binding.add_symbol(_SYMBOL, ctypes.addressof(TABLE))

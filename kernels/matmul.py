@@ -96,7 +96,7 @@ def column_sums_into(grad, out):
 @register_jitable
 def product(a, b, transposed):
     """a @ b, a new array; with ``transposed``, computed as (b.T @ a.T).T, which OpenBLAS runs
-    faster for some products of few rows (``jitgrad.gemm.transposed_faster`` measures, and
+    faster for some products of few rows (``jitgrad.backend.gemm.transposed_faster`` measures, and
     checks that both give the same numbers: each element's sum runs the same way)."""
     if transposed:
         result = np.empty((b.shape[1], a.shape[0]), dtype=a.dtype)
@@ -109,6 +109,6 @@ def product(a, b, transposed):
 
 @kernel
 def product_either_way(a, b, transposed):
-    """``product``, callable from Python: ``jitgrad.gemm.transposed_faster`` compares and
+    """``product``, callable from Python: ``jitgrad.backend.gemm.transposed_faster`` compares and
     times the two ways."""
     return product(a, b, transposed)

@@ -2,7 +2,7 @@
 
 The wheel is no Python package: it puts ``libmkl_rt`` (and the ~700 MB of libraries it loads
 on its first call) into the environment's ``lib`` folder. Nothing here runs at import; ``load``
-opens the library when ``jitgrad.gemm`` first wants it.
+opens the library when ``jitgrad.backend.gemm`` first wants it.
 """
 import ctypes
 import ctypes.util

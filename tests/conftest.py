@@ -9,11 +9,11 @@ import os
 import pytest
 from hypothesis import settings
 
-from jitgrad import gemm
+from jitgrad.backend import gemm
 from kernels import blas
 
 # The suite runs its products on OpenBLAS, so that what it asserts (which updates fuse, bit
-# for bit equalities) does not hang on jitgrad.gemm's measurement, which picks MKL (when
+# for bit equalities) does not hang on jitgrad.backend.gemm's measurement, which picks MKL (when
 # installed) on some runs and OpenBLAS on others. tests/test_gemm.py clears this to test the
 # choice itself, and the tests that need MKL choose it.
 os.environ["JITGRAD_BLAS"] = "openblas"

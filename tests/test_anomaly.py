@@ -6,8 +6,16 @@ import numpy as np
 import pytest
 
 import jitgrad
-from jitgrad import (SGD, AnomalyError, CrossEntropyLoss, Linear, Sequential, Tanh, Tensor,
-                     detect_anomaly)
+from jitgrad import (
+    SGD,
+    AnomalyError,
+    CrossEntropyLoss,
+    Linear,
+    Sequential,
+    Tanh,
+    Tensor,
+    detect_anomaly,
+)
 
 
 def small_model():

@@ -10,8 +10,16 @@ import pytest
 
 import jitgrad
 from benchmarks import book_numpy, report
-from benchmarks.workloads import (COMPILED, DTYPES, IMPLEMENTATIONS, REQUIRES, WORKLOADS,
-                                  build_floor, build_step, gemm_flops)
+from benchmarks.workloads import (
+    COMPILED,
+    DTYPES,
+    IMPLEMENTATIONS,
+    REQUIRES,
+    WORKLOADS,
+    build_floor,
+    build_step,
+    gemm_flops,
+)
 
 DIVISOR = 16  # widths and batch divided by this keep each step to milliseconds
 STEPS = 3

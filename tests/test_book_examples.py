@@ -9,8 +9,17 @@ The expected losses are what the book's notebook printed.
 import numpy as np
 import pytest
 
-from jitgrad import (SGD, CrossEntropyLoss, Embedding, Linear, MSELoss, Sequential, Sigmoid, Tanh,
-                     Tensor)
+from jitgrad import (
+    SGD,
+    CrossEntropyLoss,
+    Embedding,
+    Linear,
+    MSELoss,
+    Sequential,
+    Sigmoid,
+    Tanh,
+    Tensor,
+)
 
 
 def book_id_draws(count):

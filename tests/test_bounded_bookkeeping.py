@@ -8,8 +8,17 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from jitgrad import (SGD, CrossEntropyLoss, Embedding, Linear, LSTMCell, Sequential, Tanh, Tensor,
-                     no_grad)
+from jitgrad import (
+    SGD,
+    CrossEntropyLoss,
+    Embedding,
+    Linear,
+    LSTMCell,
+    Sequential,
+    Tanh,
+    Tensor,
+    no_grad,
+)
 
 LONG = os.environ.get("JITGRAD_LONG") == "1"
 FORWARD_CALLS = 1_000_000 if LONG else 200_000

@@ -13,9 +13,9 @@ import pytest
 from jitgrad import Linear, save
 from jitgrad import fitting as jitgrad_fitting
 from jitgrad.apps import cli, training
-from tests.helpers.idx import write_fake_mnist
 from tests.helpers.command import run_main
 from tests.helpers.compiled import keep_compiled_steps, replayed, without_timings
+from tests.helpers.idx import write_fake_mnist
 
 ROOT = Path(__file__).resolve().parents[1]
 SHAKESPEARE = ROOT.parent / "shared" / "data" / "shakespeare.txt"

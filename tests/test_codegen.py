@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 import jitgrad
-from jitgrad import Tensor, codegen
-from jitgrad.autograd import run_backward
+from jitgrad import Tensor
+from jitgrad.autograd.engine import run_backward
+from jitgrad.compiler import codegen
 from jitgrad.ops import registry
 
 from .test_compile import STACKS, Twins, batches, mlp, model_state, replayed
@@ -119,7 +120,7 @@ BUILDS = {  # fused into the products (float32 plain SGD), or into the .grad buf
     "mse_mean_adamw": sgd_mlp(make_loss=lambda: jitgrad.MSELoss(reduction="mean"),
                               optimizer=lambda params: jitgrad.AdamW(params, lr=0.01)),
     "mse_sum": sgd_mlp(make_loss=lambda: jitgrad.MSELoss(reduction="sum")),
-    "classifier_adam": sgd_mlp(make_loss=lambda: jitgrad.functional.cross_entropy,
+    "classifier_adam": sgd_mlp(make_loss=lambda: jitgrad.nn.functional.cross_entropy,
                                optimizer=lambda params: jitgrad.Adam(params, lr=0.01)),
 }
 TARGETS = {"classifier": "classes", "classifier_adam": "classes"}  # else "values"
@@ -170,7 +171,7 @@ def test_a_parameter_without_a_gradient_buffer_resumes_op_by_op_after_the_calls_
     """Adam: the gradients go into the parameters' ``.grad`` buffers. One dropped by hand:
     that call runs the rest of the step op by op, the call before the ops only once."""
     counted = []
-    note = jitgrad.recording.recorded(lambda: counted.append(1))
+    note = jitgrad.autograd.recording.recorded(lambda: counted.append(1))
 
     def build(dtype):
         model, opt, train_step = BUILDS["adam"](dtype)
@@ -299,7 +300,7 @@ def _check_source_form(op, arrays, output):
 
 def test_a_changed_kernel_source_drops_the_generated_steps(tmp_path, monkeypatch):
     """They call the old kernels; their names no longer match, and they would pile up."""
-    from jitgrad import kernel_cache
+    from jitgrad.backend import kernel_cache
     monkeypatch.setattr(kernel_cache, "folder", lambda: str(tmp_path))
     generated = tmp_path / kernel_cache.GENERATED
     generated.mkdir()
@@ -338,7 +339,7 @@ def test_a_bad_target_raises_the_ops_error_and_changes_nothing(program_runs):
 
 def test_a_cache_folder_that_cannot_be_written_leaves_the_step_op_by_op(tmp_path, monkeypatch,
                                                                         program_runs):
-    from jitgrad import kernel_cache
+    from jitgrad.backend import kernel_cache
     blocked = tmp_path / "file"
     blocked.write_text("")  # a file where the folder would go
     monkeypatch.setattr(kernel_cache, "folder", lambda: str(blocked))

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 import jitgrad
-from jitgrad import Tensor, functional
+from jitgrad import Tensor
+from jitgrad.nn import functional
 from jitgrad.ops.base import Op
 from jitgrad.ops.registry import apply
 
@@ -499,10 +500,10 @@ def test_guard_parameter_frozen_by_requires_grad():
 
 def test_a_new_signature_records_a_new_tape_and_the_cache_is_bounded():
     twins = Twins(mlp("tanh", "cross_entropy_loss", "sgd_momentum"), np.float64)
-    for batch in list(range(2, 2 + jitgrad.compiler.MAX_TAPES + 3)) + [2, 3]:
+    for batch in list(range(2, 2 + jitgrad.compiler.step.MAX_TAPES + 3)) + [2, 3]:
         for x, y in batches("classes", np.float64, count=3, batch=batch, seed=batch):
             twins.step(x, y)
-    assert sum(map(len, twins.compiled._tapes.values())) == jitgrad.compiler.MAX_TAPES
+    assert sum(map(len, twins.compiled._tapes.values())) == jitgrad.compiler.step.MAX_TAPES
 
 
 def test_a_profile_times_the_replayed_ops():
@@ -587,7 +588,7 @@ def test_fallback_on_control_flow_that_depends_on_tensor_values():
         model.get_parameters()[-1].data += 5.0  # positive, then...
         flips = transform(model, opt, None)
 
-        @jitgrad.recording.recorded  # a change replay makes, so the branch alone differs
+        @jitgrad.autograd.recording.recorded  # a change replay makes, so the branch alone differs
         def flip_sign():
             model.get_parameters()[-1].data *= -1  # ...alternating sign
 
@@ -780,7 +781,7 @@ def test_fallback_on_a_data_buffer_reshaped_in_place_inside_the_step():
 
 
 def test_a_python_update_marked_recorded_replays():
-    train(Twins(hand_written_update(jitgrad.recording.recorded(manual_sgd)), np.float64),
+    train(Twins(hand_written_update(jitgrad.autograd.recording.recorded(manual_sgd)), np.float64),
           "classes")
 
 
@@ -795,7 +796,7 @@ def test_an_error_inside_a_recording_reaches_the_caller_and_leaves_compiling_on(
     x, y = next(batches("classes", np.float64))
     with pytest.raises(IndexError, match="cross_entropy: indices must lie in"):
         twins.compiled(x, Tensor(np.full(BATCH, CLASSES)))  # a target out of range
-    assert not jitgrad.recording.switch.active
+    assert not jitgrad.autograd.recording.switch.active
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)  # a fallback; not a compile's NumbaWarning
         for x, y in batches("classes", np.float64, count=4):

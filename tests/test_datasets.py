@@ -5,9 +5,9 @@ import hashlib
 import numpy as np
 import pytest
 
-from jitgrad import data
 from jitgrad.apps import datasets
-from jitgrad.data import Batches
+from jitgrad.utils import data
+from jitgrad.utils.data import Batches
 from tests.helpers.idx import idx_bytes, write_fake_mnist, write_idx
 
 

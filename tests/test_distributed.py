@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import jitgrad
-from tests.helpers import mpi_jobs
 from jitgrad.distributed import DistributedSampler, _Packed, mpiexec_path, shard_bounds
+from tests.helpers import mpi_jobs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV = {**os.environ, "PYTHONPATH": ROOT}

@@ -2,8 +2,18 @@
 import numpy as np
 import pytest
 
-from jitgrad import (SGD, CrossEntropyLoss, Embedding, Linear, LSTMCell, MSELoss, RNNCell,
-                     Sequential, Tanh, Tensor)
+from jitgrad import (
+    SGD,
+    CrossEntropyLoss,
+    Embedding,
+    Linear,
+    LSTMCell,
+    MSELoss,
+    RNNCell,
+    Sequential,
+    Tanh,
+    Tensor,
+)
 
 
 def every_op(a, b, m, idx):

@@ -3,9 +3,10 @@ import numpy as np
 import pytest
 
 import jitgrad
-from jitgrad import CrossEntropyLoss, Dropout, Linear, ReLU, Sequential, metrics
-from jitgrad.data import Batches
+from jitgrad import CrossEntropyLoss, Dropout, Linear, ReLU, Sequential
 from jitgrad.fitting import EarlyStopping, History, evaluate
+from jitgrad.utils import metrics
+from jitgrad.utils.data import Batches
 from tests.helpers.compiled import keep_compiled_steps, replayed
 
 

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 import jitgrad
-from jitgrad import Tensor, gemm
-from jitgrad.autograd import run_backward
-from jitgrad import ops
+from jitgrad import Tensor, ops
+from jitgrad.autograd.engine import run_backward
+from jitgrad.backend import gemm
 from jitgrad.ops import registry
 
 from .test_compile import STACKS, Twins, batches, replayed, train

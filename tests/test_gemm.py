@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from jitgrad import gemm
+from jitgrad.backend import gemm
 from kernels import blas, mkl
 from kernels import matmul as k
 
@@ -170,7 +170,7 @@ def test_one_thread_budget_covers_mkl():
 
 @needs_mkl
 def test_warmup_can_measure_the_backends_again(fake_measurement):
-    from jitgrad.warmup import warmup
+    from jitgrad.compiler.warmup import warmup
     gemm.choose()
     warmup(progress=False)
     assert len(fake_measurement) == 1  # the cached verdict

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from jitgrad import Tensor, no_grad
-from jitgrad.grad_mode import is_grad_enabled
+from jitgrad.autograd.grad_mode import is_grad_enabled
 
 
 def leaf():

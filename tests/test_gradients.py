@@ -3,7 +3,17 @@ tests/test_registry.py)."""
 import numpy as np
 import pytest
 
-from jitgrad import Embedding, Linear, LSTMCell, MSELoss, RNNCell, Sequential, Sigmoid, Tanh, Tensor
+from jitgrad import (
+    Embedding,
+    Linear,
+    LSTMCell,
+    MSELoss,
+    RNNCell,
+    Sequential,
+    Sigmoid,
+    Tanh,
+    Tensor,
+)
 from tests.helpers.gradcheck import assert_gradients_match, assert_tensor_gradients
 
 rng = np.random.default_rng(42)

@@ -11,7 +11,8 @@ import operator
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from jitgrad import Tensor
 from tests.helpers.unchanged import assert_unchanged

@@ -1,10 +1,11 @@
-"""jitgrad.init: in place, dtype kept, the distributions PyTorch's initialisers draw from."""
+"""jitgrad.nn.init: in place, dtype kept, the distributions PyTorch's initialisers draw from."""
 import math
 
 import numpy as np
 import pytest
 
-from jitgrad import Linear, Tensor, init
+from jitgrad import Linear, Tensor
+from jitgrad.nn import init
 
 
 def weight(shape=(400, 300), dtype=np.float32):

@@ -8,8 +8,21 @@ import numpy as np
 import pytest
 
 import jitgrad
-from jitgrad import Tensor, compiler, input_batching
-from .test_compile import BPTT, EMBED, HIDDEN, LSTM_BATCH, VOCAB, Twins, lstm, replayed, windows
+from jitgrad import Tensor
+from jitgrad.compiler import lstm_windows as input_batching
+from jitgrad.compiler import step as compiler
+
+from .test_compile import (
+    BPTT,
+    EMBED,
+    HIDDEN,
+    LSTM_BATCH,
+    VOCAB,
+    Twins,
+    lstm,
+    replayed,
+    windows,
+)
 
 WINDOWS = 6
 
@@ -121,7 +134,7 @@ def test_a_window_fed_its_own_output_is_not_batched():
 
 
 def test_dropout_on_the_inputs_keeps_its_place_in_the_random_stream():
-    twins = Twins(window_builder(between=lambda x: jitgrad.functional.dropout(x, 0.3)),
+    twins = Twins(window_builder(between=lambda x: jitgrad.nn.functional.dropout(x, 0.3)),
                   np.float32)
     train(twins, lambda count: windows("list", count))  # the same masks on both sides
     assert batched_windows(twins.compiled) == []

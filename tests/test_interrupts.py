@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import jitgrad
-from jitgrad import interrupts
+from jitgrad.utils import interrupts
 
 
 class DropsACtrlC:

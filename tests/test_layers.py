@@ -4,8 +4,17 @@ import copy
 import numpy as np
 import pytest
 
-from jitgrad import (Dropout, Embedding, Layer, Linear, LSTMCell, ReLU, Sequential, Tanh,
-                     Tensor)
+from jitgrad import (
+    Dropout,
+    Embedding,
+    Layer,
+    Linear,
+    LSTMCell,
+    ReLU,
+    Sequential,
+    Tanh,
+    Tensor,
+)
 
 
 class BookStyleLayer(Layer):

@@ -1,11 +1,11 @@
-"""jitgrad.metrics against scikit-learn's functions of the same names, on random outputs and
+"""jitgrad.utils.metrics against scikit-learn's functions of the same names, on random outputs and
 the edge cases scikit-learn defines: classes never predicted (or only predicted), a constant
 target, too few rows."""
 import numpy as np
 import pytest
 from sklearn import metrics as sk
 
-from jitgrad import metrics
+from jitgrad.utils import metrics
 
 RNG = np.random.default_rng(0)
 

@@ -4,9 +4,20 @@ import numpy as np
 import pytest
 
 import jitgrad
-from jitgrad import (CrossEntropyLoss, Dropout, Embedding, Layer, Linear, LSTMCell, ReLU, RNNCell,
-                     Sequential, Tanh, Tensor)
-from jitgrad.layers import StateDictError
+from jitgrad import (
+    CrossEntropyLoss,
+    Dropout,
+    Embedding,
+    Layer,
+    Linear,
+    LSTMCell,
+    ReLU,
+    RNNCell,
+    Sequential,
+    Tanh,
+    Tensor,
+)
+from jitgrad.nn.module import StateDictError
 
 
 class CharModel(Layer):

@@ -4,9 +4,20 @@ import numpy as np
 import pytest
 
 import jitgrad
-from jitgrad import (CrossEntropyLoss, Embedding, Linear, LSTMCell, MSELoss, ReLU, Sequential,
-                     Sigmoid, Tanh, Tensor, profiler)
+from jitgrad import (
+    CrossEntropyLoss,
+    Embedding,
+    Linear,
+    LSTMCell,
+    MSELoss,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Tanh,
+    Tensor,
+)
 from jitgrad.apps import cli
+from jitgrad.backend import profiler
 
 
 def build_step():

@@ -4,8 +4,21 @@ import numpy as np
 import pytest
 
 import jitgrad
-from jitgrad import (BCEWithLogitsLoss, BatchNorm1d, CrossEntropyLoss, Flatten, GELU, Identity,
-                     L1Loss, LayerNorm, LeakyReLU, LogSoftmax, MSELoss, Softmax, Tensor)
+from jitgrad import (
+    GELU,
+    BatchNorm1d,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    Flatten,
+    Identity,
+    L1Loss,
+    LayerNorm,
+    LeakyReLU,
+    LogSoftmax,
+    MSELoss,
+    Softmax,
+    Tensor,
+)
 from tests.helpers.gradcheck import assert_tensor_gradients
 
 rng = np.random.default_rng(7)
@@ -98,7 +111,7 @@ def test_batchnorm_eval_uses_the_running_statistics_it_learned():
 
 
 def test_layers_take_the_default_parameter_dtype(monkeypatch):
-    monkeypatch.setattr(jitgrad.dtypes, "_default_dtype", np.dtype(np.float32))
+    monkeypatch.setattr(jitgrad.backend.dtypes, "_default_dtype", np.dtype(np.float32))
     for layer in (LayerNorm(3), BatchNorm1d(3)):
         assert {p.dtype for p in layer.get_parameters()} == {np.dtype(np.float32)}
     assert BatchNorm1d(3).running_var.dtype == np.float32
@@ -153,7 +166,7 @@ def test_constructors(make, shape, dtype):
 
 
 def test_constructors_follow_the_default_dtype(monkeypatch):
-    monkeypatch.setattr(jitgrad.dtypes, "_default_dtype", np.dtype(np.float32))
+    monkeypatch.setattr(jitgrad.backend.dtypes, "_default_dtype", np.dtype(np.float32))
     assert jitgrad.zeros(2).dtype == jitgrad.randn(2).dtype == np.float32
     assert jitgrad.ones(2, autograd=True).autograd
 
@@ -180,7 +193,7 @@ def test_float32_gelu_is_within_six_ulp_of_the_exact_erf_form():
     from scipy.special import erf
     x = np.linspace(-4, 4, 100001).astype(np.float32)
     exact = x.astype(np.float64) * 0.5 * (1 + erf(x.astype(np.float64) / np.sqrt(2)))
-    ours = jitgrad.functional.gelu(Tensor(x)).data
+    ours = jitgrad.nn.functional.gelu(Tensor(x)).data
     assert ours.dtype == np.float32
     ulp = np.spacing(np.abs(exact).astype(np.float32)).astype(np.float64)
     nonzero = exact != 0

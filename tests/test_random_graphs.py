@@ -6,10 +6,11 @@ how many (``--hypothesis-profile=long`` for many more).
 """
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from tests.helpers.gradcheck import assert_tensor_gradients
 from jitgrad import Tensor
+from tests.helpers.gradcheck import assert_tensor_gradients
 from tests.helpers.random_graphs import COMMON_OPS, leaf_values, programs, run
 
 SEEDS = st.integers(0, 2**32 - 1)

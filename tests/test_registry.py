@@ -10,7 +10,7 @@ import pytest
 
 import jitgrad
 from jitgrad import Tensor
-from jitgrad import functional as F
+from jitgrad.nn import functional as F
 from jitgrad.ops.registry import SAME, SPECS, example_arrays, library, run_example
 from tests.helpers.gradcheck import assert_tensor_gradients
 from tests.helpers.unchanged import assert_unchanged

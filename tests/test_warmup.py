@@ -11,11 +11,23 @@ from numba.core.registry import CPUDispatcher
 
 import jitgrad
 import kernels
-from jitgrad import kernel_cache
+from jitgrad.backend import kernel_cache
 
-warmup_module = importlib.import_module("jitgrad.warmup")  # jitgrad.warmup is the function
-from jitgrad import (SGD, CrossEntropyLoss, Embedding, Linear, LSTMCell, MSELoss, ReLU, RNNCell,
-                     Sequential, Sigmoid, Tanh, Tensor)
+warmup_module = importlib.import_module("jitgrad.compiler.warmup")  # jitgrad.compiler.warmup is the function
+from jitgrad import (
+    SGD,
+    CrossEntropyLoss,
+    Embedding,
+    Linear,
+    LSTMCell,
+    MSELoss,
+    ReLU,
+    RNNCell,
+    Sequential,
+    Sigmoid,
+    Tanh,
+    Tensor,
+)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -115,7 +127,7 @@ def test_warmup_compiles_every_kernel_a_training_step_uses():
 
 def check_warmup_coverage(mode):
     stream = io.StringIO()
-    seconds = jitgrad.warmup(progress=True, stream=stream, load_now=mode == "full")
+    seconds = jitgrad.compiler.warmup(progress=True, stream=stream, load_now=mode == "full")
     assert seconds > 0 and "jitgrad warmup" in stream.getvalue()
     after_warmup = kernel_signatures()
     if mode == "full":

@@ -6,13 +6,13 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-from .. import interrupts
-from ..grad_mode import no_grad
-from ..layers import Embedding, Layer
-from ..losses import CrossEntropyLoss
-from ..optim import clip_grad_norm
-from ..recurrent import LSTMCell
-from ..tensor import Tensor
+from jitgrad.autograd.grad_mode import no_grad
+from jitgrad.autograd.tensor import Tensor
+from jitgrad.book import Embedding, LSTMCell
+from jitgrad.nn.loss import CrossEntropyLoss
+from jitgrad.nn.module import Layer
+from jitgrad.optim import clip_grad_norm
+from jitgrad.utils import interrupts
 
 
 class Vocabulary:

@@ -16,17 +16,17 @@ import time
 
 import numpy as np
 
-from .. import __version__, metrics, serialization
-
-from . import charlm, datasets, tabular, training
-from ..atomic import atomic_write
-from ..compiler import compile as compile_step
-from ..data import Batches
-from ..fitting import EarlyStopping, evaluate, fit, predict
-from ..functional import mse_loss
-from ..losses import CrossEntropyLoss
-from ..optim import SGD
-from ..profiler import profile
+from jitgrad import __version__, serialization
+from jitgrad.apps import charlm, datasets, tabular, training
+from jitgrad.backend.atomic import atomic_write
+from jitgrad.backend.profiler import profile
+from jitgrad.compiler.step import compile as compile_step
+from jitgrad.fitting import EarlyStopping, evaluate, fit, predict
+from jitgrad.nn.functional import mse_loss
+from jitgrad.nn.loss import CrossEntropyLoss
+from jitgrad.optim import SGD
+from jitgrad.utils import metrics
+from jitgrad.utils.data import Batches
 
 MODEL_KIND = "jitgrad-mlp-classifier"
 TABLE_MODEL_KIND = "jitgrad-mlp-table"
@@ -100,7 +100,7 @@ def run_train(args):
     if not args.distributed:
         train_and_report(args, parallel=None)
         return
-    from ..distributed import DataParallel
+    from jitgrad.distributed import DataParallel
     with DataParallel(threads=args.threads) as parallel:
         # rank 0 alone prints, saves and plots; the others train silently beside it
         with open(os.devnull, "w") as sink, contextlib.redirect_stdout(
@@ -149,7 +149,7 @@ def train_and_report(args, parallel):
         serialization.save(model, args.save, metadata)
         print(f"saved the model to {args.save}")
     if args.plot and is_root:
-        from .plotting import plot_history
+        from jitgrad.apps.plotting import plot_history
         plot_history(history, args.plot, f"jitgrad train: {data.name}, "
                                          f"{describe_model(architecture)}, {args.optimizer}",
                      val_name="test")
@@ -191,7 +191,7 @@ def train_on_table(args):
             **architecture))
         print(f"saved the model and its preparation to {args.save}")
     if args.plot:
-        from .plotting import plot_history
+        from jitgrad.apps.plotting import plot_history
         plot_history(history, args.plot, f"jitgrad train: {os.path.basename(args.data)}, "
                                           f"{describe_model(architecture)}",
                      metric="accuracy" if preparation.task == "classify" else "r2")
@@ -278,7 +278,7 @@ def check_output_paths(args, outputs=None):
         if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
             raise ValueError(f"{option} {path}: the directory does not exist")
     if outputs is None and args.plot:
-        from .plotting import require_matplotlib
+        from jitgrad.apps.plotting import require_matplotlib
         require_matplotlib()
 
 
@@ -447,7 +447,7 @@ def run_train_text(args):
 
 # --- warmup and info --------------------------------------------------------------------------
 def run_warmup(args):
-    from ..warmup import warmup
+    from jitgrad.compiler.warmup import warmup
 
     dtypes = ("float32", "float64") if args.dtype == "both" else (args.dtype,)
     on_terminal = sys.stderr.isatty()  # progress and summary on stderr; else summary here
@@ -458,7 +458,7 @@ def run_warmup(args):
 
 
 def run_info(args):
-    from .sysinfo import report
+    from jitgrad.apps.sysinfo import report
 
     print("\n".join(report()))
 
@@ -667,8 +667,8 @@ def blas_threads(limit):
     """A context limiting BLAS to ``limit`` threads (no limit when None)."""
     if limit is None:
         return contextlib.nullcontext()
-    from threadpoolctl import threadpool_limits
     import scipy.linalg  # noqa: F401  -- load the BLAS that Numba's np.dot calls, to limit it
+    from threadpoolctl import threadpool_limits
     return threadpool_limits(limits=limit, user_api="blas")
 
 

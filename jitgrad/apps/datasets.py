@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-from ..atomic import atomic_write
+from jitgrad.backend.atomic import atomic_write
 
 #: file name -> MD5 of its .gz, as published with the dataset
 MNIST_FILES = {
@@ -75,7 +75,9 @@ def load(name, data_dir=None, download=True):
 
 def load_digits(test_fraction=0.2):
     """scikit-learn's 8x8 digits, with a fixed stratified test split (the same every run)."""
-    from sklearn.datasets import load_digits as sklearn_digits  # slow import, only when used
+    from sklearn.datasets import (
+        load_digits as sklearn_digits,  # slow import, only when used
+    )
     from sklearn.model_selection import train_test_split
 
     x, y = sklearn_digits(return_X_y=True)

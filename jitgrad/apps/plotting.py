@@ -1,7 +1,7 @@
 """Loss and accuracy curves of a training run as an image (needs matplotlib: ``jitgrad[plot]``)."""
 import os
 
-from ..atomic import atomic_write
+from jitgrad.backend.atomic import atomic_write
 
 MISSING = 'matplotlib is not installed; install it with: pip install "jitgrad[plot]"'
 

@@ -4,8 +4,9 @@ import os
 import platform
 import sys
 
-from .. import __version__, gemm, kernel_cache
-from ..dtypes import KERNEL_DTYPES
+from jitgrad import __version__
+from jitgrad.backend import gemm, kernel_cache
+from jitgrad.backend.dtypes import KERNEL_DTYPES
 
 PACKAGES = ("numpy", "numba", "scipy", "scikit-learn", "tqdm", "threadpoolctl", "matplotlib", "mkl")
 

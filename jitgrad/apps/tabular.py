@@ -20,8 +20,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .. import metrics
-from ..optim import AdamW
+from jitgrad.optim import AdamW
+from jitgrad.utils import metrics
 
 #: cells that count as missing (compared lower-case, stripped)
 MISSING = {"", "na", "n/a", "nan", "null", "none", "?"}

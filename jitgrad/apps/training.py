@@ -4,11 +4,13 @@ Inputs are rows of features (n, features); the model returns logits (n, classes)
 """
 import numpy as np
 
-from ..fitting import predict
-from ..grad_mode import no_grad
-from ..layers import Dropout, Linear, ReLU, Sequential, Sigmoid, Tanh
-from ..optim import SGD, Adam, AdamW
-from ..tensor import Tensor
+from jitgrad.autograd.grad_mode import no_grad
+from jitgrad.autograd.tensor import Tensor
+from jitgrad.book import Linear, Sequential
+from jitgrad.fitting import predict
+from jitgrad.nn.activation import ReLU, Sigmoid, Tanh
+from jitgrad.nn.dropout import Dropout
+from jitgrad.optim import SGD, Adam, AdamW
 
 ACTIVATIONS = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid}
 OPTIMIZERS = {

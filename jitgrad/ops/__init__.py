@@ -2,14 +2,29 @@
 
 An op is a small class with ``forward(*arrays) -> array`` and
 ``backward(grad, needs_grad) -> one gradient (or None) per input``. It checks its inputs
-and picks the kernels; it knows nothing of Tensors or of the graph, which ``jitgrad.tensor``
-and ``jitgrad.autograd`` own. Each module also holds the public functions that apply its
+and picks the kernels; it knows nothing of Tensors or of the graph, which ``jitgrad.autograd.tensor``
+and ``jitgrad.autograd.engine`` own. Each module also holds the public functions that apply its
 ops and registers them (``registry.register``) with their Tensor method and ``F.`` names,
 examples and bad inputs: see docs/adding-an-op.md. Importing a module registers its ops.
 """
-from . import (activations, broadcast, cast, dropout, elementwise, gather, indexing, joining, losses,
-               matmul, normalization, reductions, shape, softmax, unary)
-from .recurrent import LSTMCell
+from jitgrad.ops import (
+               activations,
+               broadcast,
+               cast,
+               dropout,
+               elementwise,
+               gather,
+               indexing,
+               joining,
+               losses,
+               matmul,
+               normalization,
+               reductions,
+               shape,
+               softmax,
+               unary,
+)
+from jitgrad.ops.recurrent import LSTMCell
 
 __all__ = ["LSTMCell", "activations", "broadcast", "cast", "dropout", "elementwise", "gather",
            "indexing", "joining", "losses", "matmul", "normalization", "reductions", "shape",

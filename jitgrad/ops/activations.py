@@ -7,11 +7,10 @@ import numbers
 
 import numpy as np
 
+from jitgrad.backend.dtypes import float_dtype
+from jitgrad.ops.base import Op, flat
+from jitgrad.ops.registry import BadInput, Example, apply, register
 from kernels import activations as k
-
-from ..dtypes import float_dtype
-from .base import Op, flat
-from .registry import BadInput, Example, apply, register
 
 
 class Activation(Op):

@@ -1,9 +1,9 @@
 """What every op shares: the Op protocol, array layouts, and checks of dims and indices."""
 import numpy as np
 
+from jitgrad.backend.dtypes import describe
 from kernels import gather
 
-from ..dtypes import describe
 
 class Marker:
     """A value ``backward`` returns in place of a gradient array, compared by identity."""

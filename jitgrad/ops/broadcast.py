@@ -7,12 +7,11 @@ import math
 
 import numpy as np
 
+from jitgrad.backend.dtypes import describe, float_dtype
+from jitgrad.ops.base import Op, check_dim
+from jitgrad.ops.registry import BadInput, Example, apply, register
 from kernels import broadcast as k
 from kernels import strided
-
-from ..dtypes import describe, float_dtype
-from .base import Op, check_dim
-from .registry import BadInput, Example, apply, register
 
 
 def broadcast_shape(op, *arrays):

@@ -1,14 +1,14 @@
 """Dtype conversion: ``x.to(dtype)`` (``x.float()`` and ``x.double()`` call it), differentiable.
 
-The one way to mix float32 and float64 (ops refuse to, ``jitgrad.dtypes``): convert one side
+The one way to mix float32 and float64 (ops refuse to, ``jitgrad.backend.dtypes``): convert one side
 explicitly. The gradient flows back converted to the input's dtype. A copy, as NumPy's
 ``astype``: conversion is a memory pass, not a hot-path kernel.
 """
 import numpy as np
 
-from ..dtypes import KERNEL_DTYPES, describe
-from .base import Op
-from .registry import BadInput, Example, apply, register
+from jitgrad.backend.dtypes import KERNEL_DTYPES, describe
+from jitgrad.ops.base import Op
+from jitgrad.ops.registry import BadInput, Example, apply, register
 
 
 class Cast(Op):

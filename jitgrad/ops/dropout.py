@@ -8,8 +8,8 @@ import numbers
 
 import numpy as np
 
-from .elementwise import Mul
-from .registry import BadInput, Example, apply, constant, register
+from jitgrad.ops.elementwise import Mul
+from jitgrad.ops.registry import BadInput, Example, apply, constant, register
 
 
 class Dropout(Mul):

@@ -7,13 +7,12 @@ import operator
 
 import numpy as np
 
+from jitgrad.backend.dtypes import float_dtype
+from jitgrad.ops.base import Op, flat
+from jitgrad.ops.broadcast import broadcast_shape, combine, sum_to
+from jitgrad.ops.registry import BadInput, Example, apply, lift, positive, register
 from kernels import elementwise as k
 from kernels import strided
-
-from ..dtypes import float_dtype
-from .base import Op, flat
-from .broadcast import broadcast_shape, combine, sum_to
-from .registry import BadInput, Example, apply, lift, positive, register
 
 FLAT_KERNELS = {strided.ADD: k.add, strided.SUB: k.sub, strided.MUL: k.mul, strided.DIV: k.div}
 

@@ -6,12 +6,11 @@ masks pick elements ("advanced" indexing), which may repeat: their gradient is a
 """
 import numpy as np
 
+from jitgrad.backend.dtypes import describe
+from jitgrad.ops.base import Op
+from jitgrad.ops.gather import IndexSelect
+from jitgrad.ops.registry import BadInput, Example, apply, array_of, is_tensor, register
 from kernels import gather
-
-from ..dtypes import describe
-from .base import Op
-from .gather import IndexSelect
-from .registry import BadInput, Example, apply, array_of, is_tensor, register
 
 
 class Select(Op):

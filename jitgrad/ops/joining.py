@@ -5,9 +5,9 @@ gradient, a view.
 """
 import numpy as np
 
-from ..dtypes import describe, float_dtype
-from .base import Op, check_dim
-from .registry import BadInput, Example, apply, register
+from jitgrad.backend.dtypes import describe, float_dtype
+from jitgrad.ops.base import Op, check_dim
+from jitgrad.ops.registry import BadInput, Example, apply, register
 
 
 class Cat(Op):

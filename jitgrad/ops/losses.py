@@ -4,12 +4,11 @@ import math
 
 import numpy as np
 
+from jitgrad.backend.dtypes import describe, float_dtype
+from jitgrad.ops.base import NotEmitted, Op, flat, rows
+from jitgrad.ops.registry import BadInput, Example, apply, constant, register
+from jitgrad.ops.softmax import REDUCTIONS, check_reduction, reduce_loss
 from kernels import losses as k
-
-from ..dtypes import describe, float_dtype
-from .base import NotEmitted, Op, flat, rows
-from .registry import BadInput, Example, apply, constant, register
-from .softmax import REDUCTIONS, check_reduction, reduce_loss
 
 
 class SquaredError(Op):

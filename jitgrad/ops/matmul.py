@@ -2,12 +2,11 @@
 BLAS reads them with a flag."""
 import numpy as np
 
+from jitgrad.backend.dtypes import describe, float_dtype
+from jitgrad.backend.gemm import ensure_chosen
+from jitgrad.ops.base import Op, add_or_return, matrix
+from jitgrad.ops.registry import BadInput, Example, apply, lift, register
 from kernels import matmul as k
-
-from ..dtypes import describe, float_dtype
-from ..gemm import ensure_chosen
-from .base import Op, add_or_return, matrix
-from .registry import BadInput, Example, apply, lift, register
 
 
 class MM(Op):

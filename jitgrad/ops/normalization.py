@@ -8,11 +8,10 @@ import numbers
 
 import numpy as np
 
+from jitgrad.backend.dtypes import describe, float_dtype
+from jitgrad.ops.base import Op, rows
+from jitgrad.ops.registry import BadInput, Example, apply, array_of, register
 from kernels import normalization as k
-
-from ..dtypes import describe, float_dtype
-from .base import Op, rows
-from .registry import BadInput, Example, apply, array_of, register
 
 
 def _check_eps(op, eps):

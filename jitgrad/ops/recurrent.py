@@ -9,11 +9,10 @@ once per window instead of once per step.
 """
 import numpy as np
 
+from jitgrad.backend.dtypes import describe, float_dtype
+from jitgrad.backend.gemm import ensure_chosen, transposed_faster
+from jitgrad.ops.base import ACCUMULATED, DEFERRED, Op
 from kernels import recurrent as k
-
-from ..dtypes import describe, float_dtype
-from ..gemm import ensure_chosen, transposed_faster
-from .base import ACCUMULATED, DEFERRED, Op
 
 GATES = 4  # forget, input, output, candidate
 WEIGHTS = 3 * GATES  # wx and b per gate, then wh per gate
@@ -110,7 +109,7 @@ class LSTMCell(Op):
         ensure_chosen()
         self.x, self.h, self.c = (np.ascontiguousarray(a, dtype=dtype) for a in (x, h, c))
         weights = [np.ascontiguousarray(w, dtype=dtype) for w in weights]
-        self.wx, self.bx, self.wh = _by_kind(weights)
+        self.wx, self.bx, self.wh = by_kind(weights)
         # h @ wh[g] forward and d_pre[g] @ wh[g].T backward, as their transposes where faster
         batch, hidden = self.c.shape
         self.transposed = [transposed_faster(batch, hidden, hidden, backward, dtype)
@@ -174,7 +173,7 @@ class LSTMCell(Op):
         or returned as new arrays."""
         buffers = [np.zeros_like(w) if buffer is None else buffer
                    for w, buffer in zip(self._weights(), into)]
-        k.lstm_weight_grads(*share, *_by_kind(buffers))
+        k.lstm_weight_grads(*share, *by_kind(buffers))
         return [ACCUMULATED if buffer is not None else new for buffer, new in zip(into, buffers)]
 
     def grad_delivery(self):
@@ -185,7 +184,7 @@ class LSTMCell(Op):
         if indices != self.scaled_grad_inputs or len(set(scales)) != 1:
             raise RuntimeError("lstm_cell: the weights' fused update takes all of them at once, "
                                f"with one scale; got inputs {indices}")
-        k.lstm_weight_grads_scaled_into(*self.share, *_by_kind(outs), scales[0])
+        k.lstm_weight_grads_scaled_into(*self.share, *by_kind(outs), scales[0])
         self.share = None
 
     def undelivered(self):
@@ -202,6 +201,6 @@ class LSTMCell(Op):
         return [w for pair in zip(self.wx, self.bx) for w in pair] + list(self.wh)
 
 
-def _by_kind(weights):
+def by_kind(weights):
     """(wx, bx, wh), four each, from the 12 weights (or their gradients) in the op's input order."""
     return tuple(weights[0:8:2]), tuple(weights[1:8:2]), tuple(weights[8:])

@@ -8,13 +8,12 @@ import math
 
 import numpy as np
 
+from jitgrad.backend.dtypes import describe, float_dtype
+from jitgrad.ops.base import Op, check_dim, flat
+from jitgrad.ops.broadcast import groups, reduce_to, spread_to
+from jitgrad.ops.registry import BadInput, Example, apply, constant, register
 from kernels import broadcast as middle
 from kernels import strided
-
-from ..dtypes import describe, float_dtype
-from .base import Op, check_dim, flat
-from .broadcast import groups, reduce_to, spread_to
-from .registry import BadInput, Example, apply, constant, register
 
 
 def reduced_dims(op, array, dim):

@@ -2,10 +2,10 @@
 
 An op module defines its ``Op`` classes (forward and backward, calling the kernels) and a
 public function that applies them, then calls ``register``: the function's Tensor method
-names, its ``jitgrad.functional`` names, example calls and bad inputs. From ``SPECS``:
+names, its ``jitgrad.nn.functional`` names, example calls and bad inputs. From ``SPECS``:
 
-- ``jitgrad.tensor`` installs the Tensor methods (``install``), and
-  ``jitgrad.functional`` exports the ``F.`` functions (``functional_names``);
+- ``jitgrad.autograd.tensor`` installs the Tensor methods (``install``), and
+  ``jitgrad.nn.functional`` exports the ``F.`` functions (``functional_names``);
 - ``jitgrad.warmup()`` runs every example forward and backward in float32 and float64;
 - the tests gradient-check every example against finite differences in float64 and against
   torch, and feed every op its bad inputs (tests/test_registry.py). No op needs test code
@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-#: Tensor, set by ``install`` when jitgrad.tensor is imported (ops import no Tensor themselves).
+#: Tensor, set by ``install`` when jitgrad.autograd.tensor is imported (ops import no Tensor themselves).
 _Tensor = None
 
 #: name -> OpSpec, in registration order.
@@ -72,7 +72,7 @@ def register(name, function, methods=(), functional=(), examples=(), bad_inputs=
 
     ``methods``: Tensor method names it becomes (its first argument is the tensor);
     ``properties``: Tensor properties it becomes (``x.T``);
-    ``functional``: its names in ``jitgrad.functional``; ``examples`` (``Example``) and
+    ``functional``: its names in ``jitgrad.nn.functional``; ``examples`` (``Example``) and
     ``bad_inputs`` (``BadInput``) as described there.
     """
     if name in SPECS:
@@ -99,15 +99,15 @@ def install(tensor_class):
 
 
 def functional_names():
-    """{name: function} of everything registered for ``jitgrad.functional``."""
+    """{name: function} of everything registered for ``jitgrad.nn.functional``."""
     return {name: spec.function for spec in SPECS.values() for name in spec.functional}
 
 
 def library():
     """The ``lib`` argument of examples run on jitgrad."""
-    from .. import functional
-    from .joining import cat, stack
-    return types.SimpleNamespace(F=functional, cat=cat, stack=stack, tensor=_Tensor)
+    functional = types.SimpleNamespace(**functional_names())  # jitgrad.nn.functional's ops
+    return types.SimpleNamespace(F=functional, cat=SPECS["cat"].function,
+                                 stack=SPECS["stack"].function, tensor=_Tensor)
 
 
 def run_example(example, dtype):

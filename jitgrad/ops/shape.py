@@ -8,9 +8,9 @@ import math
 
 import numpy as np
 
-from ..dtypes import describe
-from .base import Op, check_dim
-from .registry import BadInput, Example, apply, register
+from jitgrad.backend.dtypes import describe
+from jitgrad.ops.base import Op, check_dim
+from jitgrad.ops.registry import BadInput, Example, apply, register
 
 
 class Reshape(Op):

@@ -6,11 +6,10 @@ sqrt's output.
 import math
 import numbers
 
+from jitgrad.backend.dtypes import float_dtype
+from jitgrad.ops.base import Op, flat
+from jitgrad.ops.registry import BadInput, Example, apply, positive, register
 from kernels import unary as k
-
-from ..dtypes import float_dtype
-from .base import Op, flat
-from .registry import BadInput, Example, apply, positive, register
 
 
 class Unary(Op):

@@ -3,11 +3,11 @@ schedulers (``jitgrad.optim.lr_scheduler``) and gradient clipping.
 
 Every update runs as one Numba kernel pass per parameter, in the parameter's own dtype.
 """
-from . import lr_scheduler
-from .adam import Adam, AdamW
-from .clip import clip_grad_norm
-from .optimizer import Optimizer
-from .rmsprop import RMSprop
-from .sgd import SGD
+from jitgrad.optim import lr_scheduler
+from jitgrad.optim.adam import Adam, AdamW
+from jitgrad.optim.clip import clip_grad_norm
+from jitgrad.optim.optimizer import Optimizer
+from jitgrad.optim.rmsprop import RMSprop
+from jitgrad.optim.sgd import SGD
 
 __all__ = ["Adam", "AdamW", "Optimizer", "RMSprop", "SGD", "clip_grad_norm", "lr_scheduler"]

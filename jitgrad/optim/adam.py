@@ -3,11 +3,18 @@ import math
 
 import numpy as np
 
+from jitgrad.autograd.engine import release_grad
+from jitgrad.optim.optimizer import (
+    AddressTable,
+    Optimizer,
+    flat_state,
+    learning_rate,
+    one_dtype_in_place,
+    one_layout,
+    run_flat,
+    state_array,
+)
 from kernels import optim as k
-
-from ..autograd import release_grad
-from .optimizer import (AddressTable, Optimizer, flat_state, learning_rate, one_dtype_in_place,
-                        one_layout, run_flat, state_array)
 
 
 class Adam(Optimizer):

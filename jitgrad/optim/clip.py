@@ -1,7 +1,7 @@
 """Gradient clipping by global norm."""
 import numpy as np
 
-from ..recording import recorded
+from jitgrad.autograd.recording import recorded
 
 
 @recorded

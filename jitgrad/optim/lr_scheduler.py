@@ -9,7 +9,7 @@ PyTorch's, step for step, to rounding. They are computed in closed form from the
 import bisect
 import math
 
-from ..recording import recorded
+from jitgrad.autograd.recording import recorded
 
 
 class _State:

@@ -12,9 +12,9 @@ import warnings
 
 import numpy as np
 
-from ..autograd import release_grad, zero_grad
-from ..dtypes import KERNEL_DTYPES, describe
-from ..recording import recorded
+from jitgrad.autograd.engine import release_grad, zero_grad
+from jitgrad.autograd.recording import recorded
+from jitgrad.backend.dtypes import KERNEL_DTYPES, describe
 
 
 class Optimizer:

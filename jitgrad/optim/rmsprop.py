@@ -1,7 +1,6 @@
 """RMSprop, PyTorch's formula (without momentum or centering)."""
+from jitgrad.optim.optimizer import Optimizer, flat_state, run_flat, scalar
 from kernels import optim as k
-
-from .optimizer import Optimizer, flat_state, run_flat, scalar
 
 
 class RMSprop(Optimizer):

@@ -1,9 +1,16 @@
 """SGD: the book's ``p -= alpha * grad``, plus PyTorch's momentum, Nesterov and weight decay."""
+from jitgrad.autograd.engine import release_grad
+from jitgrad.optim.optimizer import (
+    AddressTable,
+    Optimizer,
+    flat_state,
+    learning_rate,
+    one_dtype_in_place,
+    one_layout,
+    run_flat,
+    scalar,
+)
 from kernels import optim as k
-
-from ..autograd import release_grad
-from .optimizer import (AddressTable, Optimizer, flat_state, learning_rate, one_dtype_in_place,
-                        one_layout, run_flat, scalar)
 
 
 class SGD(Optimizer):

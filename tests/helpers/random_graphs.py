@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 import jitgrad
 from jitgrad import Tensor
-from jitgrad import functional as F
+from jitgrad.nn import functional as F
 
 MAX_NDIM = 3
 SIDES = st.integers(1, 3)

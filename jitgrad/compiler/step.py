@@ -5,7 +5,7 @@
 
 The first two calls with a new signature (the arguments' structure, shapes, dtypes and
 autograd flags, and the grad mode) run ``train_step`` eagerly, as written, while a
-``Recording`` notes, through the hooks of ``jitgrad.recording``:
+``Recording`` notes, through the hooks of ``jitgrad.autograd.recording``:
 
 - every op applied (``Tensor._from_op``): the Op instance, the slots of its inputs and
   output, and where its data operands (indices, targets) come from;
@@ -38,14 +38,22 @@ import warnings
 
 import numpy as np
 
+from jitgrad.autograd import anomaly, grad_mode, recording
+from jitgrad.autograd import tensor as tensor_module
+from jitgrad.autograd.engine import (
+    memory_owner,
+    check_delivered,
+    deliver,
+    is_gradient,
+    run_backward,
+)
+from jitgrad.autograd.tensor import Tensor
+from jitgrad.backend import profiler
+from jitgrad.compiler import codegen, fused_sgd
+from jitgrad.compiler import lstm_windows as input_batching
+from jitgrad.ops.base import NotEmitted
+from jitgrad.optim.optimizer import Optimizer
 from kernels.fingerprint import fingerprint
-
-from . import anomaly, codegen, fused_sgd, grad_mode, input_batching, profiler, recording
-from . import tensor as tensor_module
-from .autograd import _memory_owner, check_delivered, deliver, is_gradient, run_backward
-from .ops.base import NotEmitted
-from .optim.optimizer import Optimizer
-from .tensor import Tensor
 
 #: Tapes kept per compiled step (signatures times modes); the oldest is dropped beyond it.
 MAX_TAPES = 8
@@ -190,7 +198,7 @@ class Recording:
         watch nothing. ``optimizers``: those whose settings (each group's lr, momentum, ...) and
         groups are watched the same way."""
         self.leaves, self.watch = leaves, watch is not None
-        self.start_id = tensor_module._next_id()  # tensors with smaller ids existed before
+        self.start_id = tensor_module.next_id()  # tensors with smaller ids existed before
         self.events = []  # ("op", op, input slots, output slot, operand bindings, settings)
         #                 | ("backward", root slot, grad, [node slots]) | ("call", fn, args, kwargs)
         self.sources = []
@@ -305,7 +313,7 @@ class Recording:
                     "inside it other than through ops or recorded calls (optimizer.step(), "
                     "zero_grad(), clip_grad_norm, scheduler.step()): Python that changes it is "
                     "not replayed; pass the data as the step's arguments, or decorate the "
-                    "function making the update with jitgrad.recording.recorded")
+                    "function making the update with jitgrad.autograd.recording.recorded")
                 return
 
     # --- slots --------------------------------------------------------------------------
@@ -725,7 +733,7 @@ def _replay_backward(values, leaves, root, grad, fusion, nodes, batches):
             needs = [wants and index not in fused for index, wants in enumerate(needs)]
             inputs = [INNER if index in fused else leaf for index, leaf in enumerate(inputs)]
         grads = run_backward(op, node_grad, needs, inputs)
-        grad_owner = _memory_owner(node_grad)
+        grad_owner = memory_owner(node_grad)
         for index, key, dtype, grad_dtype in routes:
             creator_grad, leaf = grads[index], inputs[index]
             if index in fused:

@@ -1,16 +1,16 @@
-"""The book's layers -- Layer, Linear, Sequential, Tanh, Sigmoid, Embedding -- plus ReLU and
-Dropout, and PyTorch-style ``parameters()`` / ``train()`` / ``eval()``.
+"""``Module`` (the book's ``Layer``): a piece of a model, its parameters, names and state.
 
-Initialisers draw from NumPy's global RNG in the book's order, so seeded runs match the book.
-``dtype`` sets the parameters' dtype after the draw; by default it is
-``jitgrad.get_default_dtype()``, float64 as in the book unless changed.
+The base of every layer, the book's (``jitgrad.book``) and PyTorch's (``jitgrad.nn``):
+``parameters`` serves both styles, names follow the attributes as in PyTorch, and
+``train()``/``eval()``/``to()``/``state_dict()`` work on the whole tree of layers.
 """
 import numpy as np
 
-from . import autograd, functional, recording
-from .dtypes import describe, parameter_dtype
-from .recording import recorded
-from .tensor import Tensor
+from jitgrad.autograd import engine as autograd
+from jitgrad.autograd import recording
+from jitgrad.autograd.recording import recorded
+from jitgrad.autograd.tensor import Tensor
+from jitgrad.backend.dtypes import describe, parameter_dtype
 
 
 class ParameterList(list):
@@ -56,7 +56,6 @@ class ParameterList(list):
     def __repr__(self):
         return repr(list(self))
 
-
 class Layer:
     """A piece of a model: ``forward(...)`` (also ``layer(...)``) and its parameters.
 
@@ -101,7 +100,7 @@ class Layer:
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
     def get_parameters(self):
-        found = _Unique(self.parameters.own())
+        found = UniqueList(self.parameters.own())
         for _, child in self.named_children():
             found.extend(child.get_parameters() if isinstance(child, Layer) else [child])
         return found.items
@@ -115,8 +114,8 @@ class Layer:
             if name.startswith("_"):
                 continue
             if isinstance(value, (list, tuple)):
-                children += [(f"{name}.{i}", item) for i, item in enumerate(value) if _is_child(item)]
-            elif _is_child(value):
+                children += [(f"{name}.{i}", item) for i, item in enumerate(value) if is_child(item)]
+            elif is_child(value):
                 children.append((name, value))
         return children
 
@@ -245,13 +244,14 @@ class Layer:
         return ""
 
     def __repr__(self):
-        lines = [f"({name}): {_indent(repr(child))}" for name, child in self.named_children()
+        lines = [f"({name}): {indent(repr(child))}" for name, child in self.named_children()
                  if isinstance(child, Layer)]
         extra = self.extra_repr()
         if not lines:
             return f"{type(self).__name__}({extra})"
         return f"{type(self).__name__}(\n  " + "\n  ".join(([extra] if extra else []) + lines) + "\n)"
 
+Module = Layer  # PyTorch's name for the same class
 
 class StateDictError(KeyError):
     """A state dict that does not fit a model: names, shapes or dtypes."""
@@ -259,8 +259,7 @@ class StateDictError(KeyError):
     def __str__(self):  # KeyError's str() would quote the message
         return self.args[0]
 
-
-class _Unique:
+class UniqueList:
     """A list that keeps each object once (by identity), in first-seen order."""
 
     def __init__(self, items=()):
@@ -273,126 +272,10 @@ class _Unique:
                 self._seen.add(id(item))
                 self.items.append(item)
 
-
-def _is_child(value):
+def is_child(value):
     """A Layer, or a parameter: a leaf Tensor that wants gradients."""
     return isinstance(value, Layer) or (isinstance(value, Tensor) and value.autograd
                                         and value.creators is None)
 
-
-def _indent(text):
+def indent(text):
     return text.replace("\n", "\n  ")
-
-
-class Linear(Layer):
-    """input (batch, n_inputs) -> input.mm(weight) + bias: (batch, n_outputs).
-
-    weight ~ randn(n_inputs, n_outputs) * sqrt(2 / n_inputs) (He), bias = zeros.
-    """
-
-    def __init__(self, n_inputs, n_outputs, bias=True, dtype=None):
-        super().__init__()
-        dtype = parameter_dtype(dtype)
-        self.use_bias = bias
-        W = np.random.randn(n_inputs, n_outputs) * np.sqrt(2.0 / n_inputs)
-        self.weight = Tensor(W.astype(dtype), autograd=True)
-        self.parameters.append(self.weight)
-        if bias:
-            self.bias = Tensor(np.zeros(n_outputs, dtype=dtype), autograd=True)
-            self.parameters.append(self.bias)
-
-    def forward(self, input):
-        """The book's ``input.mm(weight) + bias.expand(0, len(input))``, as one fused op."""
-        return functional.linear(input, self.weight, self.bias if self.use_bias else None)
-
-    def extra_repr(self):
-        n_inputs, n_outputs = self.weight.data.shape
-        return f"in_features={n_inputs}, out_features={n_outputs}, bias={self.use_bias}"
-
-
-class Sequential(Layer):
-    """Layers applied in order; its parameters are theirs, in order.
-
-    ``Sequential([a, b])`` (the book's) or ``Sequential(a, b)`` (PyTorch's).
-    """
-
-    def __init__(self, *layers):
-        super().__init__()
-        if len(layers) == 1 and isinstance(layers[0], list):
-            layers = layers[0]  # the book's list, kept as given
-        elif len(layers) == 1 and layers[0] is None:
-            layers = []
-        self.layers = layers if isinstance(layers, list) else list(layers)
-
-    def add(self, layer):
-        self.layers.append(layer)
-
-    def forward(self, input):
-        for layer in self.layers:
-            input = layer.forward(input)
-        return input
-
-    def get_parameters(self):
-        found = _Unique()
-        for layer in self.layers:
-            found.extend(layer.get_parameters())
-        return found.items
-
-    def named_children(self):
-        return [(str(i), layer) for i, layer in enumerate(self.layers)]
-
-
-class Tanh(Layer):
-    def forward(self, input):
-        return input.tanh()
-
-
-class Sigmoid(Layer):
-    def forward(self, input):
-        return input.sigmoid()
-
-
-class ReLU(Layer):
-    def forward(self, input):
-        return input.relu()
-
-
-class Dropout(Layer):
-    """Inverted dropout: while training, zero each input element with probability ``p`` and
-    scale the rest by 1 / (1 - p), so the expected output is the input; in eval mode the input
-    passes unchanged. Masks come from NumPy's global RNG unless an ``rng``
-    (``np.random.Generator``) is given.
-    """
-
-    def __init__(self, p=0.5, rng=None):
-        super().__init__()
-        if not 0 <= p < 1:
-            raise ValueError(f"Dropout: p must be in [0, 1), got {p!r}")
-        self.p, self.rng = p, rng
-
-    def extra_repr(self):
-        return f"p={self.p}"
-
-    def forward(self, input):
-        return functional.dropout(input, self.p, self.training, self.rng)
-
-
-class Embedding(Layer):
-    """indices (any shape, int) -> rows of weight: (*indices.shape, dim).
-
-    weight ~ (rand(vocab_size, dim) - 0.5) / dim, the word2vec convention the book uses.
-    """
-
-    def __init__(self, vocab_size, dim, dtype=None):
-        super().__init__()
-        dtype = parameter_dtype(dtype)
-        self.vocab_size, self.dim = vocab_size, dim
-        weight = (np.random.rand(vocab_size, dim) - 0.5) / dim
-        self.weight = Tensor(weight.astype(dtype), autograd=True)
-        self.parameters.append(self.weight)
-
-    def forward(self, input):
-        return self.weight.index_select(input)
-
-    def extra_repr(self):
-        return f"{self.vocab_size}, {self.dim}"

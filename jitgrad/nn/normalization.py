@@ -4,10 +4,10 @@ import numbers
 
 import numpy as np
 
-from . import functional
-from .dtypes import parameter_dtype
-from .layers import Layer
-from .tensor import Tensor
+from jitgrad.autograd.tensor import Tensor
+from jitgrad.backend.dtypes import parameter_dtype
+from jitgrad.nn import functional
+from jitgrad.nn.module import Layer
 
 
 class LayerNorm(Layer):

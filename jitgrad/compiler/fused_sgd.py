@@ -35,10 +35,10 @@ import inspect
 
 import numpy as np
 
-from . import gemm, profiler
-from .autograd import _fits
-from .optim import SGD
-from .optim.optimizer import Optimizer
+from jitgrad.autograd.engine import fits
+from jitgrad.backend import gemm, profiler
+from jitgrad.optim import SGD
+from jitgrad.optim.optimizer import Optimizer
 
 _STEP = Optimizer.step.__wrapped__  # what a recording notes for ``optimizer.step(...)``
 _STEP_SIGNATURE = inspect.signature(_STEP)
@@ -124,7 +124,7 @@ class FusedSGD:
             scale = np.float32(-group["lr"])
             for p in group["params"]:
                 if (id(p) in self.planned and p.grad is None and p.autograd
-                        and _fits(p.data, p.data.shape, _FLOAT32)):  # updated in place
+                        and fits(p.data, p.data.shape, _FLOAT32)):  # updated in place
                     self.scales[id(p)] = scale
 
     def defer(self, op, grad, fusable):

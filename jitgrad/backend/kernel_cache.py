@@ -7,9 +7,8 @@ import shutil
 import sys
 
 import kernels
+from jitgrad.backend.atomic import atomic_write
 from kernels import elementwise
-
-from .atomic import atomic_write
 
 
 def folder():

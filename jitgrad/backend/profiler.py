@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from . import gemm
+from jitgrad.backend import gemm
 
 
 class _Switch:

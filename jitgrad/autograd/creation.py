@@ -1,13 +1,13 @@
 """Tensors made from a shape: zeros, ones, randn, zeros_like and ones_like.
 
-``dtype`` defaults to ``jitgrad.dtypes.get_default_dtype()`` (float64 unless set), or the
+``dtype`` defaults to ``jitgrad.backend.dtypes.get_default_dtype()`` (float64 unless set), or the
 other tensor's dtype for the ``_like`` ones; ``autograd`` (or PyTorch's ``requires_grad``)
 makes a leaf that gradients flow to. randn draws from NumPy's global RNG (``np.random.seed``).
 """
 import numpy as np
 
-from .dtypes import get_default_dtype
-from .tensor import Tensor
+from jitgrad.autograd.tensor import Tensor
+from jitgrad.backend.dtypes import get_default_dtype
 
 
 def _shape(size):

@@ -18,11 +18,10 @@ import time
 
 import numpy as np
 
+from jitgrad.backend import kernel_cache
+from jitgrad.backend.atomic import atomic_write
 from kernels import blas, mkl
 from kernels import matmul as k
-
-from . import kernel_cache
-from .atomic import atomic_write
 
 BACKENDS = ("openblas", "mkl")
 #: The environment variable overriding the measurement: "auto" (default), or a backend.

@@ -12,8 +12,8 @@ import threading
 
 import numpy as np
 
-from .dtypes import describe
-from .ops.base import ACCUMULATED, DEFERRED
+from jitgrad.backend.dtypes import describe
+from jitgrad.ops.base import ACCUMULATED, DEFERRED
 
 
 class AnomalyError(FloatingPointError):

@@ -8,12 +8,15 @@ import time
 
 import numpy as np
 
-from . import compiler, functional, gemm, kernel_cache, ops
-from .atomic import atomic_write
-from .ops import registry
-from .optim import SGD, Adam, RMSprop
-from .recurrent import LSTMCell
-from .tensor import Tensor
+from jitgrad import ops
+from jitgrad.autograd.tensor import Tensor
+from jitgrad.backend import gemm, kernel_cache
+from jitgrad.backend.atomic import atomic_write
+from jitgrad.book import LSTMCell
+from jitgrad.compiler import step as compiler
+from jitgrad.nn import functional
+from jitgrad.ops import registry
+from jitgrad.optim import SGD, Adam, RMSprop
 
 #: The file, beside the kernels' cache, recording that a full warm-up filled it.
 RECORD = "warmup.json"
@@ -107,7 +110,7 @@ def _used_three_times(tensor):
 
 def warmup(dtypes=("float32", "float64"), progress=True, stream=None, load_now=False,
            remeasure_blas=False):
-    """Choose the BLAS (``jitgrad.gemm``), then make sure every kernel for each of ``dtypes``
+    """Choose the BLAS (``jitgrad.backend.gemm``), then make sure every kernel for each of ``dtypes``
     is compiled into Numba's on-disk cache, so that no training step waits for a compile;
     returns the seconds it took.
 

@@ -15,15 +15,15 @@ first gradient is copied, later ones are added in place. An inner tensor used se
 sums its gradients into one new buffer, then adds in place into that. A leaf's gradient that
 is released (``release_grad``: ``optimizer.step()``, ``zero_grad()``) leaves ``.grad`` None
 and keeps the gradient Tensor with its zeroed buffer, which the next pass takes back
-(``_leaf_buffer``).
+(``leaf_buffer``).
 """
 import numpy as np
 
+from jitgrad.autograd import anomaly, recording
+from jitgrad.backend import profiler
+from jitgrad.backend.dtypes import describe
+from jitgrad.ops.base import ACCUMULATED, DEFERRED, flat
 from kernels import elementwise
-
-from . import anomaly, profiler, recording
-from .dtypes import describe
-from .ops.base import ACCUMULATED, DEFERRED, flat
 
 
 def backward(root, grad):
@@ -51,7 +51,7 @@ def backward(root, grad):
         grads = run_backward(op, node_grad, needs, node.creators)
         if anomaly.switch.active:
             anomaly.check_backward(node, node_grad, grads)
-        grad_owner = _memory_owner(node_grad)
+        grad_owner = memory_owner(node_grad)
         for creator, creator_grad in zip(node.creators, grads):
             if not creator.autograd:
                 continue
@@ -70,7 +70,7 @@ def backward(root, grad):
 def run_backward(op, node_grad, needs, creators):
     """``op``'s gradients for its inputs, given ``node_grad``; ``creators``: the input Tensors
     (an accumulating op adds straight into the ``.grad`` buffers of the leaves among them)."""
-    args = (needs, [_leaf_buffer(c, node_grad.dtype) for c in creators]) if op.accumulates else (needs,)
+    args = (needs, [leaf_buffer(c, node_grad.dtype) for c in creators]) if op.accumulates else (needs,)
     if profiler.switch.active:
         return profiler.timed_backward(op, node_grad, args)
     return op.backward(node_grad, *args)
@@ -96,7 +96,7 @@ def deliver(key, leaf, creator_grad, grad_owner, pending, summed):
     step's replay: both route through here, so they add the same gradients in the same order.
     """
     if leaf is not None:  # nothing waits on a leaf: add to .grad now
-        _add_to_leaf(leaf, creator_grad, _memory_owner(creator_grad) is grad_owner)
+        _add_to_leaf(leaf, creator_grad, memory_owner(creator_grad) is grad_owner)
     elif key in summed:
         _add_into(pending[key], creator_grad)
     elif key in pending:  # a tensor used several times sums its gradients
@@ -114,7 +114,7 @@ def check_delivered(deferring):
         raise RuntimeError(f"backward: gradients deferred and never delivered: {'; '.join(owed)}")
 
 
-def _leaf_buffer(tensor, dtype):
+def leaf_buffer(tensor, dtype):
     """The ``.grad`` buffer of a leaf that an op may add its gradient into, or None.
 
     A leaf whose gradient was released (``optimizer.step()``, ``zero_grad()``) gets its kept,
@@ -123,10 +123,10 @@ def _leaf_buffer(tensor, dtype):
     if tensor.creators is not None or not tensor.autograd:
         return None
     kept = tensor._grad_buffer
-    if tensor.grad is None and kept is not None and _fits(kept.data, tensor.data.shape, dtype):
+    if tensor.grad is None and kept is not None and fits(kept.data, tensor.data.shape, dtype):
         tensor.grad, tensor._grad_buffer = kept, None
     grad = tensor.grad
-    if grad is None or not _fits(grad.data, tensor.data.shape, dtype):
+    if grad is None or not fits(grad.data, tensor.data.shape, dtype):
         return None
     return grad.data
 
@@ -136,7 +136,7 @@ def release_grad(tensor, zeroed=False):
     unless ``zeroed`` says it already is) for the next backward pass to add into: the same
     Tensor comes back as ``.grad``, so a step makes no new one."""
     grad = tensor.grad
-    if _fits(grad.data, tensor.data.shape, tensor.data.dtype):
+    if fits(grad.data, tensor.data.shape, tensor.data.dtype):
         if not zeroed:
             grad.data.fill(0)
         tensor._grad_buffer = grad
@@ -153,7 +153,7 @@ def zero_grad(tensor, set_to_none=True):
         tensor.grad.data.fill(0)
 
 
-def _fits(buffer, shape, dtype):
+def fits(buffer, shape, dtype):
     """Whether gradients of ``shape`` and ``dtype`` can be added into ``buffer`` in place."""
     return (buffer is not None and buffer.shape == shape and buffer.dtype == dtype
             and buffer.flags.c_contiguous and buffer.flags.writeable)
@@ -196,7 +196,7 @@ def _recount_children(root):
                 creator.children[node.id] = creator.children.get(node.id, 0) + 1
 
 
-def _memory_owner(array):
+def memory_owner(array):
     """The object that owns ``array``'s memory: the same for an array and all its views."""
     owner = array
     while isinstance(owner, np.ndarray) and owner.base is not None:
@@ -209,7 +209,7 @@ def _add_to_leaf(tensor, grad, borrowed):
     current = tensor.grad
     if current is None:
         kept = tensor._grad_buffer
-        if borrowed and kept is not None and _fits(kept.data, grad.shape, grad.dtype):
+        if borrowed and kept is not None and fits(kept.data, grad.shape, grad.dtype):
             np.copyto(kept.data, grad)  # the released buffer, instead of a copy
             tensor.grad, tensor._grad_buffer = kept, None
             return

@@ -3,19 +3,22 @@
 Each op method runs an ``Op`` (``jitgrad.ops``) on the arrays and, when any input has
 ``autograd=True``, records the graph edge as the book does: the output lists its
 ``creators`` and ``creation_op``, and each creator counts the output in its ``children``.
-``backward`` hands the graph to ``jitgrad.autograd``.
+``backward`` hands the graph to ``jitgrad.autograd.engine``.
 """
 import itertools
 import numbers
 
 import numpy as np
 
-from . import anomaly, autograd, grad_mode, ops, profiler, recording
-from .dtypes import describe
+from jitgrad import ops
+from jitgrad.autograd import anomaly, grad_mode, recording
+from jitgrad.autograd import engine as autograd
+from jitgrad.backend import profiler
+from jitgrad.backend.dtypes import describe
 
 # Ids come from a counter, not the RNG: unique, and seeded runs draw no random numbers for them.
 # next() on an itertools.count is atomic in CPython, so threads never share an id.
-_next_id = itertools.count(1).__next__
+next_id = itertools.count(1).__next__
 
 
 _DEFAULT_DTYPES = (np.dtype(np.float64), np.dtype(np.int64), np.dtype(np.bool_))
@@ -64,7 +67,7 @@ class Tensor:
         self.creators = None
         self.creation_op = None
         self.children = {}
-        self.id = _next_id()
+        self.id = next_id()
         self._op = None
         self._retain_grad = False
         self._grad_buffer = None  # a released gradient (a Tensor, zeroed), reused by backward
@@ -77,7 +80,7 @@ class Tensor:
         out = cls.__new__(cls)
         out.data, out.autograd, out.grad = array, autograd, None
         out.creators = out.creation_op = out._op = None
-        out.children, out.id, out._retain_grad, out._grad_buffer = {}, _next_id(), False, None
+        out.children, out.id, out._retain_grad, out._grad_buffer = {}, next_id(), False, None
         return out
 
     def __del__(self):

@@ -35,8 +35,7 @@ import statistics
 
 import numpy as np
 
-from .ops.recurrent import LSTMCell, _by_kind
-
+from jitgrad.ops.recurrent import LSTMCell, by_kind
 
 #: The environment variable choosing: "auto" (measure), "on" or "off".
 OVERRIDE = "JITGRAD_BATCH_INPUTS"
@@ -138,7 +137,7 @@ def _batch(events, sources, steps):
     first, last = where[id(steps[0])], where[id(steps[-1])]
     x_slots = [events[where[id(step)]][2][0] for step in steps]
     step_slots = [events[where[id(step)]][3] for step in steps]
-    wx_slots = list(_by_kind(events[first][2][3:])[0])
+    wx_slots = list(by_kind(events[first][2][3:])[0])
     makers = [sources[x][1] for x in x_slots if sources[x][0] == "out"]
     if (any(event[0] != "op" for event in events[first:last + 1])
             or len({step.x.shape for step in steps}) != 1

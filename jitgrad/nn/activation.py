@@ -1,8 +1,20 @@
-"""Activation layers beyond the book's Tanh, Sigmoid and ReLU: GELU, LeakyReLU, Softmax and
-LogSoftmax, each the module form of its ``jitgrad.functional`` function."""
-from . import functional
-from .layers import Layer
+"""Activation layers: the book's Tanh, Sigmoid and ReLU, and GELU, LeakyReLU, Softmax and
+LogSoftmax, each the module form of its ``jitgrad.nn.functional`` function."""
+from jitgrad.nn import functional
+from jitgrad.nn.module import Layer
 
+
+class Tanh(Layer):
+    def forward(self, input):
+        return input.tanh()
+
+class Sigmoid(Layer):
+    def forward(self, input):
+        return input.sigmoid()
+
+class ReLU(Layer):
+    def forward(self, input):
+        return input.relu()
 
 class GELU(Layer):
     """x * Phi(x), Phi the standard normal CDF (the exact erf form)."""

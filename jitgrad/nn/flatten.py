@@ -1,5 +1,5 @@
-"""Layers that only reshape or pass their input on: Flatten and Identity."""
-from .layers import Layer
+"""Flatten: a layer that only reshapes its input."""
+from jitgrad.nn.module import Layer
 
 
 class Flatten(Layer):
@@ -14,13 +14,3 @@ class Flatten(Layer):
 
     def extra_repr(self):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
-
-
-class Identity(Layer):
-    """Its input, unchanged: a placeholder where a model may or may not have a layer."""
-
-    def forward(self, input):  # noqa: A002
-        return input
-
-    def extra_repr(self):
-        return ""

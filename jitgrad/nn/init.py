@@ -1,0 +1,99 @@
+"""Initialisers with PyTorch's names (``jitgrad.nn.init.xavier_uniform_(layer.weight)``).
+
+Each fills a Tensor's data in place, keeps its dtype, and returns the Tensor. Draws come from
+NumPy's global RNG (seed it with ``np.random.seed``, as the book does), or from
+``generator``, an ``np.random.Generator``.
+
+Fans follow jitgrad's layout, where ``Linear.weight`` is (in, out) as in the book: for a 2-D
+tensor fan_in is ``shape[0]`` and fan_out ``shape[1]`` (PyTorch's (out, in) weights have them
+the other way round); for more dims, the trailing dims are the receptive field.
+"""
+import math
+
+import numpy as np
+
+_GAINS = {"linear": 1.0, "identity": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3, "relu": math.sqrt(2.0),
+          "selu": 3.0 / 4}
+
+
+def calculate_gain(nonlinearity, param=None):
+    """PyTorch's recommended gain for ``nonlinearity`` (``leaky_relu`` takes its slope)."""
+    if nonlinearity == "leaky_relu":
+        slope = 0.01 if param is None else param
+        return math.sqrt(2.0 / (1 + slope ** 2))
+    if nonlinearity not in _GAINS:
+        raise ValueError(f"calculate_gain: unknown nonlinearity {nonlinearity!r}; one of "
+                         f"{sorted(_GAINS) + ['leaky_relu']}")
+    return _GAINS[nonlinearity]
+
+
+def uniform_(tensor, a=0.0, b=1.0, generator=None):
+    return _fill(tensor, _rng(generator).uniform(a, b, tensor.data.shape))
+
+
+def normal_(tensor, mean=0.0, std=1.0, generator=None):
+    return _fill(tensor, _rng(generator).normal(mean, std, tensor.data.shape))
+
+
+def constant_(tensor, value):
+    tensor.data[...] = value
+    return tensor
+
+
+def zeros_(tensor):
+    return constant_(tensor, 0)
+
+
+def ones_(tensor):
+    return constant_(tensor, 1)
+
+
+def xavier_uniform_(tensor, gain=1.0, generator=None):
+    """U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)) (Glorot and Bengio)."""
+    fan_in, fan_out = _fans("xavier_uniform_", tensor)
+    bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
+    return uniform_(tensor, -bound, bound, generator)
+
+
+def xavier_normal_(tensor, gain=1.0, generator=None):
+    """N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
+    fan_in, fan_out = _fans("xavier_normal_", tensor)
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator)
+
+
+def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+    """U(-b, b) with b = gain * sqrt(3 / fan) (He et al.); ``a`` is leaky_relu's slope."""
+    std = _kaiming_std("kaiming_uniform_", tensor, a, mode, nonlinearity)
+    return uniform_(tensor, -math.sqrt(3.0) * std, math.sqrt(3.0) * std, generator)
+
+
+def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+    """N(0, std^2) with std = gain / sqrt(fan) (He et al.)."""
+    return normal_(tensor, 0.0, _kaiming_std("kaiming_normal_", tensor, a, mode, nonlinearity),
+                   generator)
+
+
+def _kaiming_std(name, tensor, a, mode, nonlinearity):
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"{name}: mode must be 'fan_in' or 'fan_out', got {mode!r}")
+    fan_in, fan_out = _fans(name, tensor)
+    fan = fan_in if mode == "fan_in" else fan_out
+    return calculate_gain(nonlinearity, a) / math.sqrt(fan)
+
+
+def _fans(name, tensor):
+    shape = tensor.data.shape
+    if len(shape) < 2:
+        raise ValueError(f"{name}: needs a tensor of at least 2 dims to compute fans, got shape "
+                         f"{shape}")
+    receptive = math.prod(shape[2:])
+    return shape[0] * receptive, shape[1] * receptive
+
+
+def _fill(tensor, values):
+    tensor.data[...] = values.astype(tensor.data.dtype, copy=False)
+    return tensor
+
+
+def _rng(generator):
+    return np.random if generator is None else generator
