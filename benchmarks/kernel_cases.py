@@ -1,5 +1,5 @@
 """Each kernel in ``kernels/`` beside the plain NumPy expression for the same result: the cases
-that ``tests/test_kernels.py`` checks for equal results and ``benchmarks/test_kernels.py`` times.
+that ``tests/kernels/test_kernels.py`` checks for equal results and ``benchmarks/test_kernels.py`` times.
 
 The kernels are jitgrad's internals and may be renamed or reshaped while jitgrad is optimized:
 a kernel that no longer exists is skipped.

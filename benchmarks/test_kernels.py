@@ -1,5 +1,5 @@
 """Each kernel in ``kernels/`` timed beside the plain NumPy expression for the same result
-(``benchmarks/kernel_cases.py``; ``tests/test_kernels.py`` checks that the results agree)."""
+(``benchmarks/kernel_cases.py``; ``tests/kernels/test_kernels.py`` checks that the results agree)."""
 import numpy as np
 import pytest
 

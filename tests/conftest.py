@@ -14,7 +14,7 @@ from kernels import blas
 
 # The suite runs its products on OpenBLAS, so that what it asserts (which updates fuse, bit
 # for bit equalities) does not hang on jitgrad.backend.gemm's measurement, which picks MKL (when
-# installed) on some runs and OpenBLAS on others. tests/test_gemm.py clears this to test the
+# installed) on some runs and OpenBLAS on others. tests/backend/test_gemm.py clears this to test the
 # choice itself, and the tests that need MKL choose it.
 os.environ["JITGRAD_BLAS"] = "openblas"
 

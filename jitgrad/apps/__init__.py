@@ -4,5 +4,5 @@
 and ``jitgrad info`` (``sysinfo``).
 
 The library (``jitgrad`` outside this package) never imports from here;
-``tests/test_boundaries.py`` checks it.
+``tests/test_architecture.py`` checks it.
 """

@@ -1,4 +1,9 @@
-"""Dtypes: the two jitgrad computes in, the one an op picks, and the default for new parameters.
+"""Dtypes: the two jitgrad computes in, the one an op picks, and the defaults for new tensors.
+
+The two doors differ in their default: the book's layers (``jitgrad.Linear``) and
+``Tensor(...)`` make float64, as the book does; PyTorch's door (``jitgrad.nn`` modules,
+``jitgrad.tensor(...)`` of Python floats) makes float32, as PyTorch does. An explicit
+``set_default_dtype`` sets both.
 
 Every op computes in float32 or float64. An op's float operands must agree: mixing float32
 and float64 raises instead of silently upcasting (twice the time and memory), as PyTorch's
@@ -10,6 +15,7 @@ import numpy as np
 KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 _default_dtype = KERNEL_DTYPES[1]  # the book's float64
+_default_chosen = False  # whether set_default_dtype was called: then it holds for both doors
 
 
 def describe(array):
@@ -57,8 +63,9 @@ def set_default_dtype(dtype):
 
     float64 is the default, as in the book. Layers given ``dtype=`` explicitly ignore it.
     """
-    global _default_dtype
+    global _default_dtype, _default_chosen
     _default_dtype = _float_dtype_or_raise(dtype, "set_default_dtype: ")
+    _default_chosen = True
 
 
 def get_default_dtype():
@@ -69,6 +76,14 @@ def get_default_dtype():
 def parameter_dtype(dtype):
     """``dtype`` for a new parameter: the given one, or the default when None."""
     return _default_dtype if dtype is None else _float_dtype_or_raise(dtype)
+
+
+def pytorch_parameter_dtype(dtype=None):
+    """``dtype`` for a new tensor of PyTorch's door: the given one, else the default set by
+    ``set_default_dtype``, else float32 (PyTorch's default)."""
+    if dtype is not None:
+        return _float_dtype_or_raise(dtype)
+    return _default_dtype if _default_chosen else KERNEL_DTYPES[0]
 
 
 def _float_dtype_or_raise(dtype, who=""):

@@ -8,7 +8,7 @@ names, its ``jitgrad.nn.functional`` names, example calls and bad inputs. From `
   ``jitgrad.nn.functional`` exports the ``F.`` functions (``functional_names``);
 - ``jitgrad.warmup()`` runs every example forward and backward in float32 and float64;
 - the tests gradient-check every example against finite differences in float64 and against
-  torch, and feed every op its bad inputs (tests/test_registry.py). No op needs test code
+  torch, and feed every op its bad inputs (tests/ops/test_registry.py). No op needs test code
   of its own.
 """
 import dataclasses

@@ -29,7 +29,7 @@ from jitgrad import (
     Tensor,
 )
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 KERNELS_SNAPSHOT = """
 import importlib, pkgutil, jitgrad, kernels

@@ -1,5 +1,5 @@
 """Layers against finite differences in float64 (each op is checked through the registry,
-tests/test_registry.py)."""
+tests/ops/test_registry.py)."""
 import numpy as np
 import pytest
 

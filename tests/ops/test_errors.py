@@ -1,7 +1,7 @@
 """Bad input gets a clear exception naming the op and shapes, before any kernel runs.
 
 Each op's own bad inputs are declared with it and tested through the registry
-(tests/test_registry.py); these are the cases around the ops."""
+(tests/ops/test_registry.py); these are the cases around the ops."""
 import numpy as np
 import pytest
 

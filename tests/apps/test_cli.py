@@ -17,7 +17,7 @@ from tests.helpers.command import run_main
 from tests.helpers.compiled import keep_compiled_steps, replayed, without_timings
 from tests.helpers.idx import write_fake_mnist
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SHAKESPEARE = ROOT.parent / "shared" / "data" / "shakespeare.txt"
 TINY = ["--epochs", "2", "--hidden", "32", "--lr", "0.01"]  # about 90% on digits
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -11,9 +11,9 @@ from jitgrad import Tensor, ops
 from jitgrad.autograd.engine import run_backward
 from jitgrad.backend import gemm
 from jitgrad.ops import registry
+from tests.backend.test_gemm import needs_mkl
 
 from .test_compile import STACKS, Twins, batches, replayed, train
-from .test_gemm import needs_mkl
 
 STEPS = 12
 

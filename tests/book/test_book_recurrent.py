@@ -12,7 +12,7 @@ import pytest
 
 from jitgrad import SGD, CrossEntropyLoss, Embedding, LSTMCell, RNNCell, Tensor
 
-SHARED_BABI = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data",
+SHARED_BABI = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data",
                            "babi_qa1_train.txt")
 
 
