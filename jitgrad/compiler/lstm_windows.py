@@ -9,7 +9,7 @@ embedding lookup of the step's characters). Then it
 
 - moves the ops making the steps' inputs before the window's first step (they read nothing
   that the window makes), and before that step's forward multiplies all the inputs at once,
-  one product per gate (``Window.project``); each step reads its rows (``LSTMCell.rows``);
+  one product per gate (``Window.project``); each step reads its rows (``LSTMStep.rows``);
 - backward, has the first step, which runs after every other step's, make all the inputs'
   gradients at once (``Window.share_input_grads``), from the gates' gradients the window
   already keeps for the weights' products; the replay delivers each step's rows to its
@@ -35,7 +35,7 @@ import statistics
 
 import numpy as np
 
-from jitgrad.ops.recurrent import LSTMCell, by_kind
+from jitgrad.ops.recurrent import LSTMStep, by_kind
 
 #: The environment variable choosing: "auto" (measure), "on" or "off".
 OVERRIDE = "JITGRAD_BATCH_INPUTS"
@@ -123,7 +123,7 @@ def _windows(events):
     """The step ops of each float32 window of more than one step, in step order."""
     windows = {}
     for event in events:
-        if event[0] == "op" and type(event[1]) is LSTMCell:
+        if event[0] == "op" and type(event[1]) is LSTMStep:
             windows.setdefault(id(event[1].window), []).append(event[1])
     return [steps for steps in windows.values()
             if len(steps) > 1 and steps[0].window.dtype == np.float32]

@@ -64,7 +64,7 @@ def _lstm_step_twice(leaf):
     x, h, c = leaf(2, 3), leaf(2, 4), leaf(2, 4)
     weights = [leaf(3, 4) if i % 2 == 0 else leaf(4) for i in range(8)] + [leaf(4, 4) for _ in range(4)]
     for _ in range(2):
-        state = Tensor._from_op(ops.LSTMCell(), (x, h, c, *weights))
+        state = Tensor._from_op(ops.LSTMStep(), (x, h, c, *weights))
         (state[0] + state[1]).sum().backward()
 
 

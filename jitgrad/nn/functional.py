@@ -23,5 +23,5 @@ def lstm_cell(x, h, c, cell):
     """
     weights = [t for gate in (cell.xf, cell.xi, cell.xo, cell.xc) for t in (gate.weight, gate.bias)]
     weights += [gate.weight for gate in (cell.hf, cell.hi, cell.ho, cell.hc)]
-    step = recurrent.LSTMCell(recurrent.window_before(h, weights), weights)
+    step = recurrent.LSTMStep(recurrent.window_before(h, weights), weights)
     return Tensor._from_op(step, (x, h, c, *weights))

@@ -24,8 +24,8 @@ from jitgrad.ops import (
                softmax,
                unary,
 )
-from jitgrad.ops.recurrent import LSTMCell
+from jitgrad.ops.recurrent import LSTMStep
 
-__all__ = ["LSTMCell", "activations", "broadcast", "cast", "dropout", "elementwise", "gather",
+__all__ = ["LSTMStep", "activations", "broadcast", "cast", "dropout", "elementwise", "gather",
            "indexing", "joining", "losses", "matmul", "normalization", "reductions", "shape",
            "softmax", "unary"]

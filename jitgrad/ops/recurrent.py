@@ -24,7 +24,7 @@ class Window:
 
     The whole mechanism is here: ``window_before`` decides which window a new step joins,
     each later step's backward ``keep``s its share and owes it (DEFERRED), and the first
-    step's backward delivers every share at once; autograd asks ``LSTMCell.undelivered``
+    step's backward delivers every share at once; autograd asks ``LSTMStep.undelivered``
     at the end of the pass, so a share can never be lost silently.
     """
 
@@ -72,13 +72,13 @@ def window_before(h, weights):
     to back-propagate; else None (the new step starts a window)."""
     state = h.creators[0] if h.creation_op == "select" else None
     step = getattr(state, "_op", None)
-    if isinstance(step, LSTMCell) and len(weights) == len(step.window.weights) and all(
+    if isinstance(step, LSTMStep) and len(weights) == len(step.window.weights) and all(
             mine is theirs for mine, theirs in zip(weights, step.window.weights)):
         return step.window
     return None
 
 
-class LSTMCell(Op):
+class LSTMStep(Op):
     """(x, h, c, wx_f, b_f, wx_i, b_i, wx_o, b_o, wx_c, b_c, wh_f, wh_i, wh_o, wh_c)
     -> state (2, batch, hidden): the new h and c, stacked.
 
