@@ -384,7 +384,8 @@ def run_predict(args):
     else:  # no input: show the first test images of the dataset the model learned
         data = datasets.load(metadata["dataset"], args.data_dir, download=not args.no_download)
         raw, labels = data.test_x[:args.count] * data.scale, data.test_y[:args.count]
-    x = (raw / metadata["scale"]).astype(metadata["dtype"])
+    with np.errstate(over="ignore"):  # an overflow is found and named just below
+        x = (raw / metadata["scale"]).astype(metadata["dtype"])
     check_finite_rows(x, lambda row: f"row {row} of {args.input}", "its pixel values")
     probabilities = training.predict_probabilities(model, x)
     check_finite_rows(probabilities, lambda row: f"row {row} of {args.input}",
