@@ -28,6 +28,9 @@ def atomic_write(path):
             os.fsync(file.fileno())
         os.chmod(temporary, mode)  # mkstemp makes it private (0600)
         os.replace(temporary, path)
+    except OSError as error:  # a full disk, a directory in the way: name the path, not ours
+        os.unlink(temporary)
+        raise OSError(error.errno, error.strerror, os.fspath(path)) from error
     except BaseException:
         os.unlink(temporary)
         raise

@@ -574,3 +574,21 @@ def test_random_structures_and_metadata_load_or_raise_model_file_error(tmp_path_
         jitgrad.load(path)
     except ModelFileError as error:
         assert str(path) in str(error)
+
+
+def test_an_lstm_beyond_memory_is_refused_before_allocating(capsys, tmp_path):
+    (tmp_path / "t.txt").write_text("hello world " * 100)
+    err = run(capsys, "train-text", "--text", tmp_path / "t.txt", "--hidden", "10000000")
+    assert "training an LSTM of hidden size 10000000 needs about" in err
+
+
+def test_a_write_that_fails_midway_names_the_path_and_leaves_nothing(tmp_path, monkeypatch):
+    """A full disk (ENOSPC at fsync): the error names the file asked for, not a temporary."""
+    def full(descriptor):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(OSError) as raised:
+        jitgrad.save({"w": np.ones(2)}, tmp_path / "m.safetensors")
+    assert raised.value.filename == str(tmp_path / "m.safetensors")
+    assert cli.one_line(raised.value) == f"{tmp_path / 'm.safetensors'}: No space left on device"
+    assert os.listdir(tmp_path) == []

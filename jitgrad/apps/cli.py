@@ -490,6 +490,10 @@ def count_parameters(model):
 def run_train_text(args):
     text = file_checks.read_text(args.text)
     vocab = charlm.Vocabulary(text)
+    h, v = args.hidden, len(vocab)  # Embedding, 8 gate Linears (x and h), the output Linear
+    parameters = 8 * (h * h + h) + 2 * h * v + v
+    safety.check_memory(parameters * np.dtype(args.dtype).itemsize * safety.COPIES_PER_PARAMETER,
+                        f"training an LSTM of hidden size {h}")
     inputs, targets = charlm.windows(vocab.encode(text), args.batch_size, args.bptt)
     np.random.seed(args.seed)
     model = charlm.CharLSTM(len(vocab), args.hidden, dtype=args.dtype)
