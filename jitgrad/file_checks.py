@@ -106,7 +106,7 @@ def load_npz(path):
 
 
 def _member_name(filename):
-    return filename[:-4] if filename.endswith(".npy") else filename
+    return filename.removesuffix(".npy")
 
 
 def _read_member(archive, info, path):

@@ -24,9 +24,9 @@ from hypothesis import strategies as st
 from safetensors.numpy import save as save_safetensors
 
 import jitgrad
-from jitgrad import file_checks, serialization
-from jitgrad.apps import cli, safety, tabular, training
-from jitgrad.atomic import TEMPORARY_SUFFIX, atomic_write
+from jitgrad import serialization
+from jitgrad.apps import cli, tabular, training
+from jitgrad.atomic import TEMPORARY_SUFFIX
 from jitgrad.serialization import ModelFileError
 from tests.helpers.command import run_main
 
@@ -344,7 +344,7 @@ def test_only_regular_files_are_read(capsys, tmp_path, make, kind, option):
 def test_a_fifo_and_dev_zero_fail_at_once_in_a_real_process(tmp_path):
     os.mkfifo(tmp_path / "fifo")
     for path in (tmp_path / "fifo", "/dev/zero"):
-        status, err, rss, seconds = run_limited("train", "--data", path, timeout=60)
+        status, err, rss, _ = run_limited("train", "--data", path, timeout=60)
         assert status == 1 and "not a regular file" in err and rss < 600 << 20
 
 
@@ -381,8 +381,8 @@ BAD_MODEL_FILES = {  # name: (tensors, __metadata__, the message's key part)
                           "its metadata is not valid JSON"),
     "absent_tensor": ([], jitgrad_header(json.dumps({"dict": [["w", {"array": "w"}]]})),
                       "its structure names the tensor 'w' at the top['w'], which is not in"),
-    "deep": ([], jitgrad_header("[" * 100000 + "]" * 100000), "its structure is nested too "
-                                                              "deeply"),
+    "deep": ([], jitgrad_header("[" * 100000 + "]" * 100000),
+             "its structure is nested too deeply"),
     "deep_valid_json": ([], jitgrad_header('{"list": [' * 150 + '{"value": 1}' + "]}" * 150),
                         "its structure nests deeper than 100 levels"),
     "bad_key": ([], jitgrad_header(json.dumps({"dict": [[[1], {"value": 1}]]})),
@@ -422,9 +422,11 @@ def test_model_metadata_with_wrong_types_gets_one_line(capsys, tmp_path, changes
     ([1, 2], "the preparation in its metadata is a list"),
     ({"features": ["a"]}, "the preparation in its metadata has the keys ['features']"),
     (dict(features=["a", "b"], numeric={"a": [None, 0, 1], "b": "x"}, categorical={},
-          target="label", task="classify", classes=["x", "y"]), "the preparation in its metadata has a malformed numeric"),
+          target="label", task="classify", classes=["x", "y"]),
+     "the preparation in its metadata has a malformed numeric"),
     (dict(features=["a", "b"], numeric={"a": [None, 0, 1], "b": [None, 0, 1]}, categorical={},
-          target="label", task="classify", classes=None), "the preparation in its metadata has a malformed classes"),
+          target="label", task="classify", classes=None),
+     "the preparation in its metadata has a malformed classes"),
 ])
 def test_table_model_preparation_damage_gets_one_line(capsys, tmp_path, table, preparation,
                                                       message):
@@ -512,7 +514,8 @@ def dead_pid():
 def test_stale_temporaries_of_killed_saves_are_removed_and_live_ones_kept(tmp_path):
     stale = tmp_path / f".m.safetensors.{dead_pid()}.abc123{TEMPORARY_SUFFIX}"
     live = tmp_path / f".m.safetensors.{os.getppid()}.def456{TEMPORARY_SUFFIX}"
-    other = tmp_path / f".m.safetensors.1.{dead_pid()}.ghi789{TEMPORARY_SUFFIX}"  # m.safetensors.1's
+    # a temporary of m.safetensors.1, whose writer is gone: not ours to remove
+    other = tmp_path / f".m.safetensors.1.{dead_pid()}.ghi789{TEMPORARY_SUFFIX}"
     for path in (stale, live, other):
         path.write_bytes(b"partial")
     jitgrad.save({"w": np.ones(2)}, tmp_path / "m.safetensors")
@@ -592,3 +595,49 @@ def test_a_write_that_fails_midway_names_the_path_and_leaves_nothing(tmp_path, m
     assert raised.value.filename == str(tmp_path / "m.safetensors")
     assert cli.one_line(raised.value) == f"{tmp_path / 'm.safetensors'}: No space left on device"
     assert os.listdir(tmp_path) == []
+
+
+METADATA_VALUES = JSON_SCALARS | st.lists(st.integers(-3, 70), max_size=3) | JSON
+ARCHITECTURE_KEYS = ["kind", "dataset", "scale", "features", "hidden", "classes", "activation",
+                     "dropout", "dtype", "preparation"]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(changes=st.dictionaries(st.sampled_from(ARCHITECTURE_KEYS), METADATA_VALUES, max_size=4),
+       dropped=st.lists(st.sampled_from(ARCHITECTURE_KEYS), max_size=2))
+def test_random_model_metadata_loads_or_raises_a_value_error(tmp_path_factory, changes, dropped):
+    """What `eval` and `predict` read from a model file's metadata, changed at random: a
+    model, or a ValueError naming the file; never a KeyError, TypeError or AttributeError."""
+    path = tmp_path_factory.mktemp("metadata") / "m.safetensors"
+    metadata = dict(kind=cli.MODEL_KIND, dataset="digits", scale=16.0, features=64, hidden=[4],
+                    classes=10, activation="relu", dropout=0.0, dtype="float64")
+    metadata.update(changes)
+    for key in dropped:
+        metadata.pop(key, None)
+    jitgrad.save(training.build_mlp(64, [4], 10), path, metadata)
+    try:
+        cli.load_classifier(str(path), kinds=(cli.MODEL_KIND, cli.TABLE_MODEL_KIND))
+    except ValueError as error:
+        assert str(path) in str(error)
+
+
+PREPARATION_KEYS = ["features", "numeric", "categorical", "target", "task", "impute", "classes",
+                    "target_scale", "other"]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(changes=st.dictionaries(st.sampled_from(PREPARATION_KEYS), METADATA_VALUES, max_size=3),
+       dropped=st.lists(st.sampled_from(PREPARATION_KEYS), max_size=2))
+def test_random_table_preparations_load_or_raise_a_value_error(tmp_path_factory, changes,
+                                                              dropped):
+    path = tmp_path_factory.mktemp("preparation") / "m.safetensors"
+    preparation = tabular.Preparation(["a", "b"], {"a": [None, 0.0, 1.0], "b": [None, 0.0, 1.0]},
+                                      {}, "label", "classify", None, ["x", "y"]).to_json()
+    preparation.update(changes)
+    for key in dropped:
+        preparation.pop(key, None)
+    table_model(path, preparation=preparation)
+    try:
+        cli.load_classifier(str(path), kinds=(cli.MODEL_KIND, cli.TABLE_MODEL_KIND))
+    except ValueError as error:
+        assert str(path) in str(error)

@@ -184,7 +184,8 @@ def train_on_table(args):
     loss_fn = CrossEntropyLoss() if preparation.task == "classify" else mse_loss
     history = fit(model, loss_fn, optimizer, parts["train"], val=parts.get("validation"),
                   epochs=epochs, batch_size=args.batch_size, metrics=preparation.metrics(),
-                  callbacks=[safety.StopWhenNotFinite(), *stopping], seed=args.seed, compile=compiled(args))
+                  callbacks=[safety.StopWhenNotFinite(), *stopping], seed=args.seed,
+                  compile=compiled(args))
     test = evaluate(model, loss_fn, *parts["test"], preparation.metrics())
     safety.check_finite_losses({"test_loss": test["loss"]}, "on the test rows")
     print(f"done: {describe_test(test, len(parts['test'][1]), preparation.task)}, after "
@@ -316,7 +317,7 @@ def check_saved_model(path, metadata, state):
         ("features", _is_positive_int(metadata.get("features"))),
         ("hidden", isinstance(hidden, list) and all(map(_is_positive_int, hidden))),
         ("classes", _is_positive_int(metadata.get("classes"))),
-        ("activation", metadata.get("activation") in training.ACTIVATIONS),
+        ("activation", metadata.get("activation") in tuple(training.ACTIVATIONS)),
         ("dropout", isinstance(metadata.get("dropout"), (int, float))
          and 0 <= metadata["dropout"] < 1),
         ("dtype", metadata.get("dtype") in ("float32", "float64")),
@@ -386,10 +387,10 @@ def run_predict(args):
         raw, labels = data.test_x[:args.count] * data.scale, data.test_y[:args.count]
     with np.errstate(over="ignore"):  # an overflow is found and named just below
         x = (raw / metadata["scale"]).astype(metadata["dtype"])
-    check_finite_rows(x, lambda row: f"row {row} of {args.input}", "its pixel values")
+    source = args.input or f"the {metadata['dataset']} test images"
+    check_finite_rows(x, lambda row: f"row {row} of {source}", "its pixel values")
     probabilities = training.predict_probabilities(model, x)
-    check_finite_rows(probabilities, lambda row: f"row {row} of {args.input}",
-                      "the model's output")
+    check_finite_rows(probabilities, lambda row: f"row {row} of {source}", "the model's output")
     print("row  class  probability" + ("  label" if labels is not None else ""))
     for row, p in enumerate(probabilities):
         label = f"  {labels[row]:>5}" if labels is not None else ""
