@@ -140,11 +140,12 @@ def _read_npy(file, size, where):
     if claimed != held:
         raise FileCheckError(f"{where}: its header says {dtype}{list(shape)} ({claimed:,} "
                              f"bytes) but it holds {held:,} bytes of data; truncated or damaged")
-    data = file.read(claimed)
-    if len(data) != claimed:
-        raise FileCheckError(f"{where} is truncated ({len(data):,} of {claimed:,} bytes)")
+    data = bytearray(claimed)  # read into, so that the array owns it without a copy
+    got = file.readinto(data)
+    if got != claimed:
+        raise FileCheckError(f"{where} is truncated ({got:,} of {claimed:,} bytes)")
     array = np.frombuffer(data, dtype)
-    return (array.reshape(shape[::-1]).T if fortran else array.reshape(shape)).copy()
+    return array.reshape(shape[::-1]).T if fortran else array.reshape(shape)
 
 
 def _reason(error):
@@ -181,8 +182,10 @@ def _array_of(name, view, path):
     if dtype not in _SAFETENSORS_DTYPES:
         raise FileCheckError(f"{path}: tensor {name!r} has dtype {dtype}, which is unsupported "
                              f"(supported: BF16 as float32, {', '.join(_SAFETENSORS_DTYPES)})")
-    return np.frombuffer(data, np.dtype(_SAFETENSORS_DTYPES[dtype]).newbyteorder("<")) \
-        .astype(_SAFETENSORS_DTYPES[dtype]).reshape(shape)
+    little_endian = np.dtype(_SAFETENSORS_DTYPES[dtype]).newbyteorder("<")
+    # the library's bytearray becomes the array's (writeable) buffer: no copy on little-endian
+    return np.frombuffer(data, little_endian).astype(_SAFETENSORS_DTYPES[dtype], copy=False) \
+        .reshape(shape)
 
 
 def _what_is_wrong(content):

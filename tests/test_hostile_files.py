@@ -354,6 +354,12 @@ def test_hidden_sizes_beyond_memory_are_refused_before_allocating(capsys):
     assert "choose smaller sizes" in err
 
 
+def test_an_lstm_beyond_memory_is_refused_before_allocating(capsys, tmp_path):
+    (tmp_path / "t.txt").write_text("hello world " * 100)
+    err = run(capsys, "train-text", "--text", tmp_path / "t.txt", "--hidden", "10000000")
+    assert "training an LSTM of hidden size 10000000 needs about" in err
+
+
 # --- one clear line -------------------------------------------------------------------------
 def jitgrad_header(structure, metadata="{}"):
     return {"format": serialization.FORMAT, "structure": structure, "metadata": metadata}
@@ -539,6 +545,18 @@ def test_a_save_killed_midway_leaves_a_temporary_the_next_save_removes(tmp_path)
     assert os.listdir(tmp_path) == ["m.safetensors"]
 
 
+def test_a_write_that_fails_midway_names_the_path_and_leaves_nothing(tmp_path, monkeypatch):
+    """A full disk (ENOSPC at fsync): the error names the file asked for, not a temporary."""
+    def full(descriptor):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(OSError) as raised:
+        jitgrad.save({"w": np.ones(2)}, tmp_path / "m.safetensors")
+    assert raised.value.filename == str(tmp_path / "m.safetensors")
+    assert cli.one_line(raised.value) == f"{tmp_path / 'm.safetensors'}: No space left on device"
+    assert os.listdir(tmp_path) == []
+
+
 # --- random bytes and random structures -------------------------------------------------------
 LOADER_ERRORS = (ValueError, TypeError)
 
@@ -577,24 +595,6 @@ def test_random_structures_and_metadata_load_or_raise_model_file_error(tmp_path_
         jitgrad.load(path)
     except ModelFileError as error:
         assert str(path) in str(error)
-
-
-def test_an_lstm_beyond_memory_is_refused_before_allocating(capsys, tmp_path):
-    (tmp_path / "t.txt").write_text("hello world " * 100)
-    err = run(capsys, "train-text", "--text", tmp_path / "t.txt", "--hidden", "10000000")
-    assert "training an LSTM of hidden size 10000000 needs about" in err
-
-
-def test_a_write_that_fails_midway_names_the_path_and_leaves_nothing(tmp_path, monkeypatch):
-    """A full disk (ENOSPC at fsync): the error names the file asked for, not a temporary."""
-    def full(descriptor):
-        raise OSError(28, "No space left on device")
-    monkeypatch.setattr(os, "fsync", full)
-    with pytest.raises(OSError) as raised:
-        jitgrad.save({"w": np.ones(2)}, tmp_path / "m.safetensors")
-    assert raised.value.filename == str(tmp_path / "m.safetensors")
-    assert cli.one_line(raised.value) == f"{tmp_path / 'm.safetensors'}: No space left on device"
-    assert os.listdir(tmp_path) == []
 
 
 METADATA_VALUES = JSON_SCALARS | st.lists(st.integers(-3, 70), max_size=3) | JSON
