@@ -107,9 +107,15 @@ def fit(model, loss_fn, optimizer, train, val=None, epochs=10, batch_size=32, me
     if compile and parallel is not None:
         raise ValueError("fit: compile=True cannot be used with parallel: the gradient exchange "
                          "between ranks is not a recorded call; train data-parallel eagerly")
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise ValueError(f"fit: epochs must be a positive int, got {epochs!r}")
     batches = train if isinstance(train, Batches) else Batches(*train, batch_size=batch_size,
                                                                 seed=seed)
+    if batches.rows == 0:
+        raise ValueError("fit: the training data has no rows")
     val = tuple(val.arrays) if isinstance(val, Batches) else val
+    if val is not None and len(val[0]) == 0:
+        raise ValueError(f"fit: the {val_name} data has no rows")
     metrics = dict(metrics or {})
     loss_of = as_function(loss_fn)
     history = History()

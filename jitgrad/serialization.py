@@ -13,19 +13,15 @@ written by earlier releases (parameters by position, ``p0``, ``p1``, ...) still 
 Writes are atomic: an interrupted save leaves the old file or the new one, never half of one.
 """
 import json
-import struct
-import zipfile
-import zlib
 
 import numpy as np
-from safetensors import SafetensorError
-from safetensors.numpy import load as load_safetensors
 from safetensors.numpy import save as save_safetensors
 
 from jitgrad.autograd.tensor import Tensor
 from jitgrad.backend.atomic import atomic_write
 from jitgrad.backend.dtypes import describe
 from jitgrad.nn.module import Layer, StateDictError
+from jitgrad.backend import file_checks
 
 FORMAT = "jitgrad-2"
 _NPZ_FORMAT = "jitgrad-parameters-1"  # earlier releases' .npz files
@@ -41,8 +37,10 @@ class ModelFileError(ValueError):
 def save(obj, path, metadata=None):
     """Write ``obj`` to ``path`` (safetensors), with an optional JSON-serialisable
     ``metadata`` dict beside it (what the caller needs to rebuild a model)."""
+    if metadata is not None and not isinstance(metadata, dict):
+        raise TypeError(f"save: metadata must be a dict, got {type(metadata).__name__}")
     arrays = {}
-    structure = _encode(_state_of(obj), arrays, prefix="")
+    structure = _encode(_state_of(obj), arrays, prefix="", sources={})
     try:
         header = {"format": FORMAT, "structure": json.dumps(structure),
                   "metadata": json.dumps(metadata or {})}
@@ -69,24 +67,31 @@ def read(path):
     """(the saved object, the metadata dict) stored in ``path``.
 
     Raises FileNotFoundError if there is no such file, and ModelFileError if it is not a
-    jitgrad file or is truncated or damaged.
+    regular file, not a jitgrad file, or is truncated or damaged (its structure is checked
+    against the tensors in the file before anything is built from it).
     """
-    with open(path, "rb") as file:
-        content = file.read()
-    if content.startswith(_ZIP_MAGIC):
-        return _read_npz(path)
     try:
-        header = _safetensors_header(content)
-        arrays = load_safetensors(content)
-    except (ValueError, SafetensorError, struct.error, UnicodeDecodeError) as error:
-        if content.startswith(b"\x93NUMPY"):
+        content = file_checks.read_bytes(path)
+        if content.startswith(_ZIP_MAGIC):
+            state, metadata = _read_npz(path)
+        elif content.startswith(b"\x93NUMPY"):
             raise ModelFileError(f"load: {path} holds a single array (.npy), not a jitgrad "
-                                 "model file") from None
-        raise ModelFileError(f"load: {path} {_what_is_wrong(content)} ({error})") from None
-    if header.get("format") != FORMAT:
-        raise ModelFileError(f"load: {path} is a safetensors file but not one jitgrad wrote "
-                             f"(no {FORMAT!r} format in its metadata)")
-    return _decode(json.loads(header["structure"]), arrays), json.loads(header["metadata"])
+                                 "model file")
+        else:
+            arrays, header = file_checks.decode_safetensors(content, path)
+            if header.get("format") != FORMAT or not {"structure", "metadata"} <= set(header):
+                raise ModelFileError(f"load: {path} is a safetensors file but not one jitgrad "
+                                     f"wrote (no {FORMAT!r} format in its metadata)")
+            structure = file_checks.parse_json(header["structure"], path, "structure")
+            file_checks.check_structure(structure, arrays, path)
+            state = _decode(structure, arrays)
+            metadata = file_checks.parse_json(header["metadata"], path, "metadata")
+    except file_checks.FileCheckError as error:
+        raise ModelFileError(f"load: {error}") from None
+    if not isinstance(metadata, dict):
+        raise ModelFileError(f"load: {path}: its metadata is a JSON "
+                             f"{type(metadata).__name__}, not an object")
+    return state, metadata
 
 
 def _state_of(obj):
@@ -98,20 +103,35 @@ def _state_of(obj):
     return obj
 
 
-def _encode(obj, arrays, prefix):
-    """``obj`` as JSON, each array replaced by {"array": name} and stored in ``arrays``."""
+def _encode(obj, arrays, prefix, sources, path=()):
+    """``obj`` as JSON, each array replaced by {"array": name} and stored in ``arrays``.
+
+    ``sources``: {name: the key path it came from}, to refuse two arrays that would be
+    stored under one name (``{"a.b": x, "a": {"b": y}}``); ``path``: the keys down to ``obj``.
+    """
     if isinstance(obj, Tensor):
         obj = obj.data
     if isinstance(obj, np.ndarray):
+        if prefix in sources:
+            raise ValueError(f"save: {_describe_path(sources[prefix])} and "
+                             f"{_describe_path(path)} would both be stored as {prefix!r}; "
+                             "rename one of them")
+        sources[prefix] = path
         arrays[prefix] = np.ascontiguousarray(obj)
         return {"array": prefix}
     if isinstance(obj, np.generic):
         return obj.item()
     if isinstance(obj, dict):  # as pairs: keys may be ints (an optimizer's state)
-        return {"dict": [[key, _encode(value, arrays, _join(prefix, key))]
+        for key in obj:
+            if isinstance(key, bool) or not isinstance(key, (str, int)):
+                raise TypeError(f"save: dict keys must be strings or ints, got the "
+                                f"{type(key).__name__} {key!r} at {_describe_path(path)}")
+        return {"dict": [[key, _encode(value, arrays, _join(prefix, key), sources,
+                                       (*path, key))]
                          for key, value in obj.items()]}
     if isinstance(obj, (list, tuple)):
-        items = [_encode(value, arrays, _join(prefix, i)) for i, value in enumerate(obj)]
+        items = [_encode(value, arrays, _join(prefix, i), sources, (*path, i))
+                 for i, value in enumerate(obj)]
         return {"tuple" if isinstance(obj, tuple) else "list": items}
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return {"value": obj}
@@ -135,18 +155,12 @@ def _join(prefix, key):
     return f"{prefix}.{key}" if prefix else str(key)
 
 
-def _safetensors_header(content):
-    """The ``__metadata__`` dict of a safetensors file's JSON header."""
-    (length,) = struct.unpack("<Q", content[:8])
-    return json.loads(content[8:8 + length].decode("utf-8")).get("__metadata__") or {}
-
-
 def _load_by_name(model, state, path):
     if not isinstance(model, Layer):
         model = _ParameterListModel(model)
     try:
         model.load_state_dict(state)
-    except StateDictError as error:
+    except (StateDictError, TypeError) as error:
         raise ModelFileError(f"load: {path} does not fit the model: {error}") from None
 
 
@@ -176,24 +190,19 @@ class _ParameterListModel(Layer):
 
 def _read_npz(path):
     """An earlier release's .npz file: ([arrays by position], metadata)."""
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            if _NPZ_FORMAT_KEY not in archive.files or str(archive[_NPZ_FORMAT_KEY]) != _NPZ_FORMAT:
-                raise ModelFileError(f"load: {path} is an .npz file but not a jitgrad model "
-                                     f"file (no {_NPZ_FORMAT!r} marker)")
-            names = set(archive.files) - {_NPZ_FORMAT_KEY, _NPZ_METADATA_KEY}
-            if names != {f"p{index}" for index in range(len(names))}:
-                raise ModelFileError(f"load: {path} is damaged: its parameters are not named "
-                                     f"p0..p{len(names) - 1}")
-            return ([archive[f"p{index}"] for index in range(len(names))],
-                    json.loads(str(archive[_NPZ_METADATA_KEY])))
-    except ModelFileError:
-        raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as error:
-        raise ModelFileError(f"load: {path} is truncated or damaged ({error})") from None
+    archive = file_checks.load_npz(path)
+    if _NPZ_FORMAT_KEY not in archive or str(archive[_NPZ_FORMAT_KEY]) != _NPZ_FORMAT:
+        raise ModelFileError(f"load: {path} is an .npz file but not a jitgrad model "
+                             f"file (no {_NPZ_FORMAT!r} marker)")
+    names = set(archive) - {_NPZ_FORMAT_KEY, _NPZ_METADATA_KEY}
+    if names != {f"p{index}" for index in range(len(names))}:
+        raise ModelFileError(f"load: {path} is damaged: its parameters are not named "
+                             f"p0..p{len(names) - 1}")
+    metadata = file_checks.parse_json(str(archive.get(_NPZ_METADATA_KEY, "{}")), path,
+                                      "metadata")
+    return [archive[f"p{index}"] for index in range(len(names))], metadata
 
 
-def _what_is_wrong(content):
-    """'is truncated or damaged' for content that starts like a safetensors header."""
-    looks_like_header = len(content) > 9 and content[8:9] == b"{"
-    return "is truncated or damaged" if looks_like_header else "is not a jitgrad model file"
+def _describe_path(path):
+    """('model', 0) -> "['model'][0]"; () -> 'the top'."""
+    return "".join(f"[{key!r}]" for key in path) or "the top"

@@ -17,7 +17,8 @@ import time
 import numpy as np
 
 from jitgrad import __version__, serialization
-from jitgrad.apps import charlm, datasets, tabular, training
+from jitgrad.backend import file_checks
+from jitgrad.apps import charlm, datasets, safety, tabular, training
 from jitgrad.backend.atomic import atomic_write
 from jitgrad.backend.profiler import profile
 from jitgrad.compiler.step import compile as compile_step
@@ -121,6 +122,7 @@ def train_and_report(args, parallel):
     np.random.seed(args.seed)  # the book's initialisers and Dropout draw from the global RNG
     architecture = dict(features=data.features, hidden=args.hidden, classes=data.classes,
                         activation=args.activation, dropout=args.dropout, dtype=args.dtype)
+    check_memory(architecture)
     model = training.build_mlp(**architecture)
     if parallel is not None:
         parallel.broadcast(model.parameters())
@@ -136,7 +138,8 @@ def train_and_report(args, parallel):
     with profile() if args.profile else contextlib.nullcontext() as timings:
         history = fit(model, CrossEntropyLoss(), optimizer, batches, val=(test_x, data.test_y),
                       epochs=args.epochs, metrics={"accuracy": metrics.accuracy},
-                      val_name="test", parallel=parallel, compile=compiled(args))
+                      callbacks=[safety.StopWhenNotFinite()], val_name="test",
+                      parallel=parallel, compile=compiled(args))
     test_accuracy = history["test_accuracy"][-1]
     print(f"done: test accuracy {test_accuracy:.2%} "
           f"({round(test_accuracy * len(test_x))}/{len(test_x)}), test loss "
@@ -144,6 +147,7 @@ def train_and_report(args, parallel):
     if timings is not None:
         print(f"time per op over the training (`jitgrad train --profile`):\n{timings.table()}")
     if args.save and is_root:
+        safety.check_finite_model(model)
         metadata = dict(kind=MODEL_KIND, dataset=data.name, scale=data.scale,
                         test_accuracy=test_accuracy, **architecture)
         serialization.save(model, args.save, metadata)
@@ -160,13 +164,14 @@ def train_on_table(args):
     """``jitgrad train --data FILE``: an MLP classifier or regressor for a table, with early
     stopping on a validation slice, tested on a held-out split; the preparation is saved with
     the model."""
-    check_output_paths(args)
+    check_output_paths(args, inputs=[("--data", args.data)])
     preparation, parts = prepare_table(args)
     np.random.seed(args.seed)  # the book's initialisers and Dropout draw from the global RNG
     hidden = args.hidden if args.hidden is not None else tabular.default_hidden(
         preparation.inputs, preparation.outputs)
     architecture = dict(features=preparation.inputs, hidden=hidden, classes=preparation.outputs,
                         activation=args.activation, dropout=args.dropout, dtype=args.dtype)
+    check_memory(architecture)
     model = training.build_mlp(**architecture)
     lr = args.lr or training.DEFAULT_LR.get(args.optimizer, tabular.DEFAULT_LR)
     optimizer = (training.OPTIMIZERS[args.optimizer](model.parameters(), lr) if args.optimizer
@@ -180,12 +185,15 @@ def train_on_table(args):
     loss_fn = CrossEntropyLoss() if preparation.task == "classify" else mse_loss
     history = fit(model, loss_fn, optimizer, parts["train"], val=parts.get("validation"),
                   epochs=epochs, batch_size=args.batch_size, metrics=preparation.metrics(),
-                  callbacks=stopping, seed=args.seed, compile=compiled(args))
+                  callbacks=[safety.StopWhenNotFinite(), *stopping], seed=args.seed,
+                  compile=compiled(args))
     test = evaluate(model, loss_fn, *parts["test"], preparation.metrics())
+    safety.check_finite_losses({"test_loss": test["loss"]}, "on the test rows")
     print(f"done: {describe_test(test, len(parts['test'][1]), preparation.task)}, after "
           f"{history.epochs} epochs{describe_stop(stopping, history.epochs)} in "
           f"{args.elapsed():.1f} s")
     if args.save:
+        safety.check_finite_model(model)
         serialization.save(model, args.save, dict(
             kind=TABLE_MODEL_KIND, data=args.data, preparation=preparation.to_json(), test=test,
             **architecture))
@@ -207,7 +215,9 @@ def prepare_table(args):
     if not features:
         raise tabular.TableError(f"{args.data} has no columns besides the target {target!r}")
     categorical = tabular.find_categorical(table, features, args.categorical)
-    table.convert([name for name in features if name not in categorical])
+    numeric = [name for name in features if name not in categorical]
+    table.convert(numeric)
+    table.check_magnitudes(numeric, args.dtype)
     table = complete_rows(table, features + [target], target, args.impute)
     task, why = tabular.choose_task(table, target, args.task)
     labels = None
@@ -218,6 +228,7 @@ def prepare_table(args):
                                      f"({str(labels[0])!r}); there is nothing to tell apart")
     else:
         table.convert([target])
+        table.check_magnitudes([target], args.dtype)
     rows = tabular.split_rows(table, labels, args.test_size, args.patience > 0, args.seed)
     preparation = tabular.Preparation.fit(table.subset(rows[0]), target, task, categorical,
                                           args.impute)
@@ -271,12 +282,11 @@ def describe_stop(stopping, epochs):
     return f" ({stopped}kept epoch {stopping[0].best_epoch}'s weights, the best validation loss)"
 
 
-def check_output_paths(args, outputs=None):
+def check_output_paths(args, inputs=(), outputs=None):
     """Fail before training, not after it, when --save or --plot (or ``outputs``, a list of
-    (option, path)) cannot be written."""
-    for option, path in outputs or (("--save", args.save), ("--plot", args.plot)):
-        if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
-            raise ValueError(f"{option} {path}: the directory does not exist")
+    (option, path)) cannot be written, or would overwrite one of ``inputs`` ((option, path))
+    or each other (``safety.check_paths``)."""
+    safety.check_paths(inputs, outputs or [("--save", args.save), ("--plot", args.plot)])
     if outputs is None and args.plot:
         from jitgrad.apps.plotting import require_matplotlib
         require_matplotlib()
@@ -285,17 +295,66 @@ def check_output_paths(args, outputs=None):
 def load_classifier(path, kinds=(MODEL_KIND,)):
     """(model with the saved weights, metadata) for a file written by ``jitgrad train --save``
     whose kind is one of ``kinds``."""
-    _, metadata = serialization.read(path)
+    state, metadata = serialization.read(path)
     if metadata.get("kind") == TABLE_MODEL_KIND and TABLE_MODEL_KIND not in kinds:
-        raise ValueError(f"{path} was trained on a table ({metadata['data']}); use it with "
+        raise ValueError(f"{path} was trained on a table ({metadata.get('data')}); use it with "
                          f"`jitgrad predict --load {path} --data FILE`")
     if metadata.get("kind") not in kinds:
         raise ValueError(f"{path} holds parameters but not a model saved by `jitgrad train "
                          "--save`, so its architecture is unknown")
+    check_saved_model(path, metadata, state)
     model = training.build_mlp(**{key: metadata[key] for key in (
         "features", "hidden", "classes", "activation", "dropout", "dtype")})
     serialization.load(model, path)
     return model, metadata
+
+
+def check_saved_model(path, metadata, state):
+    """ValueError, before anything is built, unless the metadata of the model file ``path``
+    is well-formed and describes exactly as many parameters as its tensors hold (so a small
+    file cannot make us build a huge model)."""
+    hidden = metadata.get("hidden")
+    problems = [key for key, fine in (
+        ("features", _is_positive_int(metadata.get("features"))),
+        ("hidden", isinstance(hidden, list) and all(map(_is_positive_int, hidden))),
+        ("classes", _is_positive_int(metadata.get("classes"))),
+        ("activation", metadata.get("activation") in tuple(training.ACTIVATIONS)),
+        ("dropout", isinstance(metadata.get("dropout"), (int, float))
+         and 0 <= metadata["dropout"] < 1),
+        ("dtype", metadata.get("dtype") in ("float32", "float64")),
+        ("dataset", metadata["kind"] != MODEL_KIND or metadata.get("dataset") in (
+            "digits", "mnist")),
+        ("scale", metadata["kind"] != MODEL_KIND or (
+            isinstance(metadata.get("scale"), (int, float)) and 0 < metadata["scale"] < math.inf)),
+    ) if not fine]
+    if problems:
+        raise ValueError(f"{path}: its metadata has a missing or malformed "
+                         f"{', '.join(problems)}; the file is damaged or was not written by "
+                         "`jitgrad train --save`")
+    sizes = [metadata["features"], *hidden, metadata["classes"]]
+    claimed = sum(n_in * n_out + n_out for n_in, n_out in zip(sizes, sizes[1:]))
+    held = sum(array.size for array in state.values() if isinstance(array, np.ndarray)) \
+        if isinstance(state, dict) else 0
+    if claimed != held:
+        raise ValueError(f"{path}: its metadata describes a {describe_model(metadata)} of "
+                         f"{claimed:,} parameters but the file holds {held:,}; it is damaged")
+    if metadata["kind"] == TABLE_MODEL_KIND:
+        preparation = tabular.Preparation.from_json(metadata.get("preparation"), path)
+        if (preparation.inputs, preparation.outputs) != (sizes[0], sizes[-1]):
+            raise ValueError(f"{path}: its preparation makes {preparation.inputs} inputs and "
+                             f"{preparation.outputs} outputs but its model takes {sizes[0]} and "
+                             f"gives {sizes[-1]}; it is damaged")
+
+
+def _is_positive_int(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def check_memory(architecture):
+    """ValueError before an MLP is built that would not fit in memory."""
+    sizes = [architecture["features"], *architecture["hidden"], architecture["classes"]]
+    safety.check_memory(safety.mlp_bytes(sizes, architecture["dtype"]),
+                        f"training a {describe_model(architecture)}")
 
 
 def run_eval(args):
@@ -310,6 +369,9 @@ def run_eval(args):
 
 
 def run_predict(args):
+    check_output_paths(args, inputs=[("--load", args.load), ("INPUT", args.input),
+                                     ("--data", args.data)],
+                       outputs=[("--output", args.output)])
     model, metadata = load_classifier(args.load, kinds=(MODEL_KIND, TABLE_MODEL_KIND))
     if metadata["kind"] == TABLE_MODEL_KIND:
         predict_table(args, model, metadata)
@@ -324,8 +386,12 @@ def run_predict(args):
     else:  # no input: show the first test images of the dataset the model learned
         data = datasets.load(metadata["dataset"], args.data_dir, download=not args.no_download)
         raw, labels = data.test_x[:args.count] * data.scale, data.test_y[:args.count]
-    probabilities = training.predict_probabilities(model, (raw / metadata["scale"]).astype(
-        metadata["dtype"]))
+    with np.errstate(over="ignore"):  # an overflow is found and named just below
+        x = (raw / metadata["scale"]).astype(metadata["dtype"])
+    source = args.input or f"the {metadata['dataset']} test images"
+    check_finite_rows(x, lambda row: f"row {row} of {source}", "its pixel values")
+    probabilities = training.predict_probabilities(model, x)
+    check_finite_rows(probabilities, lambda row: f"row {row} of {source}", "the model's output")
     print("row  class  probability" + ("  label" if labels is not None else ""))
     for row, p in enumerate(probabilities):
         label = f"  {labels[row]:>5}" if labels is not None else ""
@@ -335,20 +401,22 @@ def run_predict(args):
 def predict_table(args, model, metadata):
     """``jitgrad predict`` for a model trained on a table: a CSV with one prediction per row
     of ``--data`` (the class label and each class's probability, or the predicted value)."""
-    preparation = tabular.Preparation(**metadata["preparation"])
+    preparation = tabular.Preparation.from_json(metadata["preparation"], args.load)
     path = args.data or args.input
     if not path:
         raise ValueError(f"{args.load} was trained on a table: give the rows to predict with "
                          "--data FILE")
-    if args.output:
-        check_output_paths(args, [("--output", args.output)])
     table = tabular.read_table(path)
     preparation.check_columns(table, args.load)
     table.convert(list(preparation.numeric))
+    table.check_magnitudes(list(preparation.numeric), metadata["dtype"])
     if preparation.impute not in ("mean", "median"):
         table.check_complete(preparation.features, "fill them (the model was trained without "
                                                    "--impute mean|median)")
-    outputs = predict(model, preparation.inputs_of(table, metadata["dtype"]))
+    inputs = preparation.inputs_of(table, metadata["dtype"])
+    check_finite_rows(inputs, lambda row: f"{path}: {table.where(row)}", "its prepared values")
+    outputs = predict(model, inputs)
+    check_finite_rows(outputs, lambda row: f"{path}: {table.where(row)}", "the model's output")
     lines = io.StringIO()
     writer = csv.writer(lines, lineterminator="\n")
     if preparation.task == "classify":
@@ -371,9 +439,11 @@ def read_rows(path):
     """Raw pixel rows (n, pixels) from a .npy file (any n-d, first axis = rows) or a text file
     with one row per line ('-' reads stdin), values separated by commas or spaces."""
     if path.endswith(".npy"):
-        array = np.load(path, allow_pickle=False)
+        array = file_checks.load_npy(path)
+        if array.dtype.kind not in "biuf":
+            raise ValueError(f"{path}: need an array of numbers, got {array.dtype}")
     else:
-        array = parse_rows(path, sys.stdin.read() if path == "-" else read_text(path))
+        array = parse_rows(path, sys.stdin.read() if path == "-" else file_checks.read_text(path))
     if array.size == 0:
         raise ValueError(f"{path}: no rows to predict")
     array = np.atleast_2d(array)  # a single row
@@ -390,13 +460,14 @@ def parse_rows(path, text):
                          f"({error})") from None
 
 
-def read_text(path):
-    """The content of a UTF-8 text file, or ValueError saying that it is not one."""
-    try:
-        with open(path, encoding="utf-8") as file:
-            return file.read()
-    except UnicodeDecodeError as error:
-        raise ValueError(f"{path} is not UTF-8 text ({error.reason})") from None
+def check_finite_rows(values, where, what):
+    """ValueError naming the first row of ``values`` (n, ...) holding NaN or inf: no
+    prediction is printed for a row that could not be computed."""
+    bad = np.flatnonzero(~np.isfinite(values.reshape(len(values), -1)).all(axis=1))
+    if len(bad):
+        more = f" (and {len(bad) - 1} more rows)" if len(bad) > 1 else ""
+        raise ValueError(f"{where(bad[0])}: {what} are not finite in {values.dtype} (a value "
+                         f"too large or missing){more}; no predictions were written")
 
 
 def check_features(model_path, metadata, features, source):
@@ -419,8 +490,12 @@ def count_parameters(model):
 
 # --- train-text -------------------------------------------------------------------------------
 def run_train_text(args):
-    text = read_text(args.text)
+    text = file_checks.read_text(args.text)
     vocab = charlm.Vocabulary(text)
+    h, v = args.hidden, len(vocab)  # Embedding, 8 gate Linears (x and h), the output Linear
+    parameters = 8 * (h * h + h) + 2 * h * v + v
+    safety.check_memory(parameters * np.dtype(args.dtype).itemsize * safety.COPIES_PER_PARAMETER,
+                        f"training an LSTM of hidden size {h}")
     inputs, targets = charlm.windows(vocab.encode(text), args.batch_size, args.bptt)
     np.random.seed(args.seed)
     model = charlm.CharLSTM(len(vocab), args.hidden, dtype=args.dtype)
@@ -657,7 +732,7 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"jitgrad {args.command}: interrupted", file=sys.stderr)
         return 130
-    except (OSError, ValueError, ImportError) as error:
+    except (OSError, ValueError, ImportError, MemoryError) as error:
         print(f"jitgrad {args.command}: error: {one_line(error)}", file=sys.stderr)
         return 1
     return 0

@@ -15,13 +15,13 @@ import io
 import math
 import os
 import re
-import zipfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
 from jitgrad.optim import AdamW
 from jitgrad.utils import metrics
+from jitgrad.backend import file_checks
 
 #: cells that count as missing (compared lower-case, stripped)
 MISSING = {"", "na", "n/a", "nan", "null", "none", "?"}
@@ -101,6 +101,21 @@ class Table:
         mask = np.column_stack([_missing_mask(self.columns[name]) for name in names])
         return [(row, names[col]) for row, col in zip(*np.nonzero(mask))]
 
+    def check_magnitudes(self, names, dtype):
+        """TableError at the first cell of the numeric columns ``names`` that is infinite or
+        whose square overflows ``dtype`` (so that a mean, a variance or a loss of it would be
+        inf or NaN), naming its row and column."""
+        limit = math.sqrt(np.finfo(dtype).max)
+        for name in names:
+            values = self.columns[name]
+            too_large = np.flatnonzero(np.abs(np.nan_to_num(values, nan=0.0)) > limit)
+            if len(too_large):
+                row = too_large[0]
+                raise TableError(f"{self.source}: {self.where(row)}, column {name!r}: "
+                                 f"{values[row]:g} is too large to train on in {np.dtype(dtype)}"
+                                 f" (the limit is ±{limit:.3g}, whose square still fits); "
+                                 "rescale the column")
+
     def check_complete(self, names, advice):
         """TableError counting the missing cells in ``names`` and naming the first few."""
         cells = self.missing(names)
@@ -115,46 +130,60 @@ class Table:
 def read_table(path):
     """The ``Table`` in the file at ``path``, by its suffix (CSV otherwise)."""
     suffix = os.path.splitext(path)[1].lower()
-    if os.path.isfile(path) and os.path.getsize(path) == 0:
-        raise TableError(f"{path} is empty")
-    if suffix == ".npy":
-        return _array_table(path, np.load(path, allow_pickle=False), target=None)
-    if suffix == ".npz":
-        return _read_npz(path)
-    if suffix in PARQUET_SUFFIXES:
-        return _read_parquet(path)
-    return _read_csv(path)
+    try:
+        file_checks.check_regular(path)
+        if os.path.getsize(path) == 0:
+            raise TableError(f"{path} is empty")
+        if suffix == ".npy":
+            return _array_table(path, file_checks.load_npy(path), target=None)
+        if suffix == ".npz":
+            return _read_npz(path)
+        if suffix in PARQUET_SUFFIXES:
+            return _read_parquet(path)
+        return _read_csv(path)
+    except file_checks.FileCheckError as error:
+        raise TableError(str(error)) from None
 
 
 def _read_csv(path):
     """A CSV file with a header row; the delimiter (comma, semicolon, tab) is sniffed."""
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as file:
-            text = file.read()
-    except UnicodeDecodeError as error:
-        raise TableError(f"{path} is not UTF-8 text ({error.reason})") from None
+    text = file_checks.read_text(path)
     if not text.strip():
         raise TableError(f"{path} is empty")
     try:
         dialect = csv.Sniffer().sniff(text[:65536], delimiters=",;\t")
     except csv.Error:  # a single column has no delimiter to find
         dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
-    header = [name.strip() for name in next(reader)]
-    _check_header(path, header)
-    records, lines = [], []
-    for record in reader:
-        if not any(cell.strip() for cell in record):
-            continue  # a blank line
-        if len(record) != len(header):
-            raise TableError(f"{path}: line {reader.line_num} has {len(record)} cells but the "
-                             f"header has {len(header)} columns")
-        lines.append(reader.line_num)
-        records.append([_cell(cell, decimal_comma=dialect.delimiter != ",") for cell in record])
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)  # "": \r alone ends lines too
+    try:
+        header = [name.strip() for name in next(reader)]
+        _check_header(path, header)
+        records, lines = [], []
+        for record in reader:
+            if _is_blank_line(record, header):
+                continue
+            _check_record(path, reader.line_num, record, header)
+            lines.append(reader.line_num)
+            records.append([_cell(cell, decimal_comma=dialect.delimiter != ",")
+                            for cell in record])
+    except csv.Error as error:
+        raise TableError(f"{path}: line {reader.line_num}: {error}") from None
     if not records:
         raise TableError(f"{path} has a header but no rows")
     cells = np.array(records, dtype=object)
     return Table(path, {name: cells[:, col] for col, name in enumerate(header)}, np.array(lines))
+
+
+def _is_blank_line(record, header):
+    """A line with nothing on it (not even delimiters) is no row; ',,' is a row of missing
+    cells, so that every row of the file has its place in the predictions."""
+    return not record or (len(header) > 1 and len(record) == 1 and not record[0].strip())
+
+
+def _check_record(path, line, record, header):
+    if len(record) != len(header):
+        raise TableError(f"{path}: line {line} has {len(record)} cells but the "
+                         f"header has {len(header)} columns")
 
 
 def _cell(text, decimal_comma):
@@ -177,15 +206,11 @@ def _check_header(path, header):
 
 
 def _read_npz(path):
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except zipfile.BadZipFile as error:
-        raise TableError(f"{path} is not a readable .npz file ({error})") from None
-    with archive:
-        if "X" not in archive.files:
-            raise TableError(f"{path} holds {', '.join(archive.files) or 'no arrays'}; an "
-                             ".npz needs X (rows of features) and, to train, y (targets)")
-        return _array_table(path, archive["X"], archive["y"] if "y" in archive.files else None)
+    archive = file_checks.load_npz(path)
+    if "X" not in archive:
+        raise TableError(f"{path} holds {', '.join(archive) or 'no arrays'}; an "
+                         ".npz needs X (rows of features) and, to train, y (targets)")
+    return _array_table(path, archive["X"], archive.get("y"))
 
 
 def _array_table(path, x, target):
@@ -197,6 +222,7 @@ def _array_table(path, x, target):
     if len(x) == 0:
         raise TableError(f"{path} has no rows")
     columns = {str(col): x[:, col].astype(np.float64) for col in range(x.shape[1])}
+    _check_not_infinite(path, columns)
     if target is not None:
         if target.ndim == 2 and target.shape[1] == 1:
             target = target[:, 0]
@@ -205,7 +231,17 @@ def _array_table(path, x, target):
                              f"{target.dtype} {list(target.shape)}")
         columns["y"] = (target.astype(np.float64) if target.dtype.kind in "biuf"
                         else np.array([str(v) for v in target], dtype=object))
+        _check_not_infinite(path, {"y": columns["y"]})
     return Table(path, columns)
+
+
+def _check_not_infinite(path, columns):
+    """TableError at the first infinite value of an array's ``columns`` (NaN is missing)."""
+    for name, values in columns.items():
+        if values.dtype != object and np.isinf(values).any():
+            row = np.flatnonzero(np.isinf(values))[0]
+            raise TableError(f"{path}: row {row}, column {name!r}: {values[row]} is not a "
+                             "finite number")
 
 
 def _read_parquet(path):
@@ -214,7 +250,10 @@ def _read_parquet(path):
     except ImportError:
         raise ImportError('reading Parquet needs pyarrow; install it with: '
                           'pip install "jitgrad[parquet]"') from None
-    table = parquet.read_table(path)
+    try:
+        table = parquet.read_table(path)
+    except (ValueError, OSError) as error:  # pyarrow's ArrowInvalid, ArrowIOError
+        raise TableError(f"{path} is not a readable Parquet file ({error})") from None
     if table.num_rows == 0:
         raise TableError(f"{path} has no rows")
     columns = {}
@@ -224,6 +263,7 @@ def _read_parquet(path):
         columns[name] = (np.array([np.nan if v is None else v for v in values], np.float64)
                          if numeric else
                          np.array([None if v is None else str(v) for v in values], object))
+    _check_not_infinite(path, columns)
     return Table(path, columns)
 
 
@@ -356,6 +396,10 @@ class Preparation:
                 fills = SimpleImputer(strategy=impute, keep_empty_features=True).fit(x).statistics_
                 x = np.where(np.isnan(x), fills, x)
             scaler = StandardScaler().fit(x)
+            for name, mean, scale in zip(numeric_names, scaler.mean_, scaler.scale_):
+                if not (np.isfinite(mean) and np.isfinite(scale)):
+                    raise TableError(f"{table.source}: column {name!r} is too large to "
+                                     "standardise (its mean or spread overflows); rescale it")
             numeric = {name: [None if fill is None else float(fill), float(mean), float(scale)]
                        for name, fill, mean, scale in zip(numeric_names, fills, scaler.mean_,
                                                           scaler.scale_)}
@@ -373,7 +417,46 @@ class Preparation:
         else:
             y = table.numbers(target)
             preparation.target_scale = [float(y.mean()), float(y.std()) or 1.0]
+            if not np.isfinite(preparation.target_scale).all():
+                raise TableError(f"{table.source}: the target {target!r} is too large to "
+                                 "standardise (its mean or spread overflows); rescale it")
         return preparation
+
+    @classmethod
+    def from_json(cls, saved, path):
+        """The preparation saved in the model file ``path`` (``to_json``'s dict), checked
+        field by field first: TableError naming what is wrong in a damaged or foreign file."""
+        if not isinstance(saved, dict):
+            raise _damaged(path, f"is a {type(saved).__name__}, not an object")
+        known, required = {f.name for f in fields(cls)}, {
+            "features", "numeric", "categorical", "target", "task"}
+        if set(saved) - known or required - set(saved):
+            raise _damaged(path, f"has the keys {sorted(saved)}; expected {sorted(required)} "
+                                 "and some of impute, classes, target_scale")
+        prep = cls(**saved)
+        problems = [name for name, fine in (
+            ("features", _is_list_of(prep.features, str)),
+            ("numeric", isinstance(prep.numeric, dict) and all(
+                isinstance(v, list) and len(v) == 3 and (v[0] is None or _is_finite(v[0]))
+                and _is_finite(v[1]) and _is_finite(v[2]) and v[2] != 0
+                for v in prep.numeric.values())),
+            ("categorical", isinstance(prep.categorical, dict) and all(
+                isinstance(v, list) and len(v) == 2 and (v[0] is None or isinstance(v[0], str))
+                and _is_list_of(v[1], str) for v in prep.categorical.values())),
+            ("target", isinstance(prep.target, str)),
+            ("task", prep.task in ("classify", "regress")),
+            ("impute", prep.impute in (None, "mean", "median", "drop")),
+            ("classes", prep.task != "classify" or (_is_list_of(prep.classes, str)
+                                                    and len(prep.classes) >= 2)),
+            ("target_scale", prep.task != "regress" or (
+                isinstance(prep.target_scale, list) and len(prep.target_scale) == 2
+                and all(map(_is_finite, prep.target_scale)) and prep.target_scale[1] != 0)),
+        ) if not fine]
+        if problems:
+            raise _damaged(path, f"has a malformed {', '.join(problems)}")
+        if sorted(prep.features) != sorted([*prep.numeric, *prep.categorical]):
+            raise _damaged(path, "names features that are neither numeric nor categorical")
+        return prep
 
     @property
     def inputs(self):
@@ -499,3 +582,18 @@ def _is_int(text):
     except ValueError:
         return False
     return True
+
+
+def _damaged(path, what):
+    return TableError(f"{path}: the preparation in its metadata {what}; the file is damaged or "
+                      "was not written by `jitgrad train --data`")
+
+
+def _is_list_of(value, kind):
+    return isinstance(value, list) and all(isinstance(item, kind) for item in value)
+
+
+def _is_finite(value):
+    """Whether ``value`` is a finite int or float (not a bool)."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))

@@ -167,6 +167,9 @@ class Layer:
         other given. Raises one KeyError-like ``StateDictError`` that lists every problem,
         changing nothing. Returns (missing, unexpected) names.
         """
+        if not hasattr(state, "items"):
+            raise TypeError(f"{type(self).__name__}.load_state_dict: expected a dict of "
+                            f"{{name: array}}, got {type(state).__name__}")
         own = dict(self._state_items())
         given = {name: np.asarray(getattr(value, "data", value)) for name, value in state.items()}
         missing = [name for name in own if name not in given]

@@ -12,6 +12,7 @@ import pytest
 
 from jitgrad import Linear, save
 from jitgrad import fitting as jitgrad_fitting
+from jitgrad.backend.atomic import TEMPORARY_SUFFIX
 from jitgrad.apps import cli, training
 from tests.helpers.command import run_main
 from tests.helpers.compiled import keep_compiled_steps, replayed, without_timings
@@ -49,7 +50,7 @@ def test_train_prints_progress_and_a_summary_and_writes_its_files(trained):
     assert "done: test accuracy" in out and "saved the model to" in out
     assert (folder / "model.npz").stat().st_size > 0
     assert (folder / "loss.png").read_bytes()[:8] == PNG_MAGIC
-    assert not [name for name in os.listdir(folder) if name.endswith(".tmp")]
+    assert not [name for name in os.listdir(folder) if name.endswith(TEMPORARY_SUFFIX)]
 
 
 def test_eval_reports_the_accuracy_train_reached(trained):
