@@ -1,7 +1,9 @@
 """Hypothesis profiles: a quick one for every run, and ``long`` for a thorough search; the
 suite's BLAS, and a fixture for tests that change it.
 
-``python -m pytest --hypothesis-profile=long`` runs the property tests on many more examples.
+``quick`` (the default, so CI's) is derandomized: every run draws the same examples, so a
+failure in CI fails the same way on any machine (see docs/tests.md). ``explore`` draws as
+many new examples on each run, ``python -m pytest --hypothesis-profile=long`` many more.
 No deadline: the first example of a run may wait for Numba to compile or load kernels.
 """
 import os
@@ -18,8 +20,10 @@ from kernels import blas
 # choice itself, and the tests that need MKL choose it.
 os.environ["JITGRAD_BLAS"] = "openblas"
 
-settings.register_profile("quick", max_examples=150, deadline=None)
-settings.register_profile("long", max_examples=10_000, deadline=None)
+settings.register_profile("quick", max_examples=150, deadline=None, derandomize=True,
+                          print_blob=True)
+settings.register_profile("explore", max_examples=150, deadline=None, print_blob=True)
+settings.register_profile("long", max_examples=10_000, deadline=None, print_blob=True)
 settings.load_profile("quick")
 
 

@@ -43,14 +43,31 @@ class Program:
     def leaf_shapes(self):
         return [node.shape for node in self.nodes if node.op == "leaf"]
 
+    @property
+    def leaf_positions(self):
+        return [position for position, node in enumerate(self.nodes) if node.op == "leaf"]
+
+    def needed_by_output(self):
+        """The positions of the nodes the output depends on, its own included."""
+        needed = {len(self.nodes) - 1}
+        for position in range(len(self.nodes) - 1, -1, -1):
+            if position in needed:
+                needed.update(self.nodes[position].inputs)
+        return needed
+
     def leads_to_output(self):
         """For each leaf, in order: whether the output depends on it."""
-        wanted = {len(self.nodes) - 1}
-        for position in range(len(self.nodes) - 1, -1, -1):
-            if position in wanted:
-                wanted.update(self.nodes[position].inputs)
-        return [position in wanted for position, node in enumerate(self.nodes)
-                if node.op == "leaf"]
+        needed = self.needed_by_output()
+        return [position in needed for position in self.leaf_positions]
+
+    def on_paths_from(self, start):
+        """The positions of the nodes on some path from node ``start`` to the output, both
+        ends included (none if the output does not depend on ``start``)."""
+        reached = {start}
+        for position in range(start + 1, len(self.nodes)):
+            if reached.intersection(self.nodes[position].inputs):
+                reached.add(position)
+        return reached & self.needed_by_output()
 
 
 # --- how each op's node is drawn -------------------------------------------------------------
@@ -310,13 +327,18 @@ JITGRAD_OPS = {
 
 def run(program, leaves, ops=JITGRAD_OPS):
     """The output of ``program`` with ``leaves`` (one value per leaf, in order) as inputs."""
+    return run_every_node(program, leaves, ops)[-1]
+
+
+def run_every_node(program, leaves, ops=JITGRAD_OPS):
+    """The value of every node of ``program``, in order, the leaves being ``leaves``."""
     values, leaves = [], iter(leaves)
     for node in program.nodes:
         if node.op == "leaf":
             values.append(next(leaves))
         else:
             values.append(ops[node.op](*(values[i] for i in node.inputs), *node.params))
-    return values[-1]
+    return values
 
 
 def leaf_values(program, seed, dtype=np.float64):
