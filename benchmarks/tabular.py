@@ -33,9 +33,9 @@ import jitgrad
 from jitgrad import metrics
 from jitgrad.apps import datasets, tabular, training
 from jitgrad.apps.cli import blas_threads
+from jitgrad.apps.cpu_load import ForeignLoad
 from jitgrad.functional import mse_loss
 from jitgrad.losses import CrossEntropyLoss
-from benchmarks.cpu_load import ForeignLoad
 
 BATCH_SIZE, LR = 32, 1e-3
 #: name -> (loader of (x, y), task, epochs)
