@@ -230,8 +230,8 @@ def _op_counts(profile):
 
 
 def _op_difference(first, later, number):
-    """The first op whose calls differ, as words."""
-    key = next(key for key in sorted(first.keys() | later.keys(), key=str)
+    """The first op whose calls differ, as words (forward phases first: they show the inputs)."""
+    key = next(key for key in sorted(first.keys() | later.keys(), key=lambda k: (k[1] != "forward", str(k)))
                if first.get(key, 0) != later.get(key, 0))
     name, phase, shapes = key
     on = ", ".join("x".join(map(str, shape)) or "()" for shape in shapes)
