@@ -6,9 +6,12 @@ import json
 from pathlib import Path
 
 import numba
+import numpy as np
 import pytest
 
 import jitgrad
+import jitgrad.functional as F
+from jitgrad import SGD, Linear, ReLU, Sequential, Tensor
 from jitgrad.apps import step_benchmark
 
 pytest_plugins = ["pytester"]
@@ -45,10 +48,30 @@ def short_warm_up(monkeypatch):
 
 @pytest.fixture(scope="module", autouse=True)
 def modules_imported_outside():
-    """What the fixture imports (SciPy's BLAS, for the threads), imported here first: an
-    in-process pytester run forgets the modules it imported, and NumPy's C extensions (which
-    SciPy loads) cannot load twice in one process."""
+    """What the fixture's runs import, imported here first: an in-process pytester run forgets
+    the modules it imported, and some cannot load twice in a process (NumPy's C extensions,
+    which SciPy's BLAS loads; the registries Numba loads at its first kernel). So: the BLAS's
+    threads, and a compiled step through to its generated function."""
     step_benchmark.describe(lambda: None, None)
+    step = jitgrad.compile(mlp_step())
+    for _ in range(step_benchmark.COMPILED_WARMUP_CALLS + 1):
+        step()
+
+
+def mlp_step():
+    """A small MLP's training step (float32, cross-entropy, plain SGD), whose tape
+    ``jitgrad.compile`` writes out as one generated function."""
+    model = Sequential(Linear(6, 5, dtype=np.float32), ReLU(), Linear(5, 3, dtype=np.float32))
+    optimizer = SGD(model.parameters(), lr=0.01)
+    x, y = Tensor(np.ones((4, 6), dtype=np.float32)), Tensor(np.arange(4) % 3)
+
+    def step():
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss
+    return step
 
 
 def run(pytester, *args):
@@ -124,6 +147,37 @@ def test_no_jitgrad_ops(jitgrad_benchmark):
     after = "\n".join(lines[start:])
     assert "test_step (3 steps)" in after and "test_no_jitgrad_ops" not in after
     assert any(line.split()[:2] == ["linear", "backward"] for line in lines[start:])
+
+
+def test_a_compiled_step_runs_its_generated_function_before_the_timing(pytester, monkeypatch):
+    monkeypatch.setattr(step_benchmark, "WARMUP_SECONDS", 0)  # the least number of calls
+    pytester.makepyfile("""
+import jitgrad
+from jitgrad.apps import step_benchmark
+from tests.test_benchmark_plugin import mlp_step
+
+def test_generated(jitgrad_benchmark, monkeypatch):
+    eager_step, recorded = mlp_step(), []
+
+    @jitgrad.compile
+    def step():
+        recorded.append(1)  # runs when the step records, not when it replays
+        return eager_step()
+
+    generated_when_timed = []
+    measure = step_benchmark.StepBenchmark._measure
+
+    def measure_noting(self, step, *args):
+        tapes = [tape for kept in step._tapes.values() for tape in kept]
+        generated_when_timed.append(bool(tapes and tapes[0].program))
+        return measure(self, step, *args)
+    monkeypatch.setattr(step_benchmark.StepBenchmark, "_measure", measure_noting)
+    jitgrad_benchmark(step)
+    assert len(recorded) == 2 and generated_when_timed == [True]
+""")
+    run(pytester, "--benchmark-json=out.json").assert_outcomes(passed=1)
+    info = json.loads((pytester.path / "out.json").read_text())["benchmarks"][0]["extra_info"]
+    assert info["compiled"] is True and "compiled_runs_eagerly_because" not in info
 
 
 def test_benchmark_disable_runs_the_step_once(pytester):
