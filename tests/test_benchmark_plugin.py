@@ -240,8 +240,10 @@ def test_nothing_heavy_imported():
      "    if any('pytest_benchmark' in frame.filename for frame in traceback.extract_stack()):\n"
      "        raise RuntimeError('only when timed')",
      ["*test_bad.py::test_bad: the step raised in a timed round:*", "RuntimeError: only when timed"]),
+    ("step = make_step()\nstep = [step, step]",
+     ["*test_bad.py::test_bad: expected the step function, got a list*"]),
 ], ids=["raises", "returns_a_dict", "generator", "not_callable", "result_shape_changes",
-        "op_shapes_change", "raises_when_timed"])
+        "op_shapes_change", "raises_when_timed", "a_list_of_steps"])
 def test_bad_steps_are_reported_with_the_benchmarks_name(pytester, monkeypatch, body, message):
     monkeypatch.setattr(step_benchmark, "WARMUP_SECONDS", 0)  # one call between first and profiled
     pytester.makepyfile(test_bad=MLP_STEP + body + "\n\ndef test_bad(jitgrad_benchmark):\n    jitgrad_benchmark(step)\n")
@@ -250,6 +252,17 @@ def test_bad_steps_are_reported_with_the_benchmarks_name(pytester, monkeypatch, 
     result.stdout.fnmatch_lines(message)
     out = result.stdout.str()
     assert "step_benchmark.py" not in out and "pytest_benchmark" + "/fixture.py" not in out
+
+
+def test_one_step_per_test(pytester):
+    pytester.makepyfile(MLP_STEP + """
+def test_twice(jitgrad_benchmark):
+    jitgrad_benchmark(make_step())
+    jitgrad_benchmark(make_step())
+""")
+    result = run(pytester)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*jitgrad_benchmark *::test_twice: times one step per test*parametrize*"])
 
 
 def test_a_benchmark_inside_the_callers_profile_has_none(pytester):

@@ -68,6 +68,9 @@ class StepBenchmark:
 
     def __call__(self, step, group=None, seconds=None, min_rounds=None, max_rounds=MAX_ROUNDS,
                  **extra_info):
+        if self._first_result is not None:
+            self._fail("times one step per test (as pytest-benchmark's fixture): parametrize the "
+                       "test to time several")
         if not callable(step):
             self._fail(f"expected the step function, got {_kind(step)}: pass the step itself, "
                        "jitgrad_benchmark(step), not what it returns")
@@ -141,6 +144,7 @@ class StepBenchmark:
             seconds = float(self.config.getoption("benchmark_max_time"))
         if min_rounds is None:
             min_rounds = int(self.config.getoption("benchmark_min_rounds"))
+        call_seconds = max(call_seconds, 1e-9)  # a step that does nothing, timed as 0
         iterations = max(1, math.ceil(MIN_ROUND_SECONDS / call_seconds))
         rounds = min(max_rounds, max(min_rounds, round(seconds / (call_seconds * iterations))))
         with ForeignLoad() as load:
