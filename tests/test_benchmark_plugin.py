@@ -2,6 +2,7 @@
 ``jitgrad_benchmark`` fixture with pytest-benchmark, nothing without it, the first call kept
 out of the statistics, the extra info in the JSON, ``--jitgrad-profile``'s tables, and bad
 steps reported with the benchmark's name."""
+import importlib.util
 import json
 from pathlib import Path
 
@@ -263,6 +264,15 @@ def test_twice(jitgrad_benchmark):
     result = run(pytester)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*jitgrad_benchmark *::test_twice: times one step per test*parametrize*"])
+
+
+def test_the_example_runs(pytester, monkeypatch):
+    """examples/benchmark_your_model, each step once (a subprocess: it may import PyTorch)."""
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    result = pytester.runpytest_subprocess(*PLUGIN, "--benchmark-disable", "-p", "no:cacheprovider",
+                                           str(ROOT / "examples" / "benchmark_your_model"))
+    result.assert_outcomes(passed=3 if importlib.util.find_spec("torch") else 2,
+                           skipped=0 if importlib.util.find_spec("torch") else 1)
 
 
 def test_a_benchmark_inside_the_callers_profile_has_none(pytester):
