@@ -60,7 +60,7 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--seconds", type=float, default=0.5)
     args = parser.parse_args(argv)
-    jitgrad.compiler.warmup(progress=False)
+    jitgrad.warmup(progress=False)
     runs = {"eager": build(False), "compiled": build(True)}
     for run in runs.values():
         for _ in range(20):

@@ -12,7 +12,7 @@ import jitgrad
 from jitgrad import SGD, Linear, MSELoss, Sequential, Tanh, Tensor
 
 t1 = time.perf_counter()
-jitgrad.compiler.warmup(progress=False)
+jitgrad.warmup(progress=False)
 t2 = time.perf_counter()
 np.random.seed(0)
 model = Sequential([Linear(784, 128, dtype=np.float32), Tanh(), Linear(128, 10, dtype=np.float32)])

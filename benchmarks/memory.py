@@ -45,7 +45,7 @@ def measure(workload, implementation, dtype):
     """The memory figures (MiB) of one configuration, measured in this process."""
     if implementation == "jitgrad":
         import jitgrad
-        jitgrad.compiler.warmup(progress=False)
+        jitgrad.warmup(progress=False)
     step = build_step(WORKLOADS[workload], implementation, dtype)
     built = status_kib("VmRSS")
     reset_high_water_mark()

@@ -30,9 +30,9 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.preprocessing import StandardScaler
 
 import jitgrad
-from benchmarks.cpu_load import ForeignLoad
 from jitgrad.apps import datasets, tabular, training
 from jitgrad.apps.cli import blas_threads
+from jitgrad.apps.cpu_load import ForeignLoad
 from jitgrad.nn.functional import mse_loss
 from jitgrad.nn.loss import CrossEntropyLoss
 from jitgrad.utils import metrics
@@ -169,7 +169,7 @@ def main(argv=None):
     with blas_threads(args.threads):
         # compile or load the kernels before timing; inside the limit, as ``jitgrad train``
         # does, so the BLAS is chosen for the thread count it runs on
-        jitgrad.compiler.warmup(("float32",), progress=False)
+        jitgrad.warmup(("float32",), progress=False)
         for name in args.datasets.split(","):
             try:
                 rows.append(benchmark(name, args.seeds, args.repeats))

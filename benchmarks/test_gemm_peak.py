@@ -23,8 +23,8 @@ def backend_for_the_test():
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_gemm_peak(measure, backend_for_the_test, dtype, backend):
+def test_gemm_peak(jitgrad_benchmark, backend_for_the_test, dtype, backend):
     backend_for_the_test(backend)
     run = GemmRun([Product(SIZE, SIZE, SIZE)], dtype)
-    measure(run, group="gemm_peak", seconds=3.0, kind="peak", dtype=dtype, size=SIZE,
+    jitgrad_benchmark(run, group="gemm_peak", seconds=3.0, kind="peak", dtype=dtype, size=SIZE,
             flops=run.flops, backend=backend)

@@ -14,11 +14,11 @@ BENCHMARKS = [(case, dtype, implementation) for case in CASES for dtype in DTYPE
 
 @pytest.mark.parametrize("case, dtype, implementation", BENCHMARKS,
                          ids=[f"{c.name}-{d}-{i}" for c, d, i in BENCHMARKS])
-def test_kernel(measure, case, dtype, implementation):
+def test_kernel(jitgrad_benchmark, case, dtype, implementation):
     kernel = case.kernel()
     if kernel is None:
         pytest.skip(f"kernels.{case.module}.{case.name} no longer exists")
     args = case.make_args(np.random.default_rng(0), np.dtype(dtype))
     fn = kernel if implementation == "jitgrad" else case.numpy_fn
-    measure(lambda: fn(*args), group=f"kernel-{case.name}-{dtype}", seconds=KERNEL_SECONDS,
+    jitgrad_benchmark(lambda: fn(*args), group=f"kernel-{case.name}-{dtype}", seconds=KERNEL_SECONDS,
             kind="kernel", kernel=case.name, dtype=dtype, implementation=implementation)

@@ -11,8 +11,8 @@ from .workloads import WORKLOADS, build_step
 
 
 @pytest.mark.parametrize("recording", [False, True], ids=["off", "recording"])
-def test_profiler_cost(measure, recording):
+def test_profiler_cost(jitgrad_benchmark, recording):
     step = build_step(WORKLOADS["mlp_small"], "jitgrad", "float32")
     with jitgrad.profile() if recording else contextlib.nullcontext():
-        measure(step, group="profiler-mlp_small-float32", seconds=1.5, kind="profiler",
+        jitgrad_benchmark(step, group="profiler-mlp_small-float32", seconds=1.5, kind="profiler",
                 recording=recording)

@@ -16,13 +16,13 @@ CASES = [(framework, run) for run in range(1, PASSES + 1)
 
 
 @pytest.mark.parametrize("framework, run", CASES, ids=[f"{f}-pass{r}" for f, r in CASES])
-def test_pytorch_style_step(measure, framework, run):
+def test_pytorch_style_step(jitgrad_benchmark, framework, run):
     require(framework)
     if framework == "torch":
         import torch
 
         from .workloads import TORCH_THREADS
         torch.set_num_threads(TORCH_THREADS)
-    measure(build_step(framework), group="pytorch_style-float32", seconds=STEP_SECONDS,
+    jitgrad_benchmark(build_step(framework), group="pytorch_style-float32", seconds=STEP_SECONDS,
             kind="step", workload="pytorch_style", dtype="float32", implementation=framework,
             run=run, gemm_flops=0)

@@ -35,7 +35,7 @@ CASES = [(workload, dtype, implementation, run) for run in range(1, PASSES + 1)
 
 @pytest.mark.parametrize("workload, dtype, implementation, run", CASES,
                          ids=[f"{w}-{d}-{i}-pass{r}" for w, d, i, r in CASES])
-def test_step(measure, workload, dtype, implementation, run):
+def test_step(jitgrad_benchmark, workload, dtype, implementation, run):
     require(implementation)
     spec = WORKLOADS[workload]
     if implementation == FLOOR:
@@ -44,7 +44,7 @@ def test_step(measure, workload, dtype, implementation, run):
         step = compiled_step(workload, implementation, dtype)
     else:
         step = build_step(spec, implementation, dtype)
-    measure(step, group=f"{workload}-{dtype}", seconds=STEP_SECONDS, kind="step",
+    jitgrad_benchmark(step, group=f"{workload}-{dtype}", seconds=STEP_SECONDS, kind="step",
             workload=workload, dtype=dtype, implementation=implementation, run=run,
             gemm_flops=gemm_flops(spec), compile_seconds=getattr(step, "compile_seconds", None))
 

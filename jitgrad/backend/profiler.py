@@ -70,10 +70,23 @@ class Profile:
         stats.seconds += seconds
         stats.flops += flops
 
-    def table(self, by="op"):
-        """A text table, one row per op and phase (``by="op"``) or per op, phase and input
-        shapes (``by="shape"``: a network's layers apart), slowest first: calls, total ms, mean
-        µs, share of the block's time, and GFLOP/s for products."""
+    @classmethod
+    def combined(cls, profiles):
+        """One profile of several blocks (each step of a benchmark apart): their calls, times,
+        floating-point operations and wall times added up."""
+        total = cls()
+        for profile in profiles:
+            total.seconds += profile.seconds
+            for key, stats in profile.stats.items():
+                into = total.stats.setdefault(key, OpStats())
+                into.calls += stats.calls
+                into.seconds += stats.seconds
+                into.flops += stats.flops
+        return total
+
+    def rows(self, by="op"):
+        """[(name, phase, OpStats)], one per op and phase (``by="op"``) or per op, phase and
+        input shapes (``by="shape"``: the name then holds the shapes), slowest first."""
         if by not in ("op", "shape"):
             raise ValueError(f"profile.table: by must be 'op' or 'shape', got {by!r}")
         rows = {}
@@ -83,10 +96,17 @@ class Profile:
             total.calls += stats.calls
             total.seconds += stats.seconds
             total.flops += stats.flops
-        inside = sum(s.seconds for s in rows.values())
-        width = max([28, *(len(name) + 2 for name, _ in rows)])
+        return [(name, phase, stats)
+                for (name, phase), stats in sorted(rows.items(), key=lambda item: -item[1].seconds)]
+
+    def table(self, by="op"):
+        """A text table of ``rows(by)``: calls, total ms, mean µs, share of the block's time,
+        and GFLOP/s for products; then the time outside ops and the block's."""
+        rows = self.rows(by)
+        inside = sum(stats.seconds for _, _, stats in rows)
+        width = max([28, *(len(name) + 2 for name, _, _ in rows)])
         lines = [f"{'op':<{width}}{'phase':<10}{'calls':>7}{'total ms':>10}{'mean µs':>10}{'share':>8}{'GFLOP/s':>9}"]
-        for (name, phase), stats in sorted(rows.items(), key=lambda item: -item[1].seconds):
+        for name, phase, stats in rows:
             rate = f"{stats.flops / stats.seconds / 1e9:9.1f}" if stats.flops and stats.seconds else ""
             lines.append(f"{name:<{width}}{phase:<10}{stats.calls:>7}{stats.seconds * 1e3:>10.3f}"
                          f"{stats.seconds / stats.calls * 1e6:>10.1f}{self._share(stats.seconds):>8}{rate}")

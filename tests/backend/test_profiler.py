@@ -96,6 +96,24 @@ def test_by_shape_tells_the_layers_apart():
         prof.table(by="layer")
 
 
+def test_combined_adds_up_the_blocks():
+    x = Tensor(np.ones((2, 3)))
+    layer = Linear(3, 4)
+    blocks = []
+    for _ in range(3):
+        with jitgrad.profile() as prof:
+            layer.forward(x).sum().backward()
+        blocks.append(prof)
+    total = profiler.Profile.combined(blocks)
+    assert total.seconds == pytest.approx(sum(p.seconds for p in blocks))
+    rows = {(name, phase): stats for name, phase, stats in total.rows()}
+    one = {(name, phase): stats for name, phase, stats in blocks[0].rows()}
+    assert rows.keys() == one.keys() and rows[("linear", "forward")].calls == 3
+    assert rows[("linear", "backward")].flops == 3 * one[("linear", "backward")].flops > 0
+    assert [stats.seconds for _, _, stats in total.rows()] == sorted(
+        (stats.seconds for _, _, stats in total.rows()), reverse=True)
+
+
 def test_nothing_is_recorded_when_off():
     with jitgrad.profile() as prof:
         pass

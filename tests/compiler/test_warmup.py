@@ -127,7 +127,7 @@ def test_warmup_compiles_every_kernel_a_training_step_uses():
 
 def check_warmup_coverage(mode):
     stream = io.StringIO()
-    seconds = jitgrad.compiler.warmup(progress=True, stream=stream, load_now=mode == "full")
+    seconds = jitgrad.warmup(progress=True, stream=stream, load_now=mode == "full")
     assert seconds > 0 and "jitgrad warmup" in stream.getvalue()
     after_warmup = kernel_signatures()
     if mode == "full":
