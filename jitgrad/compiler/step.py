@@ -51,7 +51,6 @@ from jitgrad.autograd.tensor import Tensor
 from jitgrad.backend import profiler
 from jitgrad.compiler import codegen, fused_sgd
 from jitgrad.compiler import lstm_windows as input_batching
-from jitgrad.ops.base import NotEmitted
 from jitgrad.optim.optimizer import Optimizer
 from kernels.fingerprint import fingerprint
 
@@ -576,7 +575,7 @@ class Tape:
             try:
                 self.program = codegen.generate(events, fusions, nodes[0] if nodes else (),
                                                 self.outputs, arrays, self._binder(values, leaves))
-            except NotEmitted:
+            except codegen.NotEmitted:
                 self.program = False
             self._for_program = None
         return self.program or None

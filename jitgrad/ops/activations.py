@@ -1,7 +1,8 @@
 """sigmoid, tanh, relu, leaky_relu and gelu (``kernels/activations.py``).
 
 The book's three keep their output, from which their backward is computed; leaky_relu and
-gelu keep their input.
+gelu keep their input. All but gelu are ``Unary`` ops (``jitgrad/ops/unary.py``): kernels
+and settings, run by its programs, eagerly and in a compiled step's generated function.
 """
 import numbers
 
@@ -9,68 +10,42 @@ import numpy as np
 
 from jitgrad.backend.dtypes import float_dtype
 from jitgrad.ops.base import Op, flat
+from jitgrad.ops.unary import Unary
 from jitgrad.ops.registry import BadInput, Example, apply, register
 from kernels import activations as k
 
 
-class Activation(Op):
-    """An elementwise nonlinearity whose derivative is a function of its output."""
-
-    kernel = backward_kernel = None
-
-    def forward(self, a):
-        self.y = type(self).kernel(flat(a, float_dtype(self.creation_op, a)))
-        return self.y.reshape(a.shape)
-
-    def backward(self, grad, needs_grad):
-        grad_in = type(self).backward_kernel(flat(grad, self.y.dtype), self.y)
-        return [grad_in.reshape(grad.shape)]
-
-    emits = True
-
-    def emit_forward(self, src, name, ins):
-        (a,) = ins
-        src.add(f"{name}_y = {src.kernel(type(self).kernel)}({a}.reshape({a}.size))")
-        src.add(f"{name} = {name}_y.reshape({a}.shape)")
-
-    def emit_backward(self, src, name, ins, grad, needs_grad, into=None):
-        src.add(f"{name}_grad0 = {src.kernel(type(self).backward_kernel)}("
-                f"{grad}.reshape({grad}.size), {name}_y).reshape({grad}.shape)")
-        return [f"{name}_grad0"]
-
-
-class Sigmoid(Activation):
+class Sigmoid(Unary):
     creation_op = "sigmoid"
     kernel, backward_kernel = k.sigmoid, k.sigmoid_backward
+    keeps_output = True
 
 
-class Tanh(Activation):
+class Tanh(Unary):
     creation_op = "tanh"
     kernel, backward_kernel = k.tanh, k.tanh_backward
+    keeps_output = True
 
 
-class ReLU(Activation):
+class ReLU(Unary):
     creation_op = "relu"
     kernel, backward_kernel = k.relu, k.relu_backward
+    keeps_output = True
 
 
-class LeakyReLU(Op):
+class LeakyReLU(Unary):
     """x where x >= 0, else negative_slope * x."""
 
     creation_op = "leaky_relu"
+    kernel, backward_kernel = k.leaky_relu, k.leaky_relu_backward
 
     def __init__(self, negative_slope):
         if not isinstance(negative_slope, numbers.Real) or isinstance(negative_slope, bool):
             raise TypeError(f"leaky_relu: negative_slope must be a number, got {negative_slope!r}")
         self.slope = float(negative_slope)
 
-    def forward(self, a):
-        self.x = flat(a, float_dtype(self.creation_op, a))
-        return k.leaky_relu(self.x, self.slope).reshape(a.shape)
-
-    def backward(self, grad, needs_grad):
-        return [k.leaky_relu_backward(flat(grad, self.x.dtype), self.x, self.slope)
-                .reshape(grad.shape)]
+    def params(self):
+        return (self.slope,)
 
 
 class GELU(Op):
