@@ -1,7 +1,7 @@
-"""sigmoid, tanh, relu, leaky_relu and gelu (``kernels/activations.py``).
+"""sigmoid, tanh, relu, leaky_relu, softplus and gelu (``kernels/activations.py``).
 
-The book's three keep their output, from which their backward is computed; leaky_relu and
-gelu keep their input. All but gelu are ``Unary`` ops (``jitgrad/ops/unary.py``): kernels
+The book's three keep their output, from which their backward is computed; the others keep
+their input. All but gelu are ``Unary`` ops (``jitgrad/ops/unary.py``): kernels
 and settings, run by its programs, eagerly and in a compiled step's generated function.
 """
 import numbers
@@ -48,6 +48,22 @@ class LeakyReLU(Unary):
         return (self.slope,)
 
 
+class Softplus(Unary):
+    """log(1 + exp(beta * x)) / beta, and x itself where beta * x > threshold (torch's)."""
+
+    creation_op = "softplus"
+    kernel, backward_kernel = k.softplus, k.softplus_backward
+
+    def __init__(self, beta, threshold):
+        for name, value in (("beta", beta), ("threshold", threshold)):
+            if not isinstance(value, numbers.Real) or isinstance(value, bool):
+                raise TypeError(f"softplus: {name} must be a number, got {value!r}")
+        self.beta, self.threshold = float(beta), float(threshold)
+
+    def params(self):
+        return self.beta, self.threshold
+
+
 class GELU(Op):
     """x * Phi(x) with Phi the standard normal CDF (the exact erf form, torch's default)."""
 
@@ -82,6 +98,12 @@ def leaky_relu(x, negative_slope=0.01):
     return apply(LeakyReLU(negative_slope), x)
 
 
+def softplus(x, beta=1.0, threshold=20.0):
+    """log(1 + exp(beta * x)) / beta elementwise, x itself where beta * x > threshold
+    (torch's defaults), a smooth relu."""
+    return apply(Softplus(beta, threshold), x)
+
+
 def gelu(x):
     """x * Phi(x), Phi the standard normal CDF (exact, with erf)."""
     return apply(GELU(), x)
@@ -98,4 +120,9 @@ register("leaky_relu", leaky_relu, functional=["leaky_relu"], examples=[
     Example(lambda lib, x: lib.F.leaky_relu(x), [(3, 4)]),
 ], bad_inputs=[BadInput(lambda lib, x: lib.F.leaky_relu(x, "a"), [(2,)], TypeError,
                         "leaky_relu: negative_slope must be a number")])
+register("softplus", softplus, methods=["softplus"], functional=["softplus"], examples=[
+    Example(lambda lib, x: lib.F.softplus(x), [(3, 4)]),
+    Example(lambda lib, x: lib.F.softplus(x * 3.0, beta=1.5, threshold=2.0), [(3, 4)]),
+], bad_inputs=[BadInput(lambda lib, x: lib.F.softplus(x, beta="a"), [(2,)], TypeError,
+                        "softplus: beta must be a number")])
 register("gelu", gelu, functional=["gelu"], examples=[Example(lambda lib, x: lib.F.gelu(x), [(3, 4)])])
