@@ -86,7 +86,19 @@ class BetweenHeads:
         return self.mse.forward(*heads)
 
 
-MODELS = {"book_mm": BookMM, "two_heads": TwoHeads}
+class SoftplusNet(jitgrad.Layer):
+    """Two layers joined by ``F.softplus``: an op added as kernels and a ``Unary`` class."""
+
+    def __init__(self, dtype):
+        super().__init__()
+        self.hidden, self.head = (jitgrad.Linear(n_in, n_out, dtype=dtype)
+                                  for n_in, n_out in ((5, 8), (8, 3)))
+
+    def forward(self, x):
+        return self.head.forward(jitgrad.functional.softplus(self.hidden.forward(x), beta=2.0))
+
+
+MODELS = {"book_mm": BookMM, "two_heads": TwoHeads, "softplus": SoftplusNet}
 
 
 def tape(twins):
@@ -123,6 +135,7 @@ BUILDS = {  # fused into the products (float32 plain SGD), or into the .grad buf
     "mse_sum": sgd_mlp(make_loss=lambda: jitgrad.MSELoss(reduction="sum")),
     "classifier_adam": sgd_mlp(make_loss=lambda: jitgrad.nn.functional.cross_entropy,
                                optimizer=lambda params: jitgrad.Adam(params, lr=0.01)),
+    "softplus": sgd_mlp("softplus"),
 }
 TARGETS = {"classifier": "classes", "classifier_adam": "classes"}  # else "values"
 
@@ -144,6 +157,18 @@ def test_a_step_runs_generated_with_the_op_by_op_replays_numbers(model, dtype, p
         np.testing.assert_array_equal(a, b)
     assert tape(generated).program and tape(by_op).program is False
     assert program_runs == {"ran": STEPS - 2 - 2}  # after two recordings and two replays
+
+
+def test_an_op_added_with_programs_alone_runs_in_the_generated_function(program_runs):
+    """softplus is its kernels and a ``Unary`` class (jitgrad/ops/activations.py): the
+    generated function calls its kernels, forward and backward, with eager's numbers
+    (Twins compares every step)."""
+    twins = Twins(BUILDS["softplus"], np.float32)
+    train(twins)
+    with open(tape(twins).program.function.py_func.__code__.co_filename) as file:
+        source = file.read()
+    assert "activations_softplus(" in source and "activations_softplus_backward(" in source
+    assert program_runs == {"ran": STEPS - 4}
 
 
 def test_each_call_checks_the_conditions_and_replays_op_by_op_when_one_fails(program_runs):
@@ -263,7 +288,7 @@ def test_every_op_with_programs_generates_what_its_methods_compute():
                 continue
             _check_programs(op, arrays, out.data)
             checked.add(op.creation_op)
-    assert checked >= {"mm", "linear", "sigmoid", "tanh", "relu", "leaky_relu",
+    assert checked >= {"mm", "linear", "sigmoid", "tanh", "relu", "leaky_relu", "softplus",
                        "exp", "log", "clamp", "pow", "squared_error", "cross_entropy",
                        "mse_loss"}
 
