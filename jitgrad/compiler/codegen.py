@@ -218,7 +218,7 @@ class Symbol:
         return self._view(".dtype")
 
     @property
-    def T(self):  # noqa: N802 -- NumPy's name
+    def T(self):
         return self._view(".T")
 
     def __getitem__(self, key):
@@ -371,7 +371,7 @@ def generate(events, fusions, nodes, outputs, arrays, bind):
             operand_names += [symbol.text for symbol in symbols[len(ins):]]
         result, saved = op.forward_program(runner, *symbols)
         names[out] = runner.named(result, f"v{out}")
-        ops[out] = (runner, symbols[:len(ins)], saved)
+        ops[out] = (runner, saved)
     parameters = _emit_backward(src, events[backward][1], nodes, ops, names, dtype,
                                 fused=fusion is not None)
     results = [slot for slot, _ in outputs[1]] if outputs else []
@@ -389,11 +389,11 @@ def _emit_backward(src, root, nodes, ops, names, dtype, fused):
     (a tensor used several times sums its gradients in the order they arrive). A
     parameter's gradient is added, scaled, into it after the pass as ``FusedSGD.step``
     does (``fused``), or into its ``.grad`` buffer by its op, as an accumulating op's
-    ``backward`` does. ``ops``: output slot -> (its op's Runner, input Symbols, what its
-    forward program saved). Returns those parameters, in the order of their arguments."""
+    ``backward`` does. ``ops``: output slot -> (its op's Runner, what its forward program
+    saved). Returns those parameters, in the order of their arguments."""
     pending, updates, parameters, buffers = {root: "root_grad"}, [], [], {}
     for slot, op, needs, sinks, _, routes, fusable in nodes:
-        runner, inputs, saved = ops[slot]
+        runner, saved = ops[slot]
         grad = Symbol(pending.pop(slot), runner)
         fused_inputs = dict(fusable)
         into = [None] * len(needs)

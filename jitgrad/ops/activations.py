@@ -10,8 +10,8 @@ import numpy as np
 
 from jitgrad.backend.dtypes import float_dtype
 from jitgrad.ops.base import Op, flat
-from jitgrad.ops.unary import Unary
 from jitgrad.ops.registry import BadInput, Example, apply, register
+from jitgrad.ops.unary import Unary
 from kernels import activations as k
 
 

@@ -84,7 +84,7 @@ class CrossEntropy(Op):
         self.targets = targets
 
     def forward(self, logits):
-        n_rows, classes, targets = _check_targets("cross_entropy", logits, self.targets)
+        n_rows, _, targets = _check_targets("cross_entropy", logits, self.targets)
         if n_rows == 0:
             raise ValueError(f"cross_entropy: no rows to average over, logits {describe(logits)}")
         self.shape = logits.shape
