@@ -1,22 +1,24 @@
-"""A compiled step generated as one Numba function, where all of its tape has a source form.
+"""A compiled step generated as one Numba function, where all of its ops have programs.
 
-A replayed tape (jitgrad/compiler.py) still runs Python between its kernels: each op's
+A replayed tape (jitgrad/compiler/step.py) still runs Python between its kernels: each op's
 ``forward``, the routing of the backward pass, the fused update's bookkeeping. That is about
 50 µs per step, a sixth of mlp_small's (784-128-10, batch 100) in float32. A tape that is
 
 - recorded calls (``optimizer.zero_grad()``, ...), then
-- ops with a source form (``Op.emits``: mm, linear, sigmoid, tanh, relu, squared_error of
-  2-D inputs, mse_loss, the mean cross_entropy, whose targets ``Op.operand_arrays`` checks
-  at every call), on C-contiguous arrays of one float dtype, then
+- ops with programs (``Op.forward_program``...: mm, linear, the elementwise ``Unary`` ops,
+  squared_error, mse_loss, the mean cross_entropy, whose targets ``Op.operand_arrays``
+  checks at every call), on C-contiguous arrays of one float dtype, then
 - one backward pass, each of whose gradients goes to another op of the step or to a
-  parameter: into it, fused with its plain-SGD update (jitgrad/fused_sgd.py: then every
+  parameter: into it, fused with its plain-SGD update (jitgrad/compiler/fused_sgd.py: then every
   parameter's is), or into its ``.grad`` buffer by the op that computes it (``mm``'s and
   ``linear``'s weights and bias), then
 - recorded calls (``clip_grad_norm``, ``optimizer.step()`` of any optimizer, ...)
 
 is written out, once it has replayed ``AFTER_REPLAYS`` times, as the source of one function:
 each op's kernels, in the replay's order, on the same arrays, adding into the same buffers,
-the fused updates after the pass as the replay makes them. The calls around it run in
+the fused updates after the pass as the replay makes them. The source comes from the ops'
+own programs, the code their eager methods run, run here with a ``Runner`` on ``Symbol``s:
+each kernel call writes a line and returns symbols naming its results. The calls around it run in
 Python, as in a replay. The numbers are the replay's, bit for bit. The source goes beside
 Numba's cached kernels under a name hashed from it and from the kernels' sources, so its
 machine code is cached on disk like theirs (about 1 s to compile the first time), and an
