@@ -18,8 +18,8 @@ is written out, once it has replayed ``AFTER_REPLAYS`` times, as the source of o
 each op's kernels, in the replay's order, on the same arrays, adding into the same buffers,
 the fused updates after the pass as the replay makes them. The source comes from the ops'
 own programs, the code their eager methods run, run here with a ``Runner`` on ``Symbol``s:
-each kernel call writes a line and returns symbols naming its results. The calls around it run in
-Python, as in a replay. The numbers are the replay's, bit for bit. The source goes beside
+each kernel call writes a line and returns symbols naming its results. The calls around it
+run in Python, as in a replay. The numbers are the replay's, bit for bit. The source goes beside
 Numba's cached kernels under a name hashed from it and from the kernels' sources, so its
 machine code is cached on disk like theirs (about 1 s to compile the first time), and an
 edited kernel makes a new file rather than reusing stale code.

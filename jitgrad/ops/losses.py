@@ -34,7 +34,7 @@ class SquaredError(Op):
         loss, diff = run(k.squared_error, pred.reshape(rows), target.reshape(rows), results=2)
         return loss.reshape(self.shape[1:]), diff
 
-    def backward_program(self, run, diff, grad, needs_grad, into=None):
+    def backward_program(self, run, diff, grad, needs_grad):
         grad_pred = run(k.squared_error_backward, grad.reshape(-1), diff).reshape(self.shape)
         return [grad_pred, -grad_pred if needs_grad[1] else None]
 
@@ -64,7 +64,7 @@ class MeanSquaredError(SquaredError):
                           results=2)
         return (total * self.scale).reshape(()), diff
 
-    def backward_program(self, run, diff, grad, needs_grad, into=None):
+    def backward_program(self, run, diff, grad, needs_grad):
         return super().backward_program(run, diff, grad.reshape(-1) * self.scale, needs_grad)
 
 

@@ -106,7 +106,7 @@ class CrossEntropy(Op):
         # the loss comes as a float64 number: a 0-d array of the logits' dtype
         return run(np.asarray, loss).astype(probs.dtype), (probs, targets)
 
-    def backward_program(self, run, saved, grad, needs_grad, into=None):
+    def backward_program(self, run, saved, grad, needs_grad):
         probs, targets = saved
         # a float64 scale, whatever the dtype (the kernel's one compiled form)
         grad_rows = run(k.cross_entropy_backward, probs, targets, run(np.float64, grad.item()))

@@ -37,7 +37,7 @@ class Unary(Op):
         return self.backward_program(run_eagerly, self.saved, contiguous(grad, self.saved.dtype),
                                      needs_grad)
 
-    def backward_program(self, run, saved, grad, needs_grad, into=None):
+    def backward_program(self, run, saved, grad, needs_grad):
         grad_in = run(type(self).backward_kernel, grad.reshape(-1), saved, *self.params())
         return [grad_in.reshape(grad.shape)]
 
