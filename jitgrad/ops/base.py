@@ -104,14 +104,15 @@ class Op:
     # the programs (class docstring): optional, for an op whose work is kernel calls
 
     def forward_program(self, run, *arrays):
-        """(output, saved): the output computed from ``arrays`` (C-contiguous, of the op's
-        dtype, then the arrays of ``operand_arrays``), and what ``backward_program`` reads,
-        which ``forward`` keeps (a compiled step keeps it in its function instead)."""
+        """(output, saved): the output computed from ``arrays`` (the inputs as ``forward``
+        coerced them, then the arrays of ``operand_arrays``; in a compiled step C-contiguous
+        arrays of one dtype), and what ``backward_program`` reads, which ``forward`` keeps
+        (a compiled step keeps it in its function instead)."""
         raise NotImplementedError
 
     def backward_program(self, run, saved, grad, needs_grad, into=None):
-        """``backward``'s gradients given ``saved`` (``forward_program``'s) and ``grad``
-        (C-contiguous, the output's shape and dtype); ``into`` only for an op that
+        """``backward``'s gradients given ``saved`` (``forward_program``'s) and ``grad`` (the
+        output's shape and dtype, as ``backward`` coerced it); ``into`` only for an op that
         ``accumulates``."""
         raise NotImplementedError
 
@@ -133,7 +134,8 @@ def run_eagerly(function, *args, results=1):
 
 
 def add_or_return(run, into, fresh_kernel, into_kernel, *args):
-    """``into_kernel(*args, into)`` and ACCUMULATED if there is a buffer, else ``fresh_kernel(*args)``."""
+    """``into_kernel(*args, into)`` and ACCUMULATED if there is a buffer, else
+    ``fresh_kernel(*args)``, each called through a program's ``run``."""
     if into is None:
         return run(fresh_kernel, *args)
     run(into_kernel, *args, into, results=0)
