@@ -1,5 +1,5 @@
-"""Sigmoid, tanh, ReLU, leaky ReLU and GELU on flat arrays. The first three's backwards read
-the forward's output y; leaky ReLU's and GELU's read the input x.
+"""Sigmoid, tanh, ReLU, leaky ReLU, softplus and GELU on flat arrays. The first three's
+backwards read the forward's output y; the others' read the input x.
 
 The loops store into ``np.empty_like`` outputs: array expressions such as ``1.0 - y`` would
 promote float32 to float64.
@@ -80,6 +80,28 @@ def leaky_relu_backward(grad, x, slope):
     out = np.empty_like(x)
     for i in range(x.size):
         out[i] = grad[i] if x[i] > 0.0 else slope * grad[i]
+    return out
+
+
+@kernel
+def softplus(x, beta, threshold):
+    """log(1 + exp(beta * x)) / beta, and x itself where beta * x > threshold (PyTorch's
+    softplus), shape (n,) -> (n,)."""
+    out = np.empty_like(x)
+    for i in range(x.size):
+        z = beta * x[i]
+        out[i] = x[i] if z > threshold else np.log1p(np.exp(z)) / beta
+    return out
+
+
+@kernel
+def softplus_backward(grad, x, beta, threshold):
+    """grad * sigmoid(beta * x), and grad itself where beta * x > threshold, shapes (n,),
+    (n,) -> (n,)."""
+    out = np.empty_like(grad)
+    for i in range(x.size):
+        z = beta * x[i]
+        out[i] = grad[i] if z > threshold else grad[i] * vmath.sigmoid(z)
     return out
 
 

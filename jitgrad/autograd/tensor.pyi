@@ -214,6 +214,9 @@ class Tensor:
     def softmax(self, dim=-1):
         """exp(x) / sum(exp(x)) along ``dim``; the book's ``softmax()`` is the last dim."""
         ...
+    def softplus(self, beta=1.0, threshold=20.0):
+        """log(1 + exp(beta * x)) / beta elementwise, x itself where beta * x > threshold (torch's defaults), a smooth relu."""
+        ...
     def sqrt(self):
         """Square root, elementwise."""
         ...

@@ -1,23 +1,25 @@
-"""A compiled step generated as one Numba function, where all of its tape has a source form.
+"""A compiled step generated as one Numba function, where all of its ops have programs.
 
-A replayed tape (jitgrad/compiler.py) still runs Python between its kernels: each op's
+A replayed tape (jitgrad/compiler/step.py) still runs Python between its kernels: each op's
 ``forward``, the routing of the backward pass, the fused update's bookkeeping. That is about
 50 µs per step, a sixth of mlp_small's (784-128-10, batch 100) in float32. A tape that is
 
 - recorded calls (``optimizer.zero_grad()``, ...), then
-- ops with a source form (``Op.emits``: mm, linear, sigmoid, tanh, relu, squared_error of
-  2-D inputs, mse_loss, the mean cross_entropy, whose targets ``Op.operand_arrays`` checks
-  at every call), on C-contiguous arrays of one float dtype, then
+- ops with programs (``Op.forward_program``...: mm, linear, the elementwise ``Unary`` ops,
+  squared_error, mse_loss, the mean cross_entropy, whose targets ``Op.operand_arrays``
+  checks at every call), on C-contiguous arrays of one float dtype, then
 - one backward pass, each of whose gradients goes to another op of the step or to a
-  parameter: into it, fused with its plain-SGD update (jitgrad/fused_sgd.py: then every
+  parameter: into it, fused with its plain-SGD update (jitgrad/compiler/fused_sgd.py: then every
   parameter's is), or into its ``.grad`` buffer by the op that computes it (``mm``'s and
   ``linear``'s weights and bias), then
 - recorded calls (``clip_grad_norm``, ``optimizer.step()`` of any optimizer, ...)
 
 is written out, once it has replayed ``AFTER_REPLAYS`` times, as the source of one function:
 each op's kernels, in the replay's order, on the same arrays, adding into the same buffers,
-the fused updates after the pass as the replay makes them. The calls around it run in
-Python, as in a replay. The numbers are the replay's, bit for bit. The source goes beside
+the fused updates after the pass as the replay makes them. The source comes from the ops'
+own programs, the code their eager methods run, run here with a ``Runner`` on ``Symbol``s:
+each kernel call writes a line and returns symbols naming its results. The calls around it
+run in Python, as in a replay. The numbers are the replay's, bit for bit. The source goes beside
 Numba's cached kernels under a name hashed from it and from the kernels' sources, so its
 machine code is cached on disk like theirs (about 1 s to compile the first time), and an
 edited kernel makes a new file rather than reusing stale code.
@@ -34,6 +36,7 @@ import glob
 import hashlib
 import importlib.util
 import json
+import math
 import os
 import re
 import sys
@@ -46,7 +49,7 @@ from numba.core.errors import NumbaError
 from jitgrad.autograd.engine import leaf_buffer
 from jitgrad.backend import kernel_cache
 from jitgrad.backend.atomic import atomic_write
-from jitgrad.ops.base import NotEmitted, Op
+from jitgrad.ops.base import ACCUMULATED, Op
 
 #: Replays of a tape before its function is generated: a step run only a few times (a test,
 #: the last short batch of an epoch) never pays the compile.
@@ -66,6 +69,10 @@ def enabled():
     if wanted not in ("auto", "off"):
         raise ValueError(f"{OVERRIDE}={wanted!r}: expected auto or off")
     return wanted == "auto"
+
+
+class NotEmitted(Exception):
+    """A recorded op (or tape) without a generated form, and why."""
 
 
 class Source:
@@ -94,6 +101,175 @@ class Source:
             "import numpy as np", "", "from kernels.jit import kernel", *imports, "", "",
             "@kernel", f"def step({', '.join(parameters)}):", *body,
             f"    return ({''.join(f'{name}, ' for name in results)})", ""])
+
+
+class Runner:
+    """An op's programs' ``run`` in the generator (``Op.forward_program``): each call writes
+    a line of ``src`` calling the kernel and returns Symbols naming its results, ``prefix``
+    then a number. ``dtype``: the step's one float dtype, that of its numbers in products."""
+
+    def __init__(self, src, prefix, dtype):
+        self.src, self.prefix, self.dtype, self.count = src, prefix, dtype, 0
+
+    def __call__(self, function, *args, results=1):
+        call = f"{self._callee(function)}({', '.join(self.text(arg) for arg in args)})"
+        if results == 0:
+            self.src.add(call)
+            return None
+        names = [self._name() for _ in range(results)]
+        self.src.add(f"{', '.join(names)} = {call}")
+        symbols = [Symbol(name, self) for name in names]
+        return symbols[0] if results == 1 else tuple(symbols)
+
+    def line(self, expression):
+        """A Symbol naming ``expression``, computed once on a line of its own."""
+        name = self._name()
+        self.src.add(f"{name} = {expression}")
+        return Symbol(name, self)
+
+    def named(self, value, name):
+        """``value`` (a program's result) under a plain name: itself if it is one, else
+        ``name`` assigned from it."""
+        if not isinstance(value, Symbol):
+            raise NotEmitted(f"a program returned {type(value).__name__}, not an array")
+        if value.text.isidentifier():
+            return value.text
+        self.src.add(f"{name} = {value}")
+        return name
+
+    def _name(self):
+        self.count += 1
+        return f"{self.prefix}_{self.count}"
+
+    def _callee(self, function):
+        if hasattr(function, "py_func"):  # a Numba kernel
+            return self.src.kernel(function)
+        if getattr(np, getattr(function, "__name__", ""), None) is function:
+            return f"np.{function.__name__}"
+        raise NotEmitted(f"a program calls {function!r}, neither a kernel nor a NumPy function")
+
+    def text(self, value):
+        """``value``, an argument of a program's call, as source: a Python float is float64
+        there as in eager code's calls."""
+        if isinstance(value, Symbol):
+            return value.text
+        if isinstance(value, (tuple, list)):
+            items = [self.text(item) for item in value]
+            return f"({', '.join(items)}{',' if len(items) == 1 else ''})"
+        if value is None or isinstance(value, (bool, int, np.integer)):
+            return repr(value if value is None or isinstance(value, bool) else int(value))
+        if isinstance(value, (float, np.floating)):
+            dtype = value.dtype.name if isinstance(value, np.floating) else "float64"
+            return f"np.{dtype}({_float_text(value)})"
+        raise NotEmitted(f"a program passes {type(value).__name__} {value!r} to a kernel")
+
+    def number(self, value):
+        """A Python number in arithmetic with an array: of the array's dtype, as NumPy
+        takes it (a float32 array times 0.5 stays float32)."""
+        if isinstance(value, Symbol):
+            return value.text
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return f"np.{self.dtype.name}({_float_text(value)})"
+        raise NotEmitted(f"a program computes with {type(value).__name__} {value!r}")
+
+
+def _float_text(value):
+    value = float(value)
+    if math.isfinite(value):
+        return repr(value)
+    return "np.nan" if math.isnan(value) else "np.inf" if value > 0 else "-np.inf"
+
+
+class Symbol:
+    """An array (or number) of a generated function, as the source text naming it; it offers
+    the array operations programs use (``Op``): views and attributes as text, arithmetic on
+    a line of its own (so an expression used twice is computed once). Anything else raises
+    NotEmitted: a program that reads array values has no generated form."""
+
+    __array_ufunc__ = None  # NumPy defers to Symbol's operators
+
+    def __init__(self, text, runner):
+        self.text, self.runner = text, runner
+
+    def __str__(self):
+        return self.text
+
+    def _view(self, suffix):
+        return Symbol(f"{self.text}{suffix}", self.runner)
+
+    def reshape(self, *shape):
+        shape = shape[0] if len(shape) == 1 else shape
+        return self._view(f".reshape({self.runner.text(shape)})")
+
+    def item(self):
+        return self._view(".item()")
+
+    def astype(self, dtype):
+        return self.runner.line(f"{self.text}.astype({self.runner.text(dtype)})")
+
+    @property
+    def shape(self):
+        return self._view(".shape")
+
+    @property
+    def size(self):
+        return self._view(".size")
+
+    @property
+    def dtype(self):
+        return self._view(".dtype")
+
+    @property
+    def T(self):
+        return self._view(".T")
+
+    def __getitem__(self, key):
+        if isinstance(key, slice) and key.step is None and all(
+                isinstance(bound, (int, type(None))) for bound in (key.start, key.stop)):
+            return self._view(f"[{'' if key.start is None else key.start}:"
+                              f"{'' if key.stop is None else key.stop}]")
+        if isinstance(key, int):
+            return self._view(f"[{key}]")
+        raise NotEmitted(f"a program indexes an array with {key!r}")
+
+    def __neg__(self):
+        return self.runner.line(f"-{self.text}")
+
+    def __mul__(self, other):
+        return self.runner.line(f"{self.text} * {self.runner.number(other)}")
+
+    def __rmul__(self, other):
+        return self.runner.line(f"{self.runner.number(other)} * {self.text}")
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise NotEmitted(f"a program uses {self.text}.{name}, which symbols do not offer")
+
+    def _unsupported(self, *args):
+        raise NotEmitted(f"a program reads the values of {self.text}")
+
+    __bool__ = __float__ = __int__ = __index__ = __len__ = __iter__ = _unsupported
+
+
+def has_program(op):
+    """Whether ``op``'s eager methods run its programs (``Op``), so that a compiled step may
+    run them instead: each program defined by the class that defines the method it stands
+    for, or by a subclass of it (a subclass that changes ``forward`` alone has none)."""
+    pairs = [("forward", "forward_program"), ("backward", "backward_program")]
+    if op.scaled_grad_inputs:
+        pairs.append(("add_scaled_grads", "scaled_program"))
+    if op.operands:
+        pairs.append(("forward", "operand_arrays"))
+    for method, program in pairs:
+        owner = _owner(type(op), program)
+        if owner is Op or not issubclass(owner, _owner(type(op), method)):
+            return False
+    return True
+
+
+def _owner(cls, name):
+    return next(klass for klass in cls.__mro__ if name in vars(klass))
 
 
 class Program:
@@ -170,9 +346,9 @@ def operand_arrays(operands, bind):
 def generate(events, fusions, nodes, outputs, arrays, bind):
     """The tape's ``Program``, or raise NotEmitted saying why it has none.
 
-    ``events``, ``fusions`` and ``outputs`` are the tape's (jitgrad/compiler.py), ``nodes`` its
-    compiled backward nodes, ``arrays`` {input slot: array} of the call being replayed and
-    ``bind`` its operands' values (``Program.run``)."""
+    ``events``, ``fusions`` and ``outputs`` are the tape's (jitgrad/compiler/step.py),
+    ``nodes`` its compiled backward nodes, ``arrays`` {input slot: array} of the call being
+    replayed and ``bind`` its operands' values (``Program.run``)."""
     kinds = "".join({"op": "o", "backward": "b"}.get(event[0], "c") for event in events)
     if not re.fullmatch("c*o+bc*", kinds):
         raise NotEmitted("the step is not calls, ops, one backward pass and calls")
@@ -183,21 +359,22 @@ def generate(events, fusions, nodes, outputs, arrays, bind):
             array.flags.c_contiguous for array in arrays.values()):
         raise NotEmitted("the inputs are not C-contiguous arrays of one float dtype")
     (dtype,) = dtypes
-    src, names, inputs = Source(), {slot: f"in{slot}" for slot in arrays}, {}
+    src, names, ops = Source(), {slot: f"in{slot}" for slot in arrays}, {}
     operands, operand_names = [], []
     for _, op, ins, out, bindings, _ in events[first_op:backward]:
-        if not type(op).emits or bindings and (
-                type(op).operand_arrays is Op.operand_arrays
-                or any(kind == "slot" for _, (kind, _) in bindings)):
-            raise NotEmitted(f"the op {op.creation_op!r} has no source form")
+        if not has_program(op) or any(kind == "slot" for _, (kind, _) in bindings):
+            raise NotEmitted(f"the op {op.creation_op!r} has no programs")
+        runner = Runner(src, f"v{out}", dtype)
+        symbols = [Symbol(names[slot], runner) for slot in ins]
         if bindings:
             operands.append((op, bindings))
             count = len(operand_arrays(operands[-1:], bind))
-            operand_names += [f"v{out}_operand{i}" for i in range(count)]
-        inputs[out] = [names[slot] for slot in ins]
-        op.emit_forward(src, f"v{out}", inputs[out])
-        names[out] = f"v{out}"
-    parameters = _emit_backward(src, events[backward][1], nodes, inputs, names, dtype,
+            symbols += [Symbol(f"v{out}_operand{i}", runner) for i in range(count)]
+            operand_names += [symbol.text for symbol in symbols[len(ins):]]
+        result, saved = op.forward_program(runner, *symbols)
+        names[out] = runner.named(result, f"v{out}")
+        ops[out] = (runner, saved)
+    parameters = _emit_backward(src, events[backward][1], nodes, ops, names, dtype,
                                 fused=fusion is not None)
     results = [slot for slot, _ in outputs[1]] if outputs else []
     extra = "scale" if fusion is not None else "grad_buffer"
@@ -209,15 +386,17 @@ def generate(events, fusions, nodes, outputs, arrays, bind):
                    [event[1:] for event in events[backward + 1:]], fusion, parameters)
 
 
-def _emit_backward(src, root, nodes, inputs, names, dtype, fused):
+def _emit_backward(src, root, nodes, ops, names, dtype, fused):
     """Add the backward pass's lines, routing each gradient as ``autograd.deliver`` does
     (a tensor used several times sums its gradients in the order they arrive). A
     parameter's gradient is added, scaled, into it after the pass as ``FusedSGD.step``
     does (``fused``), or into its ``.grad`` buffer by its op, as an accumulating op's
-    ``backward`` does. Returns those parameters, in the order of their arguments."""
+    ``backward`` does. ``ops``: output slot -> (its op's Runner, what its forward program
+    saved). Returns those parameters, in the order of their arguments."""
     pending, updates, parameters, buffers = {root: "root_grad"}, [], [], {}
     for slot, op, needs, sinks, _, routes, fusable in nodes:
-        grad = pending.pop(slot)
+        runner, saved = ops[slot]
+        grad = Symbol(pending.pop(slot), runner)
         fused_inputs = dict(fusable)
         into = [None] * len(needs)
         for index, key, wanted_dtype, grad_dtype in routes:
@@ -231,28 +410,31 @@ def _emit_backward(src, root, nodes, inputs, names, dtype, fused):
                 if id(param) not in buffers:
                     buffers[id(param)] = f"grad_buffer{len(parameters)}"
                     parameters.append(param)
-                into[index] = buffers[id(param)]
+                into[index] = Symbol(buffers[id(param)], runner)
             elif sinks[index][0] not in ("inner", "param"):
                 raise NotEmitted("a gradient goes to an argument or a tensor made in the step")
         needs = [wants and index not in fused_inputs for index, wants in enumerate(needs)]
-        grads = op.emit_backward(src, f"v{slot}", inputs[slot], grad, needs,
-                                 into if op.accumulates else None)
+        grads = (op.backward_program(runner, saved, grad, needs, into) if op.accumulates
+                 else op.backward_program(runner, saved, grad, needs))
         targets = []
         for index, key, _, _ in routes:
             if index in fused_inputs:
                 parameters.append(fused_inputs[index])
-                targets.append((index, names[key], f"scale{len(parameters) - 1}"))
-            elif into[index] is not None:
+                targets.append((index, Symbol(names[key], runner),
+                                Symbol(f"scale{len(parameters) - 1}", runner)))
+                continue
+            if grads[index] is ACCUMULATED:
                 continue  # added into the buffer
-            elif key in pending:
-                src.add(f"{grads[index]}_sum = {pending[key]} + {grads[index]}")
-                pending[key] = f"{grads[index]}_sum"
+            grad_name = runner.named(grads[index], f"v{slot}_grad{index}")
+            if key in pending:
+                src.add(f"{grad_name}_sum = {pending[key]} + {grad_name}")
+                pending[key] = f"{grad_name}_sum"
             else:
-                pending[key] = grads[index]
+                pending[key] = grad_name
         if targets:
-            updates.append((op, slot, grad, targets))
-    for op, slot, grad, targets in updates:
-        op.emit_scaled(src, f"v{slot}", inputs[slot], grad, targets)
+            updates.append((op, saved, grad, targets))
+    for op, saved, grad, targets in updates:
+        op.scaled_program(grad.runner, saved, grad, targets)
     return parameters
 
 

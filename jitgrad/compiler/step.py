@@ -23,9 +23,9 @@ learning rates and parameter lists as they are then. Numbers are therefore eager
 bit: the same kernels, on the same arrays, summed in the same order, drawing from the same
 random stream. The one exception is float32 plain SGD, whose update a replay adds straight
 into the weights inside the backward products (jitgrad/fused_sgd.py: the last rounding moves).
-A tape whose ops all have a source form runs, after ``codegen.AFTER_REPLAYS`` replays, as
-one generated Numba function with the replay's numbers, the recorded calls around it in
-Python (jitgrad/codegen.py).
+A tape whose ops all have programs (``Op.forward_program``) runs, after
+``codegen.AFTER_REPLAYS`` replays, as one generated Numba function with the replay's numbers,
+the recorded calls around it in Python (jitgrad/compiler/codegen.py).
 
 Anything the tape cannot express makes the step run eagerly from then on, with one
 RuntimeWarning naming the reason. See docs/compile.md for the rules.
@@ -51,7 +51,6 @@ from jitgrad.autograd.tensor import Tensor
 from jitgrad.backend import profiler
 from jitgrad.compiler import codegen, fused_sgd
 from jitgrad.compiler import lstm_windows as input_batching
-from jitgrad.ops.base import NotEmitted
 from jitgrad.optim.optimizer import Optimizer
 from kernels.fingerprint import fingerprint
 
@@ -576,7 +575,7 @@ class Tape:
             try:
                 self.program = codegen.generate(events, fusions, nodes[0] if nodes else (),
                                                 self.outputs, arrays, self._binder(values, leaves))
-            except NotEmitted:
+            except codegen.NotEmitted:
                 self.program = False
             self._for_program = None
         return self.program or None

@@ -1,7 +1,8 @@
-"""sigmoid, tanh, relu, leaky_relu and gelu (``kernels/activations.py``).
+"""sigmoid, tanh, relu, leaky_relu, softplus and gelu (``kernels/activations.py``).
 
-The book's three keep their output, from which their backward is computed; leaky_relu and
-gelu keep their input.
+The book's three keep their output, from which their backward is computed; the others keep
+their input. All but gelu are ``Unary`` ops (``jitgrad/ops/unary.py``): kernels
+and settings, run by its programs, eagerly and in a compiled step's generated function.
 """
 import numbers
 
@@ -10,67 +11,57 @@ import numpy as np
 from jitgrad.backend.dtypes import float_dtype
 from jitgrad.ops.base import Op, flat
 from jitgrad.ops.registry import BadInput, Example, apply, register
+from jitgrad.ops.unary import Unary
 from kernels import activations as k
 
 
-class Activation(Op):
-    """An elementwise nonlinearity whose derivative is a function of its output."""
-
-    kernel = backward_kernel = None
-
-    def forward(self, a):
-        self.y = type(self).kernel(flat(a, float_dtype(self.creation_op, a)))
-        return self.y.reshape(a.shape)
-
-    def backward(self, grad, needs_grad):
-        grad_in = type(self).backward_kernel(flat(grad, self.y.dtype), self.y)
-        return [grad_in.reshape(grad.shape)]
-
-    emits = True
-
-    def emit_forward(self, src, name, ins):
-        (a,) = ins
-        src.add(f"{name}_y = {src.kernel(type(self).kernel)}({a}.reshape({a}.size))")
-        src.add(f"{name} = {name}_y.reshape({a}.shape)")
-
-    def emit_backward(self, src, name, ins, grad, needs_grad, into=None):
-        src.add(f"{name}_grad0 = {src.kernel(type(self).backward_kernel)}("
-                f"{grad}.reshape({grad}.size), {name}_y).reshape({grad}.shape)")
-        return [f"{name}_grad0"]
-
-
-class Sigmoid(Activation):
+class Sigmoid(Unary):
     creation_op = "sigmoid"
     kernel, backward_kernel = k.sigmoid, k.sigmoid_backward
+    keeps_output = True
 
 
-class Tanh(Activation):
+class Tanh(Unary):
     creation_op = "tanh"
     kernel, backward_kernel = k.tanh, k.tanh_backward
+    keeps_output = True
 
 
-class ReLU(Activation):
+class ReLU(Unary):
     creation_op = "relu"
     kernel, backward_kernel = k.relu, k.relu_backward
+    keeps_output = True
 
 
-class LeakyReLU(Op):
+class LeakyReLU(Unary):
     """x where x >= 0, else negative_slope * x."""
 
     creation_op = "leaky_relu"
+    kernel, backward_kernel = k.leaky_relu, k.leaky_relu_backward
 
     def __init__(self, negative_slope):
         if not isinstance(negative_slope, numbers.Real) or isinstance(negative_slope, bool):
             raise TypeError(f"leaky_relu: negative_slope must be a number, got {negative_slope!r}")
         self.slope = float(negative_slope)
 
-    def forward(self, a):
-        self.x = flat(a, float_dtype(self.creation_op, a))
-        return k.leaky_relu(self.x, self.slope).reshape(a.shape)
+    def params(self):
+        return (self.slope,)
 
-    def backward(self, grad, needs_grad):
-        return [k.leaky_relu_backward(flat(grad, self.x.dtype), self.x, self.slope)
-                .reshape(grad.shape)]
+
+class Softplus(Unary):
+    """log(1 + exp(beta * x)) / beta, and x itself where beta * x > threshold (torch's)."""
+
+    creation_op = "softplus"
+    kernel, backward_kernel = k.softplus, k.softplus_backward
+
+    def __init__(self, beta, threshold):
+        for name, value in (("beta", beta), ("threshold", threshold)):
+            if not isinstance(value, numbers.Real) or isinstance(value, bool):
+                raise TypeError(f"softplus: {name} must be a number, got {value!r}")
+        self.beta, self.threshold = float(beta), float(threshold)
+
+    def params(self):
+        return self.beta, self.threshold
 
 
 class GELU(Op):
@@ -107,6 +98,12 @@ def leaky_relu(x, negative_slope=0.01):
     return apply(LeakyReLU(negative_slope), x)
 
 
+def softplus(x, beta=1.0, threshold=20.0):
+    """log(1 + exp(beta * x)) / beta elementwise, x itself where beta * x > threshold
+    (torch's defaults), a smooth relu."""
+    return apply(Softplus(beta, threshold), x)
+
+
 def gelu(x):
     """x * Phi(x), Phi the standard normal CDF (exact, with erf)."""
     return apply(GELU(), x)
@@ -123,4 +120,9 @@ register("leaky_relu", leaky_relu, functional=["leaky_relu"], examples=[
     Example(lambda lib, x: lib.F.leaky_relu(x), [(3, 4)]),
 ], bad_inputs=[BadInput(lambda lib, x: lib.F.leaky_relu(x, "a"), [(2,)], TypeError,
                         "leaky_relu: negative_slope must be a number")])
+register("softplus", softplus, methods=["softplus"], functional=["softplus"], examples=[
+    Example(lambda lib, x: lib.F.softplus(x), [(3, 4)]),
+    Example(lambda lib, x: lib.F.softplus(x * 3.0, beta=1.5, threshold=2.0), [(3, 4)]),
+], bad_inputs=[BadInput(lambda lib, x: lib.F.softplus(x, beta="a"), [(2,)], TypeError,
+                        "softplus: beta must be a number")])
 register("gelu", gelu, functional=["gelu"], examples=[Example(lambda lib, x: lib.F.gelu(x), [(3, 4)])])

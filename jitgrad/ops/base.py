@@ -36,6 +36,18 @@ class Op:
     ``forward`` may run again on the same instance with new arrays (``jitgrad.compile``
     replays a recorded step that way), so it keeps no state between calls beyond what it
     decides on its first (an LSTM step's window).
+
+    An op whose work is a few kernel calls writes them once, as *programs*
+    (``forward_program``, ``backward_program`` and, with ``scaled_grad_inputs``,
+    ``scaled_program``), and its eager methods check and coerce their arrays, then run them
+    with ``run_eagerly``. A compiled step runs the same programs on symbols instead of
+    arrays to write its generated function (jitgrad/compiler/codegen.py), so the two cannot
+    drift apart. A program calls every kernel through ``run(kernel, *args)`` (``results=2``
+    for a kernel that returns a pair, 0 for one that returns nothing; NumPy functions that
+    Numba compiles, such as ``np.asarray``, go through ``run`` too), and uses no more of its
+    arrays than ``.reshape``, ``.shape``, ``.size``, ``.T``, ``.dtype``, ``.item()``,
+    ``.astype``, unary minus and products with a number; numbers it needs come from the
+    op's settings (``self.shape`` noted by ``forward``), never from array values.
     """
 
     creation_op = "op"
@@ -75,38 +87,6 @@ class Op:
         that dtype."""
         raise NotImplementedError
 
-    #: True for an op with a source form (``emit_forward``, ``emit_backward`` and, if it has
-    #: ``scaled_grad_inputs``, ``emit_scaled``): a compiled step made only of such ops runs
-    #: as one generated Numba function (jitgrad/codegen.py). A subclass whose ``forward``
-    #: or ``backward`` differs must set it False or emit its own.
-    emits = False
-
-    def emit_forward(self, src, name, ins):
-        """Add to ``src`` (a ``codegen.Source``) the lines that compute this op's output into
-        the variable ``name`` from the arrays named ``ins``, with the kernels, arguments and
-        order of ``forward`` (so the numbers are the same); what the backward needs goes in
-        names starting with ``name``. The shapes and dtypes are this recorded op's: raise
-        ``NotEmitted`` for a case without a source form."""
-        raise NotImplementedError
-
-    def emit_backward(self, src, name, ins, grad, needs_grad, into=None):
-        """Add the lines of ``backward`` given the gradient named ``grad``; returns the name
-        of each input's gradient, None where ``needs_grad`` is False. An op that
-        ``accumulates`` gets ``into``: for each input, the name of the ``.grad`` buffer its
-        ``backward`` would add into, or None; where it adds, it returns None."""
-        raise NotImplementedError
-
-    def operand_arrays(self, **operands):
-        """For an op with ``operands`` and a source form: the arrays its source reads, as
-        ``{name}_operand0``, ``{name}_operand1``..., made from this call's ``operands`` and
-        checked as ``forward`` checks them (raising its errors)."""
-        raise NotImplementedError
-
-    def emit_scaled(self, src, name, ins, grad, targets):
-        """Add the lines of ``add_scaled_grads``: ``targets`` is [(input index, name of the
-        array, name of the scale)]."""
-        raise NotImplementedError
-
     def undelivered(self):
         """After a backward pass in which this op returned DEFERRED: a description of the
         gradients still owed (the pass raises with it), or None when all were delivered."""
@@ -121,17 +101,50 @@ class Op:
         """
         raise NotImplementedError
 
+    # the programs (class docstring): optional, for an op whose work is kernel calls
 
-class NotEmitted(Exception):
-    """A recorded op (or tape) without a source form (``Op.emit_forward``), and why."""
+    def forward_program(self, run, *arrays):
+        """(output, saved): the output computed from ``arrays`` (the inputs as ``forward``
+        coerced them, then the arrays of ``operand_arrays``; in a compiled step C-contiguous
+        arrays of one dtype), and what ``backward_program`` reads, which ``forward`` keeps
+        (a compiled step keeps it in its function instead)."""
+        raise NotImplementedError
+
+    def backward_program(self, run, saved, grad, needs_grad, into=None):
+        """``backward``'s gradients given ``saved`` (``forward_program``'s) and ``grad`` (the
+        output's shape and dtype, as ``backward`` coerced it); ``into`` only for an op that
+        ``accumulates``."""
+        raise NotImplementedError
+
+    def scaled_program(self, run, saved, grad, targets):
+        """``add_scaled_grads``'s updates, given ``saved`` and ``grad`` as for
+        ``backward_program``."""
+        raise NotImplementedError
+
+    def operand_arrays(self, **operands):
+        """For an op with ``operands`` and programs: the arrays ``forward_program`` takes
+        after the inputs, made from this call's ``operands`` and checked as ``forward``
+        checks them (raising its errors); a compiled step calls it at every call."""
+        raise NotImplementedError
 
 
-def add_or_return(into, fresh_kernel, into_kernel, *args):
-    """``into_kernel(*args, into)`` and ACCUMULATED if there is a buffer, else ``fresh_kernel(*args)``."""
+def run_eagerly(function, *args, results=1):
+    """A program's ``run`` in eager code: ``function(*args)`` (``Op.forward_program``)."""
+    return function(*args)
+
+
+def add_or_return(run, into, fresh_kernel, into_kernel, *args):
+    """``into_kernel(*args, into)`` and ACCUMULATED if there is a buffer, else
+    ``fresh_kernel(*args)``, each called through a program's ``run``."""
     if into is None:
-        return fresh_kernel(*args)
-    into_kernel(*args, into)
+        return run(fresh_kernel, *args)
+    run(into_kernel, *args, into, results=0)
     return ACCUMULATED
+
+
+def contiguous(array, dtype):
+    """``array`` as a C-contiguous array of ``dtype`` and its shape (itself when it is one)."""
+    return np.asarray(array, dtype=dtype, order="C")
 
 
 def flat(array, dtype):

@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from jitgrad.backend.dtypes import describe, float_dtype
-from jitgrad.ops.base import NotEmitted, Op, flat, rows
+from jitgrad.ops.base import Op, contiguous, flat, run_eagerly
 from jitgrad.ops.registry import BadInput, Example, apply, constant, register
 from jitgrad.ops.softmax import REDUCTIONS, check_reduction, reduce_loss
 from kernels import losses as k
@@ -22,28 +22,21 @@ class SquaredError(Op):
                              "need one shape with a batch dim first")
         dtype = float_dtype("squared_error", pred, target)
         self.shape = pred.shape
-        width = math.prod(pred.shape[1:])
-        loss, self.diff = k.squared_error(rows(pred, dtype, width), rows(target, dtype, width))
-        return loss.reshape(pred.shape[1:])
+        out, self.diff = self.forward_program(run_eagerly, contiguous(pred, dtype),
+                                              contiguous(target, dtype))
+        return out
 
     def backward(self, grad, needs_grad):
-        grad_pred = k.squared_error_backward(grad.reshape(-1), self.diff).reshape(self.shape)
-        return grad_pred, (-grad_pred if needs_grad[1] else None)
+        return self.backward_program(run_eagerly, self.diff, grad, needs_grad)
 
-    emits = True
+    def forward_program(self, run, pred, target):
+        rows = (self.shape[0], math.prod(self.shape[1:]))
+        loss, diff = run(k.squared_error, pred.reshape(rows), target.reshape(rows), results=2)
+        return loss.reshape(self.shape[1:]), diff
 
-    def emit_forward(self, src, name, ins):
-        if len(self.shape) != 2:  # the other ranks reshape through shapes Numba cannot take
-            raise NotEmitted(f"squared_error of {len(self.shape)}-D inputs")
-        pred, target = ins
-        src.add(f"{name}, {name}_diff = {src.kernel(k.squared_error)}({pred}, {target})")
-
-    def emit_backward(self, src, name, ins, grad, needs_grad, into=None):
-        src.add(f"{name}_grad0 = {src.kernel(k.squared_error_backward)}({grad}, {name}_diff)"
-                f".reshape({self.shape})")
-        if needs_grad[1]:
-            src.add(f"{name}_grad1 = -{name}_grad0")
-        return [f"{name}_grad0", f"{name}_grad1" if needs_grad[1] else None]
+    def backward_program(self, run, diff, grad, needs_grad):
+        grad_pred = run(k.squared_error_backward, grad.reshape(-1), diff).reshape(self.shape)
+        return [grad_pred, -grad_pred if needs_grad[1] else None]
 
 
 class MeanSquaredError(SquaredError):
@@ -59,30 +52,20 @@ class MeanSquaredError(SquaredError):
     def forward(self, pred, target):
         dtype = float_dtype("mse_loss", pred, target)
         self.shape = pred.shape
-        # the squared error's kernel summing one column: every element is a row
-        total, self.diff = k.squared_error(rows(pred, dtype, 1, pred.size),
-                                           rows(target, dtype, 1, pred.size))
         self.scale = 1.0 if self.reduction == "sum" else 1.0 / pred.size if pred.size else math.nan
-        return (total * self.scale).reshape(())
+        out, self.diff = self.forward_program(run_eagerly, contiguous(pred, dtype),
+                                              contiguous(target, dtype))
+        return out
 
-    def backward(self, grad, needs_grad):
-        return super().backward(grad * self.scale, needs_grad)
+    def forward_program(self, run, pred, target):
+        # the squared error's kernel summing one column: every element is a row
+        column = (math.prod(self.shape), 1)
+        total, diff = run(k.squared_error, pred.reshape(column), target.reshape(column),
+                          results=2)
+        return (total * self.scale).reshape(()), diff
 
-    def _emitted_scale(self):
-        """``self.scale`` as NumPy multiplies an array of the loss's dtype by it: in that dtype."""
-        if not math.isfinite(self.scale):
-            raise NotEmitted("mse_loss of an empty input")
-        return f"np.{self.diff.dtype.name}({self.scale!r})"
-
-    def emit_forward(self, src, name, ins):
-        scale, column = self._emitted_scale(), f"({math.prod(self.shape)}, 1)"
-        src.add(f"{name}_total, {name}_diff = {src.kernel(k.squared_error)}("
-                f"{ins[0]}.reshape({column}), {ins[1]}.reshape({column}))")
-        src.add(f"{name} = ({name}_total * {scale}).reshape(())")
-
-    def emit_backward(self, src, name, ins, grad, needs_grad, into=None):
-        src.add(f"{name}_scaled = np.full(1, {grad}.item() * {self._emitted_scale()})")
-        return super().emit_backward(src, name, ins, f"{name}_scaled", needs_grad)
+    def backward_program(self, run, diff, grad, needs_grad):
+        return super().backward_program(run, diff, grad.reshape(-1) * self.scale, needs_grad)
 
 
 class BCEWithLogits(Op):

@@ -4,7 +4,7 @@ import numpy as np
 
 from jitgrad.backend.dtypes import describe, float_dtype
 from jitgrad.backend.gemm import ensure_chosen
-from jitgrad.ops.base import Op, add_or_return, matrix
+from jitgrad.ops.base import Op, add_or_return, matrix, run_eagerly
 from jitgrad.ops.registry import BadInput, Example, apply, lift, register
 from kernels import matmul as k
 
@@ -21,41 +21,33 @@ class MM(Op):
                              "2-D operands (n, k) and (k, m) with equal inner dims")
         dtype = float_dtype("mm", a, b)
         ensure_chosen()
-        self.a, self.b = matrix(a, dtype), matrix(b, dtype)
-        return k.mm(self.a, self.b)
+        out, (self.a, self.b) = self.forward_program(run_eagerly, matrix(a, dtype), matrix(b, dtype))
+        return out
 
     def backward(self, grad, needs_grad, into):
-        grad = matrix(grad, grad.dtype)
-        return [add_or_return(into[0], k.mm_grad_left, k.mm_grad_left_into, grad, self.b)
-                if needs_grad[0] else None,
-                add_or_return(into[1], k.mm_grad_right, k.mm_grad_right_into, self.a, grad)
-                if needs_grad[1] else None]
+        return self.backward_program(run_eagerly, (self.a, self.b), matrix(grad, grad.dtype),
+                                     needs_grad, into)
 
     scaled_grad_inputs = (1,)
 
     def add_scaled_grads(self, grad, targets):
-        for index, out, scale in targets:
-            self._add_scaled_grad(index, grad, out, scale)
+        self.scaled_program(run_eagerly, (self.a, self.b), matrix(grad, grad.dtype), targets)
 
-    def _add_scaled_grad(self, index, grad, out, scale):
-        k.mm_grad_right_scaled_into(self.a, matrix(grad, grad.dtype), out, scale)
+    # the programs (Op): eagerly, a and b may also be F-contiguous (BLAS reads either)
 
-    # the source form (jitgrad/codegen.py), whose arrays are C-contiguous, of one dtype
-    emits = True
+    def forward_program(self, run, a, b):
+        return run(k.mm, a, b), (a, b)
 
-    def emit_forward(self, src, name, ins):
-        src.add(f"{name} = {src.kernel(k.mm)}({ins[0]}, {ins[1]})")
+    def backward_program(self, run, saved, grad, needs_grad, into):
+        a, b = saved
+        return [add_or_return(run, into[0], k.mm_grad_left, k.mm_grad_left_into, grad, b)
+                if needs_grad[0] else None,
+                add_or_return(run, into[1], k.mm_grad_right, k.mm_grad_right_into, a, grad)
+                if needs_grad[1] else None]
 
-    def emit_backward(self, src, name, ins, grad, needs_grad, into=None):
-        into = into or [None] * len(needs_grad)
-        return [_emit_add_or_return(src, f"{name}_grad0", into[0], k.mm_grad_left,
-                                    k.mm_grad_left_into, grad, ins[1]) if needs_grad[0] else None,
-                _emit_add_or_return(src, f"{name}_grad1", into[1], k.mm_grad_right,
-                                    k.mm_grad_right_into, ins[0], grad) if needs_grad[1] else None]
-
-    def emit_scaled(self, src, name, ins, grad, targets):
+    def scaled_program(self, run, saved, grad, targets):
         for _, out, scale in targets:
-            src.add(f"{src.kernel(k.mm_grad_right_scaled_into)}({ins[0]}, {grad}, {out}, {scale})")
+            run(k.mm_grad_right_scaled_into, saved[0], grad, out, scale, results=0)
 
 
 class Linear(MM):
@@ -72,56 +64,33 @@ class Linear(MM):
                              "x (n, k), weight (k, m) and bias (m,)")
         dtype = float_dtype("linear", x, w) if b is None else float_dtype("linear", x, w, b)
         ensure_chosen()
-        self.a, self.b = matrix(x, dtype), matrix(w, dtype)
-        if b is None:
-            return k.mm(self.a, self.b)
-        return k.linear(self.a, self.b, b.astype(dtype, copy=False))
-
-    def backward(self, grad, needs_grad, into):
-        grads = super().backward(grad, needs_grad[:2], into[:2])
-        if len(needs_grad) == 3:
-            grads.append(add_or_return(into[2], k.column_sums, k.column_sums_into,
-                                       np.ascontiguousarray(grad)) if needs_grad[2] else None)
-        return grads
+        bias = () if b is None else (b.astype(dtype, copy=False),)
+        out, (self.a, self.b) = self.forward_program(run_eagerly, matrix(x, dtype),
+                                                     matrix(w, dtype), *bias)
+        return out
 
     scaled_grad_inputs = (1, 2)
 
-    def _add_scaled_grad(self, index, grad, out, scale):
-        if index == 2:
-            k.column_sums_scaled_into(np.ascontiguousarray(grad), out, scale)
-        else:
-            super()._add_scaled_grad(index, grad, out, scale)
+    def forward_program(self, run, x, w, b=None):
+        if b is None:
+            return super().forward_program(run, x, w)
+        return run(k.linear, x, w, b), (x, w)
 
-    def emit_forward(self, src, name, ins):
-        if len(ins) == 2:  # no bias: mm's
-            super().emit_forward(src, name, ins)
-        else:
-            src.add(f"{name} = {src.kernel(k.linear)}({', '.join(ins)})")
-
-    def emit_backward(self, src, name, ins, grad, needs_grad, into=None):
-        into = into or [None] * len(needs_grad)
-        grads = super().emit_backward(src, name, ins[:2], grad, needs_grad[:2], into[:2])
+    def backward_program(self, run, saved, grad, needs_grad, into):
+        # the bias's sums read grad as the products do: its additions run in the same order
+        # whatever its layout
+        grads = super().backward_program(run, saved, grad, needs_grad[:2], into[:2])
         if len(needs_grad) == 3:
-            grads.append(_emit_add_or_return(src, f"{name}_grad2", into[2], k.column_sums,
-                                             k.column_sums_into, grad) if needs_grad[2] else None)
+            grads.append(add_or_return(run, into[2], k.column_sums, k.column_sums_into, grad)
+                         if needs_grad[2] else None)
         return grads
 
-    def emit_scaled(self, src, name, ins, grad, targets):
+    def scaled_program(self, run, saved, grad, targets):
         for index, out, scale in targets:
             if index == 2:
-                src.add(f"{src.kernel(k.column_sums_scaled_into)}({grad}, {out}, {scale})")
+                run(k.column_sums_scaled_into, grad, out, scale, results=0)
             else:
-                super().emit_scaled(src, name, ins, grad, [(index, out, scale)])
-
-
-def _emit_add_or_return(src, name, into, fresh_kernel, into_kernel, *args):
-    """``add_or_return`` as source: a line adding into the buffer named ``into`` (returns
-    None), or one making the array ``name`` (returns ``name``)."""
-    if into is not None:
-        src.add(f"{src.kernel(into_kernel)}({', '.join(args)}, {into})")
-        return None
-    src.add(f"{name} = {src.kernel(fresh_kernel)}({', '.join(args)})")
-    return name
+                super().scaled_program(run, saved, grad, [(index, out, scale)])
 
 
 def mm(a, b):

@@ -9,7 +9,7 @@ import numbers
 import numpy as np
 
 from jitgrad.backend.dtypes import describe, float_dtype
-from jitgrad.ops.base import Op, check_dim, check_indices, rows
+from jitgrad.ops.base import Op, check_dim, check_indices, contiguous, rows, run_eagerly
 from jitgrad.ops.registry import BadInput, Example, apply, array_of, register
 from kernels import softmax as k
 
@@ -84,35 +84,33 @@ class CrossEntropy(Op):
         self.targets = targets
 
     def forward(self, logits):
-        n_rows, classes, self.flat_targets = _check_targets("cross_entropy", logits, self.targets)
+        n_rows, _, targets = _check_targets("cross_entropy", logits, self.targets)
         if n_rows == 0:
             raise ValueError(f"cross_entropy: no rows to average over, logits {describe(logits)}")
         self.shape = logits.shape
-        loss, self.probs = k.cross_entropy(rows(logits, float_dtype("cross_entropy", logits),
-                                                classes), self.flat_targets)
-        return np.asarray(loss, dtype=self.probs.dtype)
+        out, (self.probs, self.flat_targets) = self.forward_program(
+            run_eagerly, contiguous(logits, float_dtype("cross_entropy", logits)), targets)
+        return out
 
     def backward(self, grad, needs_grad):
-        grad_rows = k.cross_entropy_backward(self.probs, self.flat_targets, grad.item())
-        return [grad_rows.reshape(self.shape)]
-
-    emits = True
+        return self.backward_program(run_eagerly, (self.probs, self.flat_targets), grad,
+                                     needs_grad)
 
     def operand_arrays(self, targets):
         logits = np.broadcast_to(np.empty((), self.probs.dtype), self.shape)  # as recorded
         return [_check_targets("cross_entropy", logits, targets)[2]]
 
-    def emit_forward(self, src, name, ins):
+    def forward_program(self, run, logits, targets):
         rows = (math.prod(self.shape[:-1]), self.shape[-1])
-        src.add(f"{name}_loss, {name}_probs = {src.kernel(k.cross_entropy)}("
-                f"{ins[0]}.reshape({rows}), {name}_operand0)")
-        src.add(f"{name} = np.asarray({name}_loss).astype({name}_probs.dtype)")
+        loss, probs = run(k.cross_entropy, logits.reshape(rows), targets, results=2)
+        # the loss comes as a float64 number: a 0-d array of the logits' dtype
+        return run(np.asarray, loss).astype(probs.dtype), (probs, targets)
 
-    def emit_backward(self, src, name, ins, grad, needs_grad, into=None):
-        # .item() gives a Python float: float64 (the kernel compiled for it, not float32)
-        src.add(f"{name}_grad0 = {src.kernel(k.cross_entropy_backward)}({name}_probs, "
-                f"{name}_operand0, np.float64({grad}.item())).reshape({self.shape})")
-        return [f"{name}_grad0"]
+    def backward_program(self, run, saved, grad, needs_grad):
+        probs, targets = saved
+        # a float64 scale, whatever the dtype (the kernel's one compiled form)
+        grad_rows = run(k.cross_entropy_backward, probs, targets, run(np.float64, grad.item()))
+        return [grad_rows.reshape(self.shape)]
 
 
 class CrossEntropyRows(Op):

@@ -7,7 +7,7 @@ import math
 import numbers
 
 from jitgrad.backend.dtypes import float_dtype
-from jitgrad.ops.base import Op, flat
+from jitgrad.ops.base import Op, contiguous, run_eagerly
 from jitgrad.ops.registry import BadInput, Example, apply, positive, register
 from kernels import unary as k
 
@@ -24,14 +24,21 @@ class Unary(Op):
         return ()
 
     def forward(self, a):
-        x = flat(a, float_dtype(self.creation_op, a))
-        y = type(self).kernel(x, *self.params())
-        self.saved = y if self.keeps_output else x
-        return y.reshape(a.shape)
+        out, self.saved = self.forward_program(
+            run_eagerly, contiguous(a, float_dtype(self.creation_op, a)))
+        return out
+
+    def forward_program(self, run, a):
+        x = a.reshape(-1)
+        y = run(type(self).kernel, x, *self.params())
+        return y.reshape(a.shape), (y if self.keeps_output else x)
 
     def backward(self, grad, needs_grad):
-        grad_in = type(self).backward_kernel(flat(grad, self.saved.dtype), self.saved,
-                                             *self.params())
+        return self.backward_program(run_eagerly, self.saved, contiguous(grad, self.saved.dtype),
+                                     needs_grad)
+
+    def backward_program(self, run, saved, grad, needs_grad):
+        grad_in = run(type(self).backward_kernel, grad.reshape(-1), saved, *self.params())
         return [grad_in.reshape(grad.shape)]
 
 

@@ -1,6 +1,7 @@
 """A compiled step generated as one Numba function (jitgrad/codegen.py): the same numbers as
 the op-by-op replay, bit for bit, and that replay wherever a condition does not hold."""
 import collections
+import functools
 import json
 import os
 
@@ -85,7 +86,19 @@ class BetweenHeads:
         return self.mse.forward(*heads)
 
 
-MODELS = {"book_mm": BookMM, "two_heads": TwoHeads}
+class SoftplusNet(jitgrad.Layer):
+    """Two layers joined by ``F.softplus``: an op added as kernels and a ``Unary`` class."""
+
+    def __init__(self, dtype):
+        super().__init__()
+        self.hidden, self.head = (jitgrad.Linear(n_in, n_out, dtype=dtype)
+                                  for n_in, n_out in ((5, 8), (8, 3)))
+
+    def forward(self, x):
+        return self.head.forward(jitgrad.functional.softplus(self.hidden.forward(x), beta=2.0))
+
+
+MODELS = {"book_mm": BookMM, "two_heads": TwoHeads, "softplus": SoftplusNet}
 
 
 def tape(twins):
@@ -122,6 +135,7 @@ BUILDS = {  # fused into the products (float32 plain SGD), or into the .grad buf
     "mse_sum": sgd_mlp(make_loss=lambda: jitgrad.MSELoss(reduction="sum")),
     "classifier_adam": sgd_mlp(make_loss=lambda: jitgrad.nn.functional.cross_entropy,
                                optimizer=lambda params: jitgrad.Adam(params, lr=0.01)),
+    "softplus": sgd_mlp("softplus"),
 }
 TARGETS = {"classifier": "classes", "classifier_adam": "classes"}  # else "values"
 
@@ -143,6 +157,18 @@ def test_a_step_runs_generated_with_the_op_by_op_replays_numbers(model, dtype, p
         np.testing.assert_array_equal(a, b)
     assert tape(generated).program and tape(by_op).program is False
     assert program_runs == {"ran": STEPS - 2 - 2}  # after two recordings and two replays
+
+
+def test_an_op_added_with_programs_alone_runs_in_the_generated_function(program_runs):
+    """softplus is its kernels and a ``Unary`` class (jitgrad/ops/activations.py): the
+    generated function calls its kernels, forward and backward, with eager's numbers
+    (Twins compares every step)."""
+    twins = Twins(BUILDS["softplus"], np.float32)
+    train(twins)
+    with open(tape(twins).program.function.py_func.__code__.co_filename) as file:
+        source = file.read()
+    assert "activations_softplus(" in source and "activations_softplus_backward(" in source
+    assert program_runs == {"ran": STEPS - 4}
 
 
 def test_each_call_checks_the_conditions_and_replays_op_by_op_when_one_fails(program_runs):
@@ -243,12 +269,12 @@ def test_the_source_is_written_once_beside_the_cached_kernels_under_its_hash():
     assert first(array)[0] is not None and np.array_equal(first(array)[0], array)
 
 
-def test_every_op_with_a_source_form_computes_what_its_methods_do():
-    """Each registered example whose output's op emits, on C-contiguous float32 inputs: its
-    forward, backward (for every input) and scaled updates, generated into one function,
-    against the op's own methods, bit for bit. A new op with a source form is checked here
-    once it registers an example."""
-    checked, emitting = set(), set()
+def test_every_op_with_programs_generates_what_its_methods_compute():
+    """Each registered example whose output's op has programs, on C-contiguous float32
+    inputs: its forward, backward (for every input) and scaled updates, generated into one
+    function from its programs, against the op's own methods, bit for bit. A new op with
+    programs is checked here once it registers an example."""
+    checked = set()
     for spec in registry.SPECS.values():
         for example in spec.examples:
             leaves = [Tensor(a, autograd=True)
@@ -257,45 +283,73 @@ def test_every_op_with_a_source_form_computes_what_its_methods_do():
             if not isinstance(out, Tensor) or out.creators is None:
                 continue
             op, arrays = out._op, [c.data for c in out.creators]
-            if not type(op).emits or not all(
+            if not codegen.has_program(op) or not all(
                     a.dtype == np.float32 and a.flags.c_contiguous for a in arrays):
                 continue
-            emitting.add(op.creation_op)
-            try:
-                _check_source_form(op, arrays, out.data)
-            except codegen.NotEmitted:
-                continue  # this example's case has no source form
+            _check_programs(op, arrays, out.data)
             checked.add(op.creation_op)
-    assert checked == emitting >= {"mm", "linear", "sigmoid", "tanh", "relu", "squared_error",
-                                   "cross_entropy", "mse_loss"}
+    assert checked >= {"mm", "linear", "sigmoid", "tanh", "relu", "leaky_relu", "softplus",
+                       "exp", "log", "clamp", "pow", "squared_error", "cross_entropy",
+                       "mse_loss"}
 
 
-def _check_source_form(op, arrays, output):
+def _check_programs(op, arrays, output):
     rng = np.random.default_rng(2)
     grad = np.asarray(rng.standard_normal(output.shape), dtype=np.float32)
     scaled = [i for i in op.scaled_grad_inputs if i < len(arrays)]
     operands = op.operand_arrays(**{name: getattr(op, name) for name in op.operands}) \
         if op.operands else []
-    src, ins = codegen.Source(), [f"in{i}" for i in range(len(arrays))]
-    op.emit_forward(src, "v", ins)
-    grads = op.emit_backward(src, "v", ins, "grad", [True] * len(arrays))
-    op.emit_scaled(src, "v", ins, "grad", [(i, f"into{i}", "scale") for i in scaled]) \
-        if scaled else None
-    step = codegen.load(src.text([*ins, "grad", *(f"v_operand{i}" for i in range(len(operands))),
-                                  *(f"into{i}" for i in scaled), "scale"], ["v", *grads]))
+    src = codegen.Source()
+    run = codegen.Runner(src, "v", np.dtype(np.float32))
+    symbol = functools.partial(codegen.Symbol, runner=run)
+    ins = [f"in{i}" for i in range(len(arrays))]
+    operand_names = [f"operand{i}" for i in range(len(operands))]
+    result, saved = op.forward_program(run, *map(symbol, ins + operand_names))
+    into = [[None] * len(arrays)] if op.accumulates else []
+    grads = op.backward_program(run, saved, symbol("grad"), [True] * len(arrays), *into)
+    grads = [run.named(g, f"grad{i}") for i, g in enumerate(grads)]
+    if scaled:
+        op.scaled_program(run, saved, symbol("grad"),
+                          [(i, symbol(f"into{i}"), symbol("scale")) for i in scaled])
+    step = codegen.load(src.text([*ins, "grad", *operand_names, *(f"into{i}" for i in scaled),
+                                  "scale"], [run.named(result, "out"), *grads]))
     into = [np.ones_like(arrays[i]) for i in scaled]
     expected_into = [a.copy() for a in into]
     scale = np.float32(-0.5)
     generated = step(*arrays, grad, *operands, *into, scale)
     np.testing.assert_array_equal(generated[0], output)
+    assert generated[0].dtype == output.dtype and generated[0].shape == output.shape
     creators = [Tensor(a) for a in arrays]  # want no gradient: nothing is added in place
     for got, expected in zip(generated[1:], run_backward(op, grad, [True] * len(arrays),
-                                                           creators)):
+                                                           creators), strict=True):
         np.testing.assert_array_equal(got, expected)
+        assert got.dtype == expected.dtype and got.shape == expected.shape
     if scaled:
         op.add_scaled_grads(grad, [(i, out, scale) for i, out in zip(scaled, expected_into)])
         for got, expected in zip(into, expected_into):
             np.testing.assert_array_equal(got, expected)
+
+
+def test_an_op_whose_forward_differs_from_its_programs_has_none():
+    """A subclass that changes ``forward`` but inherits the programs would generate its
+    parent's numbers: it has no programs until it writes its own."""
+    from jitgrad.ops.activations import Sigmoid
+    from jitgrad.ops.losses import MeanSquaredError
+
+    class Doubled(Sigmoid):
+        def forward(self, a):
+            return 2 * super().forward(a)
+
+    assert codegen.has_program(Sigmoid()) and codegen.has_program(MeanSquaredError("sum"))
+    assert not codegen.has_program(Doubled())
+
+
+def test_a_program_that_reads_array_values_has_no_generated_form():
+    run = codegen.Runner(codegen.Source(), "v", np.dtype(np.float32))
+    x = codegen.Symbol("in0", run)
+    for read in (bool, float, len, lambda s: s.sum(), lambda s: s[np.array([0])]):
+        with pytest.raises(codegen.NotEmitted):
+            read(x)
 
 
 def test_a_changed_kernel_source_drops_the_generated_steps(tmp_path, monkeypatch):

@@ -193,7 +193,7 @@ def test_an_lstm_window_adds_its_scaled_weight_gradients_as_its_backward_compute
         cells = []
         for _ in range(3):
             x = Tensor(rng.standard_normal((2, 3)).astype(dtype), autograd=True)
-            cells.append(ops.LSTMCell(ops.recurrent.window_before(h, weights), weights))
+            cells.append(ops.LSTMStep(ops.recurrent.window_before(h, weights), weights))
             state = Tensor._from_op(cells[-1], (x, h, c, *weights))
             h, c = state[0], state[1]
         (h * h).sum().backward()
