@@ -75,7 +75,7 @@ class Sequential(Layer):
             found.extend(layer.get_parameters())
         return found.items
 
-    def named_children(self):
+    def _entries(self):
         return [(str(i), layer) for i, layer in enumerate(self.layers)]
 
 class Embedding(Layer):

@@ -43,18 +43,18 @@ class BatchNorm1d(Layer):
 
     While training it normalizes by the batch's statistics and moves the running ones
     (``running_mean``, ``running_var``: NumPy arrays) towards them by ``momentum``; in
-    ``eval()`` it normalizes by the running statistics. They are buffers: saved in
-    ``state_dict()`` and converted by ``to(dtype)``.
+    ``eval()`` it normalizes by the running statistics. They are buffers, with
+    ``num_batches_tracked`` (an int64 0-d array counting the training batches), as in
+    PyTorch: saved in ``state_dict()``, the float ones converted by ``to(dtype)``.
     """
-
-    buffers = ("running_mean", "running_var")
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, dtype=None):
         super().__init__()
         self.num_features, self.eps, self.momentum, self.affine = num_features, eps, momentum, affine
         dtype = parameter_dtype(dtype)
-        self.running_mean = np.zeros(num_features, dtype=dtype)
-        self.running_var = np.ones(num_features, dtype=dtype)
+        self.register_buffer("running_mean", np.zeros(num_features, dtype=dtype))
+        self.register_buffer("running_var", np.ones(num_features, dtype=dtype))
+        self.register_buffer("num_batches_tracked", np.zeros((), dtype=np.int64))
         self.weight = self.bias = None
         if affine:
             self.weight = Tensor(np.ones(num_features, dtype=dtype), autograd=True)
@@ -62,6 +62,8 @@ class BatchNorm1d(Layer):
             self.parameters += [self.weight, self.bias]
 
     def forward(self, input):  # noqa: A002 -- torch's argument name
+        if self.training:
+            self.num_batches_tracked += 1  # in place: a 0-d array
         if input.ndim == 3:  # (batch, features, length): every position is a row of features
             batch, features, length = input.shape
             rows = input.permute(0, 2, 1).reshape(batch * length, features)

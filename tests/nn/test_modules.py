@@ -168,7 +168,9 @@ def test_batchnorm_running_statistics_are_saved_and_converted_as_buffers():
     model = Sequential(Linear(3, 4), jitgrad.BatchNorm1d(4))
     model(Tensor(np.random.randn(8, 3)))  # training: the running statistics move
     state = model.state_dict()
-    assert list(state)[-2:] == ["1.running_mean", "1.running_var"]
+    assert list(state) == ["0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean",
+                           "1.running_var", "1.num_batches_tracked"]  # PyTorch's order
+    assert state["1.num_batches_tracked"] == 1
     fresh = Sequential(Linear(3, 4), jitgrad.BatchNorm1d(4))
     fresh.load_state_dict(state)
     np.testing.assert_array_equal(fresh.layers[1].running_mean, model.layers[1].running_mean)
