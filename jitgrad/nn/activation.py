@@ -17,13 +17,18 @@ class ReLU(Layer):
         return input.relu()
 
 class GELU(Layer):
-    """x * Phi(x), Phi the standard normal CDF (the exact erf form)."""
+    """x * Phi(x), Phi the standard normal CDF (the exact erf form), or its tanh
+    approximation with ``approximate='tanh'``."""
+
+    def __init__(self, approximate="none"):
+        super().__init__()
+        self.approximate = approximate
 
     def forward(self, input):  # noqa: A002 -- torch's argument name
-        return functional.gelu(input)
+        return functional.gelu(input, self.approximate)
 
     def extra_repr(self):
-        return ""
+        return "" if self.approximate == "none" else f"approximate={self.approximate!r}"
 
 
 class LeakyReLU(Layer):
@@ -59,3 +64,24 @@ class LogSoftmax(Softmax):
 
     def forward(self, input):  # noqa: A002
         return functional.log_softmax(input, self.dim)
+
+
+class ELU(Layer):
+    """x where x > 0, else alpha * (exp(x) - 1)."""
+
+    def __init__(self, alpha=1.0):
+        super().__init__()
+        self.alpha = alpha
+
+    def forward(self, input):  # noqa: A002
+        return functional.elu(input, self.alpha)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}"
+
+
+class SiLU(Layer):
+    """x * sigmoid(x)."""
+
+    def forward(self, input):  # noqa: A002
+        return functional.silu(input)

@@ -11,6 +11,7 @@ from jitgrad.autograd import recording
 from jitgrad.autograd.recording import recorded
 from jitgrad.autograd.tensor import Tensor
 from jitgrad.backend.dtypes import describe, parameter_dtype
+from jitgrad.nn.parameter import Parameter
 
 
 class ParameterList(list):
@@ -364,9 +365,10 @@ class UniqueList:
                 self.items.append(item)
 
 def is_child(value):
-    """A Layer, or a parameter: a leaf Tensor that wants gradients."""
-    return isinstance(value, Layer) or (isinstance(value, Tensor) and value.autograd
-                                        and value.creators is None)
+    """A Layer, or a parameter: an ``nn.Parameter`` (even frozen), or a leaf Tensor that
+    wants gradients."""
+    return isinstance(value, (Layer, Parameter)) or (isinstance(value, Tensor) and value.autograd
+                                                     and value.creators is None)
 
 def indent(text):
     return text.replace("\n", "\n  ")

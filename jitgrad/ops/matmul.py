@@ -114,6 +114,64 @@ class Linear(MM):
                 super().emit_scaled(src, name, ins, grad, [(index, out, scale)])
 
 
+class LinearOutIn(Linear):
+    """x (n, k), w (m, k)[, b (m,)] -> x @ w.T + b: PyTorch's ``F.linear``, whose weight is
+    (out, in). The same kernels as ``Linear``: they read ``w.T`` as an F-contiguous view, and
+    the weight's gradient grad.T @ x, (m, k), is ``mm_grad_right`` with its operands swapped."""
+
+    def forward(self, x, w, b=None):
+        if x.ndim != 2 or w.ndim != 2 or x.shape[1] != w.shape[1] or (
+                b is not None and b.shape != (w.shape[0],)):
+            bias = "" if b is None else f" + {describe(b)}"
+            raise ValueError(f"linear: cannot compute {describe(x)} @ {describe(w)}.T{bias}; "
+                             "needs input (n, in), weight (out, in) and bias (out,)")
+        return super().forward(x, w.T, b)
+
+    def backward(self, grad, needs_grad, into):
+        grad = matrix(grad, grad.dtype)
+        grads = [add_or_return(into[0], k.mm_grad_left, k.mm_grad_left_into, grad, self.b)
+                 if needs_grad[0] else None,
+                 add_or_return(into[1], k.mm_grad_right, k.mm_grad_right_into, grad, self.a)
+                 if needs_grad[1] else None]
+        if len(needs_grad) == 3:
+            grads.append(add_or_return(into[2], k.column_sums, k.column_sums_into,
+                                       np.ascontiguousarray(grad)) if needs_grad[2] else None)
+        return grads
+
+    def _add_scaled_grad(self, index, grad, out, scale):
+        if index == 1:
+            k.mm_grad_right_scaled_into(matrix(grad, grad.dtype), self.a, out, scale)
+        else:
+            super()._add_scaled_grad(index, grad, out, scale)
+
+    def emit_forward(self, src, name, ins):
+        if len(ins) == 2:
+            src.add(f"{name} = {src.kernel(k.mm)}({ins[0]}, {ins[1]}.T)")
+        else:
+            src.add(f"{name} = {src.kernel(k.linear)}({ins[0]}, {ins[1]}.T, {ins[2]})")
+
+    def emit_backward(self, src, name, ins, grad, needs_grad, into=None):
+        into = into or [None] * len(needs_grad)
+        grads = [_emit_add_or_return(src, f"{name}_grad0", into[0], k.mm_grad_left,
+                                     k.mm_grad_left_into, grad, f"{ins[1]}.T")
+                 if needs_grad[0] else None,
+                 _emit_add_or_return(src, f"{name}_grad1", into[1], k.mm_grad_right,
+                                     k.mm_grad_right_into, grad, ins[0])
+                 if needs_grad[1] else None]
+        if len(needs_grad) == 3:
+            grads.append(_emit_add_or_return(src, f"{name}_grad2", into[2], k.column_sums,
+                                             k.column_sums_into, grad) if needs_grad[2] else None)
+        return grads
+
+    def emit_scaled(self, src, name, ins, grad, targets):
+        for index, out, scale in targets:
+            if index == 1:
+                src.add(f"{src.kernel(k.mm_grad_right_scaled_into)}({grad}, {ins[0]}, {out}, "
+                        f"{scale})")
+            else:
+                super().emit_scaled(src, name, ins, grad, [(index, out, scale)])
+
+
 def _emit_add_or_return(src, name, into, fresh_kernel, into_kernel, *args):
     """``add_or_return`` as source: a line adding into the buffer named ``into`` (returns
     None), or one making the array ``name`` (returns ``name``)."""
@@ -153,10 +211,21 @@ def rmatmul(a, b):
 def linear(x, weight, bias=None):
     """x @ weight + bias as one op: x (n, k), weight (k, m), bias (m,) -> (n, m).
 
-    The weight is (in, out), as the book's ``Linear.weight`` stores it; PyTorch's
-    ``F.linear`` takes (out, in), so pass ``weight.T`` for a PyTorch-layout matrix.
+    The weight is (in, out), as the book's ``Linear.weight`` stores it (``jitgrad.functional``'s
+    ``linear``); PyTorch's ``F.linear`` (``linear_out_in``) takes (out, in).
     """
     return apply(Linear(), x, weight) if bias is None else apply(Linear(), x, weight, bias)
+
+
+def linear_out_in(input, weight, bias=None):  # noqa: A002 -- torch's argument name
+    """PyTorch's ``F.linear``: input (..., in), weight (out, in), bias (out,) ->
+    input @ weight.T + bias, (..., out), as one op on the rows of ``input``."""
+    if input.ndim != 2 and input.ndim >= 1:  # a batch of any shape: its rows, at once
+        rows = input.reshape(-1, input.shape[-1])
+        out = linear_out_in(rows, weight, bias)
+        return out.reshape(*input.shape[:-1], out.shape[-1])
+    inputs = (input, weight) if bias is None else (input, weight, bias)
+    return apply(LinearOutIn(), *inputs)
 
 
 register("mm", mm, methods=["mm"], examples=[
@@ -178,12 +247,20 @@ register("matmul", matmul, methods=["matmul", "__matmul__"], examples=[
 register("rmatmul", rmatmul, methods=["__rmatmul__"], examples=[
     Example(lambda lib, x: np.linspace(-1, 1, 6, dtype=x.dtype).reshape(2, 3) @ x, [(3, 4)],
             torch=lambda lib, x: lib.tensor(np.linspace(-1, 1, 6).reshape(2, 3)) @ x)])
-register("linear", linear, functional=["linear"], examples=[
-    Example(lambda lib, x, w, b: lib.F.linear(x, w, b), [(5, 3), (3, 4), (4,)],
+register("linear", linear, examples=[  # the book's (in, out) weight: jitgrad.functional's
+    Example(lambda lib, x, w, b: linear(x, w, b), [(5, 3), (3, 4), (4,)],
             torch=lambda lib, x, w, b: lib.F.linear(x, w.t(), b)),
-    Example(lambda lib, x, w: lib.F.linear(x, w), [(5, 3), (3, 4)],
+    Example(lambda lib, x, w: linear(x, w), [(5, 3), (3, 4)],
             torch=lambda lib, x, w: lib.F.linear(x, w.t())),
 ], bad_inputs=[
-    BadInput(lambda lib, x, w, b: lib.F.linear(x, w, b), [(4, 5), (3, 2), (2,)], ValueError,
+    BadInput(lambda lib, x, w, b: linear(x, w, b), [(4, 5), (3, 2), (2,)], ValueError,
              r"linear: cannot compute float64\[4, 5\] @ float64\[3, 2\] \+ float64\[2\]"),
+])
+register("F.linear", linear_out_in, functional=["linear"], examples=[
+    Example(lambda lib, x, w, b: lib.F.linear(x, w, b), [(5, 3), (4, 3), (4,)]),
+    Example(lambda lib, x, w: lib.F.linear(x, w), [(5, 3), (4, 3)]),
+    Example(lambda lib, x, w, b: lib.F.linear(x, w, b), [(2, 5, 3), (4, 3), (4,)]),
+], bad_inputs=[
+    BadInput(lambda lib, x, w, b: lib.F.linear(x, w, b), [(4, 5), (2, 3), (2,)], ValueError,
+             r"linear: cannot compute float64\[4, 5\] @ float64\[2, 3\]\.T \+ float64\[2\]"),
 ])
