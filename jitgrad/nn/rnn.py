@@ -67,18 +67,19 @@ class RNNCellBase(Layer):
         unbatched = input.ndim == 1
         if unbatched:
             input = input.unsqueeze(0)
-        zeros = lambda: Tensor(np.zeros((input.shape[0], self.hidden_size), self.weight_ih.dtype))
         if hx is None:
-            hx = (zeros(), zeros()) if self.mode == "LSTM" else zeros()
-        states = hx if isinstance(hx, tuple) else (hx,)
-        expected = (input.shape[0], self.hidden_size)
+            zeros = lambda: Tensor(np.zeros((input.shape[0], self.hidden_size),
+                                            self.weight_ih.dtype))
+            return input, ((zeros(), zeros()) if self.mode == "LSTM" else zeros()), unbatched
+        states = tuple(hx) if self.mode == "LSTM" else (hx,)
+        expected = (self.hidden_size,) if unbatched else (input.shape[0], self.hidden_size)
         for state in states:
-            if tuple(state.shape[-2:] if not unbatched else (1, *state.shape)) != expected:
-                raise ValueError(f"{name}: hidden state of shape {tuple(state.shape)} should be "
-                                 f"{expected if not unbatched else (self.hidden_size,)}")
+            if tuple(state.shape) != expected:
+                raise ValueError(f"{name}: hidden state of shape {tuple(state.shape)} should "
+                                 f"be {expected}")
         if unbatched:
-            hx = tuple(s.unsqueeze(0) for s in states) if isinstance(hx, tuple) else hx.unsqueeze(0)
-        return input, hx, unbatched
+            states = tuple(state.unsqueeze(0) for state in states)
+        return input, (states if self.mode == "LSTM" else states[0]), unbatched
 
     def forward(self, input, hx=None):  # noqa: A002
         input, hx, unbatched = self._batched(input, hx)

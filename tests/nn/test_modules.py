@@ -34,12 +34,6 @@ class CharModel(Layer):
         return self.head(output), hidden
 
 
-@pytest.fixture(autouse=True)
-def default_dtype_restored():
-    yield
-    jitgrad.set_default_dtype(np.float64)
-
-
 def test_named_parameters_follow_the_attributes():
     names = [name for name, _ in CharModel().named_parameters()]
     assert names[:4] == ["embed.weight", "cell.xf.weight", "cell.xf.bias", "cell.xi.weight"]
