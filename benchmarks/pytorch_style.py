@@ -135,3 +135,61 @@ def build_step(framework, sizes=SIZES, batch=BATCH, dtype="float32"):
     def step():
         return run().item()
     return step
+
+
+LSTM_SIZES = (64, 128, 25, 16)  # vocabulary, hidden, steps, batch
+
+
+def build_lstm_step(framework, sizes=LSTM_SIZES, seed=0):
+    """A character-level LSTM's training step written with modules, the same code for
+    ("jitgrad_nn", "torch_nn"): Embedding, LSTM, Linear over ``steps`` steps, CrossEntropyLoss
+    on every step's prediction, SGD; both from jitgrad's initial weights."""
+    vocabulary, hidden, steps, batch = sizes
+    rng = np.random.default_rng(seed)
+    tokens = rng.integers(0, vocabulary, (batch, steps + 1))
+    if framework.startswith("jitgrad"):
+        import jitgrad as lib
+        from jitgrad import nn
+        from jitgrad.optim import SGD
+        x, y = lib.Tensor(tokens[:, :-1]), lib.Tensor(tokens[:, 1:].reshape(-1))
+    else:
+        import torch as lib
+        from torch import nn
+        from torch.optim import SGD
+        x, y = lib.from_numpy(tokens[:, :-1]), lib.from_numpy(tokens[:, 1:].reshape(-1))
+
+    class CharLSTM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Embedding(vocabulary, 32)
+            self.lstm = nn.LSTM(32, hidden, batch_first=True)
+            self.head = nn.Linear(hidden, vocabulary)
+
+        def forward(self, tokens):
+            out, _ = self.lstm(self.embed(tokens))
+            return self.head(out.reshape(-1, hidden))
+
+    model = CharLSTM()
+    np.random.seed(seed)
+    state = initial_lstm_state(vocabulary, hidden)
+    if not framework.startswith("jitgrad"):
+        state = {name: lib.from_numpy(array) for name, array in state.items()}
+    model.load_state_dict(state)
+    criterion, optimizer = nn.CrossEntropyLoss(), SGD(model.parameters(), lr=0.1)
+
+    def step():
+        optimizer.zero_grad()
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+    return step
+
+
+def initial_lstm_state(vocabulary, hidden):
+    """The initial weights both frameworks start from: jitgrad.nn's draws."""
+    from jitgrad import nn
+    parts = {"embed": nn.Embedding(vocabulary, 32), "lstm": nn.LSTM(32, hidden),
+             "head": nn.Linear(hidden, vocabulary)}
+    return {f"{part}.{name}": array for part, layer in parts.items()
+            for name, array in layer.state_dict().items()}

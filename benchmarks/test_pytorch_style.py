@@ -10,7 +10,7 @@ with the others.
 import pytest
 
 from .conftest import require
-from .pytorch_style import build_module_step, build_step
+from .pytorch_style import build_lstm_step, build_module_step, build_step
 
 STEP_SECONDS = 1.5
 PASSES = 3
@@ -30,4 +30,22 @@ def test_pytorch_style_step(measure, framework, run):
     build = build_module_step if "_nn" in framework else build_step
     measure(build(framework), group="pytorch_style-float32", seconds=STEP_SECONDS,
             kind="step", workload="pytorch_style", dtype="float32", implementation=framework,
+            run=run, gemm_flops=0)
+
+
+LSTM_CASES = [(framework, run) for run in range(1, PASSES + 1)
+              for framework in ("jitgrad_nn", "torch_nn")]
+
+
+@pytest.mark.parametrize("framework, run", LSTM_CASES, ids=[f"{f}-pass{r}" for f, r in LSTM_CASES])
+def test_pytorch_style_lstm_step(measure, framework, run):
+    """nn.Embedding, nn.LSTM (25 steps) and nn.Linear with CrossEntropyLoss and SGD."""
+    require(framework.replace("_nn", ""))
+    if framework.startswith("torch"):
+        import torch
+
+        from .workloads import TORCH_THREADS
+        torch.set_num_threads(TORCH_THREADS)
+    measure(build_lstm_step(framework), group="pytorch_style_lstm-float32", seconds=STEP_SECONDS,
+            kind="step", workload="pytorch_style_lstm", dtype="float32", implementation=framework,
             run=run, gemm_flops=0)

@@ -5,8 +5,9 @@ PyTorch's parameter layout and names: ``weight_ih`` (gates * hidden, input), ``w
 (gates * hidden, hidden), ``bias_ih``, ``bias_hh`` (gates * hidden,), the gates stacked in
 PyTorch's order (LSTM: input, forget, cell, output; GRU: reset, update, new), all drawn
 from U(-1/sqrt(hidden), 1/sqrt(hidden)); the sequence layers name them ``weight_ih_l0``, ...
-A step is built from ``F.linear`` and elementwise ops; a sequence layer computes every
-step's input products of a layer in one product. (The book's ``jitgrad.RNNCell`` and
+A cell's step is built from ``F.linear`` and elementwise ops; ``RNN`` and ``GRU`` compute
+every step's input products of a layer in one product; ``LSTM`` runs each step as the book's
+one-op LSTM step (``jitgrad.ops.recurrent``) on views of its weights. (The book's ``jitgrad.RNNCell`` and
 ``jitgrad.LSTMCell``, with its one-op LSTM step, keep the book's signatures.)
 """
 import math
@@ -18,6 +19,7 @@ from jitgrad.backend.dtypes import pytorch_parameter_dtype
 from jitgrad.nn import functional
 from jitgrad.nn.module import Layer
 from jitgrad.nn.parameter import uniform_parameter
+from jitgrad.ops import recurrent
 from jitgrad.ops.joining import stack
 
 GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
@@ -41,6 +43,33 @@ def rnn_step(mode, x_part, h, c, weight_hh, bias_hh):
         return n + z * (h - n)  # (1 - z) * n + z * h
     pre = x_part + h_part
     return pre.tanh() if mode == "RNN_TANH" else pre.relu()
+
+
+#: The book's LSTM step op takes its gates as forget, input, output, candidate: PyTorch's
+#: gates 1, 0, 3 and 2 (input, forget, cell, output).
+BOOK_GATES = (1, 0, 3, 2)
+
+
+def book_step_weights(weight_ih, weight_hh, bias_ih, bias_hh):
+    """PyTorch's packed LSTM weights as the book's one-op step takes them: per gate, wx
+    (in, hidden) and b (hidden,) (bias_ih + bias_hh), then wh (hidden, hidden) per gate.
+    Made once per sequence (slices and transposes, differentiable), so every step of it
+    shares them, and the steps' weight gradients are summed once (``recurrent.Window``)."""
+    hidden = weight_hh.shape[1]
+    rows = [slice(g * hidden, (g + 1) * hidden) for g in BOOK_GATES]
+    weights = []
+    for r in rows:
+        bias = (Tensor(np.zeros(hidden, weight_ih.dtype)) if bias_ih is None
+                else bias_ih[r] + bias_hh[r])
+        weights += [weight_ih[r].T, bias]
+    return weights + [weight_hh[r].T for r in rows]
+
+
+def lstm_book_step(x, h, c, weights):
+    """One LSTM step as the one op of ``jitgrad.ops.recurrent``: (new h, new c)."""
+    step = recurrent.LSTMCell(recurrent.window_before(h, weights), weights)
+    state = Tensor._from_op(step, (x, h, c, *weights))
+    return state[0], state[1]
 
 
 class RNNCellBase(Layer):
@@ -167,13 +196,18 @@ class RNNBase(Layer):
         h0, c0 = self._initial_state(hx, batch, unbatched)
         last_h, last_c = [], []
         for layer in range(self.num_layers):
-            w_ih, w_hh, b_ih, b_hh = self._weights(layer)
-            x_parts = functional.linear(input, w_ih, b_ih)  # every step's at once
             h, c, outputs = h0[layer], (c0[layer] if c0 is not None else None), []
-            for t in range(steps):
-                state = rnn_step(self.mode, x_parts[t], h, c, w_hh, b_hh)
-                h, c = state if self.mode == "LSTM" else (state, None)
-                outputs.append(h)
+            if self.mode == "LSTM":  # the book's one-op step, on views of the weights
+                weights = book_step_weights(*self._weights(layer))
+                for t in range(steps):
+                    h, c = lstm_book_step(input[t], h, c, weights)
+                    outputs.append(h)
+            else:
+                w_ih, w_hh, b_ih, b_hh = self._weights(layer)
+                x_parts = functional.linear(input, w_ih, b_ih)  # every step's at once
+                for t in range(steps):
+                    h = rnn_step(self.mode, x_parts[t], h, c, w_hh, b_hh)
+                    outputs.append(h)
             input = stack(outputs, 0)
             last_h.append(h)
             last_c.append(c)
