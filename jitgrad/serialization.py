@@ -68,10 +68,8 @@ def load(model_or_path, path=None):
 def read(path):
     """(the saved object, the metadata dict) stored in ``path``.
 
-    A safetensors file another library wrote (``safetensors.torch.save_file(
-    model.state_dict(), path)``) is its {name: array} dict, with its own metadata (strings).
     Raises FileNotFoundError if there is no such file, and ModelFileError if it is not a
-    model file or is truncated or damaged.
+    jitgrad file or is truncated or damaged.
     """
     with open(path, "rb") as file:
         content = file.read()
@@ -85,8 +83,9 @@ def read(path):
             raise ModelFileError(f"load: {path} holds a single array (.npy), not a jitgrad "
                                  "model file") from None
         raise ModelFileError(f"load: {path} {_what_is_wrong(content)} ({error})") from None
-    if header.get("format") != FORMAT:  # another library's: its arrays by name
-        return dict(arrays), header
+    if header.get("format") != FORMAT:
+        raise ModelFileError(f"load: {path} is a safetensors file but not one jitgrad wrote "
+                             f"(no {FORMAT!r} format in its metadata)")
     return _decode(json.loads(header["structure"]), arrays), json.loads(header["metadata"])
 
 
