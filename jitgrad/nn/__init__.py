@@ -16,7 +16,13 @@ from jitgrad.nn.activation import (
            Softmax,
            Tanh,
 )
-from jitgrad.nn.container import ModuleDict, ModuleList, Sequential
+from jitgrad.nn.container import (
+           ModuleDict,
+           ModuleList,
+           ParameterDict,
+           ParameterList,
+           Sequential,
+)
 from jitgrad.nn.dropout import Dropout
 from jitgrad.nn.flatten import Flatten
 from jitgrad.nn.linear import Identity, Linear
@@ -30,7 +36,7 @@ from jitgrad.nn.loss import (
            NLLLoss,
            SmoothL1Loss,
 )
-from jitgrad.nn.module import Layer, Module, ParameterList, StateDictError
+from jitgrad.nn.module import Layer, Module, StateDictError
 from jitgrad.nn.normalization import BatchNorm1d, LayerNorm
 from jitgrad.nn.parameter import Parameter
 from jitgrad.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
@@ -40,5 +46,5 @@ __all__ = ["BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "CrossEntropyLoss", "D
            "Embedding", "Flatten", "GELU", "GRU", "GRUCell", "HuberLoss", "Identity", "L1Loss",
            "LSTM", "LSTMCell", "Layer", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax",
            "MSELoss", "Module", "ModuleDict", "ModuleList", "NLLLoss", "Parameter",
-           "ParameterList", "RNN", "RNNCell", "ReLU", "Sequential", "SiLU", "Sigmoid",
+           "ParameterDict", "ParameterList", "RNN", "RNNCell", "ReLU", "Sequential", "SiLU", "Sigmoid",
            "SmoothL1Loss", "Softmax", "StateDictError", "Tanh", "functional", "init"]

@@ -1,4 +1,5 @@
-"""PyTorch's containers: Sequential (of modules or an OrderedDict), ModuleList, ModuleDict.
+"""PyTorch's containers: Sequential (of modules or an OrderedDict), ModuleList, ModuleDict,
+ParameterList, ParameterDict.
 
 Each keeps its layers by name in ``_modules`` (``"0"``, ``"1"``, ... or the dict's keys), so
 parameters are named ``0.weight``, ``fc1.bias``, as in PyTorch. (The book's
@@ -7,6 +8,7 @@ parameters are named ``0.weight``, ``fc1.bias``, as in PyTorch. (The book's
 from collections import OrderedDict
 
 from jitgrad.nn.module import Layer
+from jitgrad.nn.parameter import Parameter
 
 
 class Container(Layer):
@@ -154,3 +156,34 @@ class ModuleDict(Container):
 
     def forward(self, *args):
         raise NotImplementedError("ModuleDict has no forward(): call its modules")
+
+
+class ParameterList(IndexedContainer):
+    """A list of parameters (``nn.Parameter``, or arrays made into them), named ``0``, ``1``, ...
+    within the layer holding it."""
+
+    def add_module(self, name, parameter):
+        self._modules[str(name)] = as_parameter(type(self).__name__, parameter)
+
+    def forward(self, *args):
+        raise NotImplementedError("ParameterList has no forward()")
+
+
+class ParameterDict(ModuleDict):
+    """A dict of parameters (in insertion order), named by their keys within the layer
+    holding it."""
+
+    def add_module(self, name, parameter):
+        self._modules[str(name)] = as_parameter(type(self).__name__, parameter)
+
+    def forward(self, *args):
+        raise NotImplementedError("ParameterDict has no forward()")
+
+
+def as_parameter(who, value):
+    """``value`` as an ``nn.Parameter`` (a Parameter as it is; a Tensor's array shared)."""
+    if isinstance(value, Parameter):
+        return value
+    if isinstance(value, Layer):
+        raise TypeError(f"{who}: holds parameters, not a {type(value).__name__} module")
+    return Parameter(value)

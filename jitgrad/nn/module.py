@@ -14,7 +14,7 @@ from jitgrad.backend.dtypes import describe, parameter_dtype
 from jitgrad.nn.parameter import Parameter
 
 
-class ParameterList(list):
+class ParametersAttribute(list):
     """The list behind a layer's ``parameters`` attribute, which can also be called.
 
     Written to, it is the book's list: ``self.parameters.append(p)`` and
@@ -63,7 +63,7 @@ class Layer:
     ``parameters`` serves two styles at once. The book's code treats it as a list attribute
     (``self.parameters = list()``, ``.append(p)``, ``+= other.get_parameters()``), and
     ``get_parameters()`` returns it; PyTorch-style code calls ``model.parameters()``. Any list
-    assigned to it becomes a ``ParameterList``, so both work.
+    assigned to it becomes a ``ParametersAttribute``, so both work.
 
     ``get_parameters()`` is the layer's own list, then every parameter (a leaf Tensor with
     ``autograd=True``) held directly by its attributes, then its sublayers' parameters (in
@@ -85,13 +85,13 @@ class Layer:
     @property
     def parameters(self):
         if "_parameters" not in vars(self):  # a subclass that never called Layer.__init__
-            self._parameters = ParameterList(self)
+            self._parameters = ParametersAttribute(self)
         return self._parameters
 
     @parameters.setter
     def parameters(self, values):
-        if not (isinstance(values, ParameterList) and values.layer is self):  # += keeps it
-            values = ParameterList(self, values)
+        if not (isinstance(values, ParametersAttribute) and values.layer is self):  # += keeps it
+            values = ParametersAttribute(self, values)
         self._parameters = values
 
     def __call__(self, *args, **kwargs):

@@ -119,3 +119,20 @@ def test_init_fans_follow_each_doors_layout():
     jitgrad.init.kaiming_normal_(book_layout, nonlinearity="relu")
     assert book_layout.data.std() == pytest.approx(np.sqrt(2 / 1000), rel=0.05)
     assert nn.init._calculate_fan_in_and_fan_out(torch_layout) == (1000, 10)
+
+
+def test_parameter_list_and_dict_name_their_parameters_as_torch():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.scales = nn.ParameterList([nn.Parameter(np.ones(2, np.float32)),
+                                            np.zeros(3, np.float32)])
+            self.tables = nn.ParameterDict({"a": nn.Parameter(np.ones((2, 2), np.float32))})
+
+    net = Net()
+    assert [(n, p.shape) for n, p in net.named_parameters()] == [
+        ("scales.0", (2,)), ("scales.1", (3,)), ("tables.a", (2, 2))]
+    assert all(isinstance(p, nn.Parameter) for p in net.scales)
+    assert len(net.scales) == 2 and net.tables["a"].shape == (2, 2)
+    with pytest.raises(TypeError, match="ParameterList: holds parameters, not a Linear module"):
+        net.scales.append(nn.Linear(2, 2))
