@@ -29,7 +29,9 @@ class ParametersAttribute(list):
         super().__init__(values)
         self.layer = layer
 
-    def __call__(self):
+    def __call__(self, recurse=True):
+        if not recurse:
+            return [p for _, p in self.layer.named_parameters(recurse=False)]
         return list(self.layer.get_parameters())
 
     def own(self):

@@ -136,7 +136,7 @@ def test_repr_is_pytorchs_nested_form():
     assert repr(model) == ("Sequential(\n"
                            "  (0): Linear(in_features=2, out_features=3, bias=True)\n"
                            "  (1): ReLU()\n"
-                           "  (2): Dropout(p=0.1)\n"
+                           "  (2): Dropout(p=0.1, inplace=False)\n"
                            ")")
     assert repr(CharModel()).startswith("CharModel(\n  (embed): Embedding(5, 3)\n  (cell): LSTMCell(\n"
                                         "    n_inputs=3, n_hidden=4, n_output=5\n    (xf): Linear(")

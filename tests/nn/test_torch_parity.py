@@ -267,3 +267,15 @@ def test_one_hot_and_embedding_functions():
         F.one_hot(idx, 2)
     weight = rng.standard_normal((3, 2))
     np.testing.assert_array_equal(F.embedding(idx, Tensor(weight)).data, weight[idx])
+
+
+@pytest.mark.parametrize("make", [
+    lambda lib: lib.Sequential(lib.Linear(3, 4), lib.ReLU(inplace=True), lib.Dropout(0.1),
+                               lib.LeakyReLU(0.2), lib.GELU(approximate="tanh"), lib.Linear(4, 2, bias=False)),
+    lambda lib: lib.Embedding(10, 4, padding_idx=0),
+    lambda lib: lib.LSTM(4, 5, num_layers=2, batch_first=True),
+    lambda lib: lib.GRUCell(3, 4, bias=False),
+    lambda lib: lib.ModuleDict({"a": lib.SiLU(), "b": lib.ModuleList([lib.ELU(), lib.Tanh()])}),
+])
+def test_repr_is_torchs(make):
+    assert repr(make(nn)) == repr(make(torch.nn))
