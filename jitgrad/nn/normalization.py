@@ -69,8 +69,6 @@ class BatchNorm1d(Layer):
             self.parameters += [self.weight, self.bias]
 
     def forward(self, input):  # noqa: A002 -- torch's argument name
-        if self.training:
-            self.num_batches_tracked += 1  # in place: a 0-d array
         if input.ndim == 3:  # (batch, features, length): every position is a row of features
             batch, features, length = input.shape
             rows = input.permute(0, 2, 1).reshape(batch * length, features)
@@ -80,7 +78,7 @@ class BatchNorm1d(Layer):
     def _normalize(self, rows):
         return functional.batch_norm(rows, self.running_mean, self.running_var, self.weight,
                                      self.bias, training=self.training, momentum=self.momentum,
-                                     eps=self.eps)
+                                     eps=self.eps, num_batches_tracked=self.num_batches_tracked)
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
