@@ -262,9 +262,9 @@ class Layer:
     def _state_items(self):
         """[(name, array)] of the parameters and persistent buffers, layer by layer."""
         rank = {name: i for i, (name, _) in enumerate(self.named_modules())}
-        items = [((rank.get(name.rpartition(".")[0], 0), 0), name, p.data)
+        items = [((rank.get(owner(name), 0), 0), name, p.data)
                  for name, p in self.named_parameters()]
-        items += [((rank.get(name.rpartition(".")[0], 0), 1), name, array_of(b))
+        items += [((rank.get(owner(name), 0), 1), name, array_of(b))
                   for name, b in self.named_buffers(persistent_only=True)]
         return [(name, array) for _, name, array in sorted(items, key=lambda item: item[0])]
 
@@ -374,6 +374,14 @@ def is_child(value):
 
 def indent(text):
     return text.replace("\n", "\n  ")
+
+def owner(name):
+    """The name of the layer a parameter or buffer name belongs to: ``"cell.xf"`` for
+    ``"cell.xf.weight"``, ``"cell"`` for the book's list's ``"cell.parameters.2"``."""
+    path = name.rpartition(".")[0]
+    if path == "parameters" or path.endswith(".parameters"):
+        path = path[:-len("parameters")].rstrip(".")
+    return path
 
 def is_device(value):
     """``"cpu"``, ``"cpu:0"`` or a device object whose ``type`` is cpu (torch's)."""
