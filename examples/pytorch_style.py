@@ -1,7 +1,7 @@
 """An MLP on the bundled 8x8 digits, written exactly as a PyTorch user would write it.
 
 Only the imports differ from the PyTorch script: ``torch`` -> ``jitgrad``,
-``torch.nn.functional`` -> ``jitgrad.nn.functional``. Run: ``python examples/pytorch_style.py``.
+``torch.nn`` -> ``jitgrad.nn``, ``torch.nn.functional`` -> ``jitgrad.nn.functional``. Run: ``python examples/pytorch_style.py``.
 """
 import sys
 import tempfile
@@ -11,7 +11,7 @@ import numpy as np
 
 import jitgrad
 import jitgrad.nn.functional as F
-from jitgrad import GELU, LayerNorm, Linear, Sequential, Tensor
+from jitgrad import Tensor, nn
 from jitgrad.apps.datasets import load_digits
 from jitgrad.optim import AdamW
 from jitgrad.optim.lr_scheduler import CosineAnnealingLR
@@ -30,11 +30,10 @@ def accuracy(model, x, y):
 
 def main(epochs=EPOCHS):
     np.random.seed(0)
-    jitgrad.set_default_dtype(np.float32)
     digits = load_digits()
     train_x, test_x = digits.train_x.astype(np.float32), digits.test_x.astype(np.float32)
 
-    model = Sequential(Linear(64, 128), LayerNorm(128), GELU(), Linear(128, 10))
+    model = nn.Sequential(nn.Linear(64, 128), nn.LayerNorm(128), nn.GELU(), nn.Linear(128, 10))
     print(model)
     optimizer = AdamW(model.parameters(), lr=3e-3, weight_decay=0.01)
     scheduler = CosineAnnealingLR(optimizer, T_max=epochs)
@@ -52,7 +51,7 @@ def main(epochs=EPOCHS):
         path = Path(folder) / "digits.safetensors"
         jitgrad.save({"model": model.state_dict(), "optimizer": optimizer.state_dict()}, path)
         checkpoint = jitgrad.load(path)
-    restored = Sequential(Linear(64, 128), LayerNorm(128), GELU(), Linear(128, 10))
+    restored = nn.Sequential(nn.Linear(64, 128), nn.LayerNorm(128), nn.GELU(), nn.Linear(128, 10))
     restored.load_state_dict(checkpoint["model"])
     test_accuracy = accuracy(restored, test_x, digits.test_y)
     print(f"restored from its state dict: test accuracy {test_accuracy:.2%}")

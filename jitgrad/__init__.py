@@ -35,20 +35,28 @@ from jitgrad.autograd import AnomalyError, Tensor, detect_anomaly, no_grad  # no
 from jitgrad.autograd.creation import ones, ones_like, randn, zeros, zeros_like  # noqa: E402
 from jitgrad.backend.dtypes import get_default_dtype, set_default_dtype  # noqa: E402
 from jitgrad.backend.profiler import profile  # noqa: E402
-from jitgrad.book import SGD, Embedding, Linear, LSTMCell, MSELoss, RNNCell, Sequential  # noqa: E402
+from jitgrad.book import (  # noqa: E402
+    SGD,
+    BatchNorm1d,
+    CrossEntropyLoss,
+    Embedding,
+    LayerNorm,
+    Linear,
+    LSTMCell,
+    MSELoss,
+    RNNCell,
+    Sequential,
+)
 from jitgrad.compiler import compile, warmup  # noqa: E402, A004 -- torch.compile's name
 from jitgrad.fitting import History, fit  # noqa: E402
 from jitgrad.nn import (  # noqa: E402
     GELU,
-    BatchNorm1d,
     BCEWithLogitsLoss,
-    CrossEntropyLoss,
     Dropout,
     Flatten,
     Identity,
     L1Loss,
     Layer,
-    LayerNorm,
     LeakyReLU,
     LogSoftmax,
     ReLU,

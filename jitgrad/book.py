@@ -6,6 +6,8 @@ takes the book's list, ``MSELoss()`` sums over the batch, ``Embedding`` draws th
 word2vec initialisation, and the recurrent cells have the book's signatures and attribute
 names, so its chapter-13 and -14 scripts run as written, with its numbers. Where PyTorch
 means something else by the same name, its version is in ``jitgrad.nn`` (docs/pytorch.md).
+``CrossEntropyLoss`` keeps the book's classes-last for logits of 3 or more dims, and
+``LayerNorm``/``BatchNorm1d`` default to jitgrad's parameter dtype (``nn``'s to float32).
 
 Initialisers draw from NumPy's global RNG in the book's order, so seeded runs match the book.
 ``dtype`` sets the parameters' dtype after the draw; by default it is
@@ -15,9 +17,12 @@ import numpy as np
 
 from jitgrad.autograd.tensor import Tensor
 from jitgrad.backend.dtypes import parameter_dtype
-from jitgrad.nn import functional
+from jitgrad import functional
 from jitgrad.nn.activation import Sigmoid, Tanh
+from jitgrad.nn import normalization
+from jitgrad.nn import loss
 from jitgrad.nn.loss import ReducedLoss
+from jitgrad.ops.softmax import cross_entropy_classes_last
 from jitgrad.nn.module import Layer, UniqueList
 from jitgrad.optim import SGD  # noqa: F401 -- the book's SGD(parameters, alpha), re-exported
 
@@ -75,7 +80,7 @@ class Sequential(Layer):
             found.extend(layer.get_parameters())
         return found.items
 
-    def named_children(self):
+    def _entries(self):
         return [(str(i), layer) for i, layer in enumerate(self.layers)]
 
 class Embedding(Layer):
@@ -183,3 +188,23 @@ class LSTMCell(Layer):
 
     def extra_repr(self):
         return f"n_inputs={self.n_inputs}, n_hidden={self.n_hidden}, n_output={self.n_output}"
+
+class LayerNorm(normalization.LayerNorm):
+    """``nn.LayerNorm`` whose parameters default to ``jitgrad.get_default_dtype()`` (float64
+    unless set), the dtype of the book's layers it is used with."""
+
+    parameter_dtype = staticmethod(parameter_dtype)
+
+class BatchNorm1d(normalization.BatchNorm1d):
+    """``nn.BatchNorm1d`` whose parameters default to ``jitgrad.get_default_dtype()``."""
+
+    parameter_dtype = staticmethod(parameter_dtype)
+
+class CrossEntropyLoss(loss.CrossEntropyLoss):
+    """The book's: softmax cross-entropy with the classes in the *last* dim of any shape of
+    logits (the book's ``input.cross_entropy(target)``); ``nn.CrossEntropyLoss`` has them in
+    dim 1, as PyTorch. The same for 2-D logits, with PyTorch's options."""
+
+    def forward(self, input, target):  # noqa: A002
+        return cross_entropy_classes_last(input, target, self.weight, self.ignore_index,
+                                          self.reduction, self.label_smoothing)

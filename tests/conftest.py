@@ -11,7 +11,7 @@ import os
 import pytest
 from hypothesis import settings
 
-from jitgrad.backend import gemm
+from jitgrad.backend import dtypes, gemm
 from kernels import blas
 
 # The suite runs its products on OpenBLAS, so that what it asserts (which updates fuse, bit
@@ -36,3 +36,11 @@ def gemm_choice_restored(monkeypatch):
     yield
     gemm._Decision.choice, gemm._Decision.reason, gemm._Decision.microseconds, table = saved
     blas.TABLE[:] = table
+
+
+@pytest.fixture(autouse=True)
+def default_dtype_restored(monkeypatch):
+    """Every test leaves the default parameter dtypes as it found them (a test that calls
+    ``set_default_dtype`` would otherwise change the next tests' layers)."""
+    monkeypatch.setattr(dtypes, "_default_dtype", dtypes._default_dtype)
+    monkeypatch.setattr(dtypes, "_default_chosen", dtypes._default_chosen)

@@ -229,6 +229,30 @@ def test_pytorch_style_step_computes_torchs_losses():
     assert losses[-1][0] < losses[0][0]
 
 
+def test_pytorch_style_module_step_computes_torchs_and_the_functional_steps_losses():
+    """The step written with jitgrad.nn modules gives torch.nn's losses and the bare-tensor
+    step's, step after step (nn.Linear's (out, in) weight, nn.CrossEntropyLoss)."""
+    pytest.importorskip("torch")
+    from benchmarks.pytorch_style import build_module_step, build_step
+    small = {"sizes": (20, 16, 16, 5), "batch": 8}
+    steps = [build_module_step("jitgrad_nn", **small), build_module_step("torch_nn", **small),
+             build_step("jitgrad", **small), build_module_step("jitgrad_nn_compiled", **small)]
+    losses = np.array([[step() for step in steps] for _ in range(5)])
+    for column in losses.T[1:]:
+        np.testing.assert_allclose(losses[:, 0], column, rtol=1e-5)
+    assert losses[-1, 0] < losses[0, 0]
+
+
+def test_pytorch_style_lstm_step_computes_torchs_losses():
+    pytest.importorskip("torch")
+    from benchmarks.pytorch_style import build_lstm_step
+    small = {"sizes": (10, 8, 5, 3)}
+    ours, theirs = build_lstm_step("jitgrad_nn", **small), build_lstm_step("torch_nn", **small)
+    losses = [(ours(), theirs()) for _ in range(4)]
+    np.testing.assert_allclose(*zip(*losses), rtol=1e-5)
+    assert losses[-1][0] < losses[0][0]
+
+
 def test_pytorch_style_step_compiled_computes_the_eager_losses():
     from benchmarks.pytorch_style import build_step as build_pytorch_style
     eager = build_pytorch_style("jitgrad", sizes=(20, 16, 16, 5), batch=8)

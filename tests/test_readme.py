@@ -3,9 +3,7 @@ picture and page it links to exists."""
 import re
 from pathlib import Path
 
-import numpy as np
-
-import jitgrad
+from jitgrad.backend import dtypes
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
@@ -25,11 +23,12 @@ def test_readme_python_examples_run(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the examples may write files
     blocks = re.findall(r"```python\n(.*?)```", README, re.S)
     assert len(blocks) >= 3
+    defaults = (dtypes._default_dtype, dtypes._default_chosen)
     for number, block in enumerate(blocks):
         try:
             exec(compile(block, f"README.md python block {number}", "exec"), {})
-        finally:
-            jitgrad.set_default_dtype(np.float64)  # each block starts from the default, as a script
+        finally:  # each block starts from the defaults, as a script
+            dtypes._default_dtype, dtypes._default_chosen = defaults
 
 
 def test_readme_pictures_and_links_exist():

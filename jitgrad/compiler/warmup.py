@@ -14,7 +14,7 @@ from jitgrad.backend import gemm, kernel_cache
 from jitgrad.backend.atomic import atomic_write
 from jitgrad.book import LSTMCell
 from jitgrad.compiler import step as compiler
-from jitgrad.nn import functional
+from jitgrad import functional
 from jitgrad.ops import registry
 from jitgrad.optim import SGD, Adam, RMSprop
 

@@ -1,27 +1,54 @@
-"""``jitgrad.nn.functional``, imported as F: the functional forms of the ops.
+"""``jitgrad.nn.functional``, imported as F: PyTorch's functional forms, with PyTorch's
+signatures and meanings.
 
 Every function an op module registers with ``functional=`` names (``jitgrad/ops/``: relu,
-gelu, softmax, log_softmax, cross_entropy, mse_loss, linear, layer_norm, dropout, ...) is
-exported here under those names; ``lstm_cell`` is defined here, as it reads a layer.
+gelu, silu, elu, softmax, log_softmax, linear (weight (out, in)), layer_norm, batch_norm,
+dropout, and the losses: cross_entropy (classes in dim 1, ``weight``, ``ignore_index``,
+``label_smoothing``, class-probability targets), nll_loss, mse_loss, l1_loss,
+smooth_l1_loss, huber_loss, binary_cross_entropy, binary_cross_entropy_with_logits) is
+exported here under those names; ``embedding`` and ``one_hot`` are defined here.
 
-``F.linear`` takes the weight as (in, out), the layout of the book's ``Linear.weight``;
-PyTorch's takes (out, in).
+``jitgrad.functional`` keeps the book's ``linear``, whose weight is (in, out).
 """
+import numpy as np
+
 from jitgrad.autograd.tensor import Tensor
-from jitgrad.ops import recurrent
+from jitgrad.backend.dtypes import describe
 from jitgrad.ops.registry import functional_names
 
 globals().update(functional_names())
 
 
-def lstm_cell(x, h, c, cell):
-    """One step of the book's LSTMCell as one op: (x, h, c) -> state (2, batch, hidden).
+def embedding(input, weight, padding_idx=None):  # noqa: A002
+    """Rows of ``weight`` (num_embeddings, dim) at the int ``input`` (any shape):
+    (*input.shape, dim). The row ``padding_idx`` gets no gradient (it is read through a
+    copy of the weight with that row zeroed, one multiply of the weight per call)."""
+    indices = _array(input)
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"embedding: input must hold integer indices, got {describe(indices)}")
+    if padding_idx is not None:
+        rows = weight.shape[0]
+        if not -rows <= padding_idx < rows:
+            raise ValueError(f"embedding: padding_idx {padding_idx} is outside the "
+                             f"{rows} rows of weight {describe(weight.data)}")
+        keep = np.ones((rows, 1), dtype=weight.dtype)
+        keep[padding_idx] = 0
+        weight = weight * Tensor(keep)
+    return weight.index_select(indices)
 
-    ``cell`` provides the gate layers ``xf xi xo xc`` (with bias) and ``hf hi ho hc``.
-    state[0] is the new h and state[1] the new c. Steps of one unrolled sequence share a
-    window (``jitgrad.ops.recurrent.Window``).
-    """
-    weights = [t for gate in (cell.xf, cell.xi, cell.xo, cell.xc) for t in (gate.weight, gate.bias)]
-    weights += [gate.weight for gate in (cell.hf, cell.hi, cell.ho, cell.hc)]
-    step = recurrent.LSTMStep(recurrent.window_before(h, weights), weights)
-    return Tensor._from_op(step, (x, h, c, *weights))
+
+def one_hot(tensor, num_classes=-1):
+    """int64 one-hot rows of the int ``tensor``: (*tensor.shape, num_classes)."""
+    indices = _array(tensor)
+    if indices.dtype.kind not in "iu" or (indices.size and indices.min() < 0):
+        raise ValueError(f"one_hot: needs non-negative integer classes, got {describe(indices)}")
+    if num_classes == -1:
+        num_classes = int(indices.max()) + 1 if indices.size else 0
+    if indices.size and indices.max() >= num_classes:
+        raise ValueError(f"one_hot: class {int(indices.max())} is not below num_classes "
+                         f"{num_classes}")
+    return Tensor(np.eye(num_classes, dtype=np.int64)[indices])
+
+
+def _array(value):
+    return value.data if isinstance(value, Tensor) else np.asarray(value)

@@ -11,9 +11,10 @@ from jitgrad.autograd import recording
 from jitgrad.autograd.recording import recorded
 from jitgrad.autograd.tensor import Tensor
 from jitgrad.backend.dtypes import describe, parameter_dtype
+from jitgrad.nn.parameter import Parameter
 
 
-class ParameterList(list):
+class ParametersAttribute(list):
     """The list behind a layer's ``parameters`` attribute, which can also be called.
 
     Written to, it is the book's list: ``self.parameters.append(p)`` and
@@ -28,7 +29,9 @@ class ParameterList(list):
         super().__init__(values)
         self.layer = layer
 
-    def __call__(self):
+    def __call__(self, recurse=True):
+        if not recurse:
+            return [p for _, p in self.layer.named_parameters(recurse=False)]
         return list(self.layer.get_parameters())
 
     def own(self):
@@ -62,21 +65,21 @@ class Layer:
     ``parameters`` serves two styles at once. The book's code treats it as a list attribute
     (``self.parameters = list()``, ``.append(p)``, ``+= other.get_parameters()``), and
     ``get_parameters()`` returns it; PyTorch-style code calls ``model.parameters()``. Any list
-    assigned to it becomes a ``ParameterList``, so both work.
+    assigned to it becomes a ``ParametersAttribute``, so both work.
 
-    ``get_parameters()`` is the layer's own list followed by every parameter (a leaf Tensor
-    with ``autograd=True``) held by its attributes, directly, in layers, or in lists of them,
-    each once. A PyTorch-style model that only assigns ``self.fc = Linear(...)`` has them all.
+    ``get_parameters()`` is the layer's own list, then every parameter (a leaf Tensor with
+    ``autograd=True``) held directly by its attributes, then its sublayers' parameters (in
+    layers, or in lists of them), each once: PyTorch's order. A PyTorch-style model that only
+    assigns ``self.fc = Linear(...)`` has them all.
 
     Names (``named_parameters()``, ``state_dict()``) follow the attributes, as in PyTorch:
     ``fc.weight``, ``cell.xf.bias``, ``0.weight`` in a Sequential; a parameter only in the
-    book's list is ``parameters.<i>``. ``buffers`` names array attributes that are state but
-    not parameters (BatchNorm's running statistics): they are saved and converted too.
+    book's list is ``parameters.<i>``. Buffers (``register_buffer``: state that is not a
+    parameter, as BatchNorm's running statistics, arrays or Tensors) are saved and converted
+    too; ``state_dict()`` lists each layer's parameters, then its buffers, layer by layer.
 
     ``train()`` and ``eval()`` set ``training`` on the layer and every layer inside it.
     """
-
-    buffers = ()
 
     def __init__(self):
         self.parameters = []
@@ -84,13 +87,13 @@ class Layer:
     @property
     def parameters(self):
         if "_parameters" not in vars(self):  # a subclass that never called Layer.__init__
-            self._parameters = ParameterList(self)
+            self._parameters = ParametersAttribute(self)
         return self._parameters
 
     @parameters.setter
     def parameters(self, values):
-        if not (isinstance(values, ParameterList) and values.layer is self):  # += keeps it
-            values = ParameterList(self, values)
+        if not (isinstance(values, ParametersAttribute) and values.layer is self):  # += keeps it
+            values = ParametersAttribute(self, values)
         self._parameters = values
 
     def __call__(self, *args, **kwargs):
@@ -101,63 +104,133 @@ class Layer:
 
     def get_parameters(self):
         found = UniqueList(self.parameters.own())
-        for _, child in self.named_children():
-            found.extend(child.get_parameters() if isinstance(child, Layer) else [child])
+        entries = self._entries()
+        found.extend(child for _, child in entries if not isinstance(child, Layer))
+        for _, child in entries:
+            if isinstance(child, Layer):
+                found.extend(child.get_parameters())
         return found.items
 
+    # --- PyTorch's registration: what attribute assignment does in torch ------------------
+    def register_buffer(self, name, tensor, persistent=True):
+        """Keep ``tensor`` (an array or a Tensor, or None) as the buffer ``name``: state
+        saved by ``state_dict()`` (unless not ``persistent``) and converted by ``to()``."""
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"{type(self).__name__}.register_buffer: bad buffer name {name!r}")
+        names = vars(self).setdefault("_buffer_names", {})
+        names[name] = persistent
+        setattr(self, name, tensor)
+
+    def register_parameter(self, name, param):
+        """``setattr(self, name, param)``: attributes holding parameters are registered."""
+        setattr(self, name, param)
+
+    def add_module(self, name, module):
+        """``setattr(self, name, module)``: attributes holding layers are registered."""
+        setattr(self, name, module)
+
+    register_module = add_module
+
     # --- the tree of layers ---------------------------------------------------------------
-    def named_children(self):
+    def _entries(self):
         """(name, Layer or parameter Tensor) held by this layer's attributes, in their order;
         a list or tuple attribute gives ``name.<i>`` for each item."""
-        children = []
+        entries = []
         for name, value in vars(self).items():
             if name.startswith("_"):
                 continue
             if isinstance(value, (list, tuple)):
-                children += [(f"{name}.{i}", item) for i, item in enumerate(value) if is_child(item)]
+                entries += [(f"{name}.{i}", item) for i, item in enumerate(value) if is_child(item)]
             elif is_child(value):
-                children.append((name, value))
+                entries.append((name, value))
+        return entries
+
+    def named_children(self):
+        """[(name, Layer)] of the layers this one holds directly, each once."""
+        seen, children = set(), []
+        for name, child in self._entries():
+            if isinstance(child, Layer) and id(child) not in seen:
+                seen.add(id(child))
+                children.append((name, child))
         return children
 
-    def named_parameters(self, prefix=""):
+    def children(self):
+        return [child for _, child in self.named_children()]
+
+    def named_modules(self, memo=None, prefix=""):
+        """[(name, Layer)] of this layer ("") and every layer inside it, each once, in
+        PyTorch's order (depth first, in attribute order)."""
+        memo = set() if memo is None else memo
+        if id(self) in memo:
+            return []
+        memo.add(id(self))
+        found = [(prefix, self)]
+        for name, child in self.named_children():
+            found += child.named_modules(memo, f"{prefix}.{name}" if prefix else name)
+        return found
+
+    def modules(self):
+        return [module for _, module in self.named_modules()]
+
+    def layers_within(self):
+        """This layer and every Layer reachable through its attributes (and lists of them)."""
+        return self.modules()
+
+    def apply(self, fn):
+        """Call ``fn`` on every sublayer, then on this layer (PyTorch's order); returns self."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    def named_parameters(self, prefix="", recurse=True):
         """[(name, Tensor)] in ``get_parameters()`` order, e.g. ``("0.weight", tensor)``."""
         names = {}
         self._collect_names(prefix, names)
-        return [(names[id(p)], p) for p in self.get_parameters()]
+        params = self.get_parameters() if recurse else self._own_parameters()
+        return [(names[id(p)], p) for p in params]
+
+    def _own_parameters(self):
+        found = UniqueList(self.parameters.own())
+        found.extend(child for _, child in self._entries() if not isinstance(child, Layer))
+        return found.items
 
     def _collect_names(self, prefix, names):
         """Map id(tensor) to its first attribute path under this layer; a parameter only in
         the book's list is ``parameters.<i>``."""
-        for name, child in self.named_children():
+        entries = self._entries()
+        for name, child in entries:
+            if not isinstance(child, Layer):
+                names.setdefault(id(child), prefix + name)
+        for name, child in entries:
             if isinstance(child, Layer):
                 child._collect_names(f"{prefix}{name}.", names)
-            else:
-                names.setdefault(id(child), prefix + name)
         for i, p in enumerate(self.parameters.own()):
             names.setdefault(id(p), f"{prefix}parameters.{i}")
 
-    def layers_within(self):
-        """This layer and every Layer reachable through its attributes (and lists of them)."""
-        found, stack = {}, [self]
-        while stack:
-            layer = stack.pop()
-            if id(layer) in found:
-                continue
-            found[id(layer)] = layer
-            stack.extend(child for _, child in layer.named_children() if isinstance(child, Layer))
-        return list(found.values())
-
-    def named_buffers(self, prefix=""):
-        """[(name, array)] of every layer's ``buffers`` attributes."""
-        out = [(prefix + name, getattr(self, name)) for name in self.buffers]
-        for name, child in self.named_children():
-            if isinstance(child, Layer):
-                out += child.named_buffers(f"{prefix}{name}.")
+    def named_buffers(self, prefix="", recurse=True, persistent_only=False):
+        """[(name, buffer)]: this layer's buffers, then (``recurse``) its sublayers'."""
+        out = [(prefix + name, getattr(self, name))
+               for name, persistent in vars(self).get("_buffer_names", {}).items()
+               if getattr(self, name) is not None and (persistent or not persistent_only)]
+        if recurse:
+            for name, child in self.named_children():
+                out += child.named_buffers(f"{prefix}{name}.", True, persistent_only)
         return out
+
+    def buffers(self, recurse=True):
+        return [buffer for _, buffer in self.named_buffers(recurse=recurse)]
+
+    def requires_grad_(self, requires_grad=True):
+        """Whether gradients flow to every parameter; returns self."""
+        for p in self.get_parameters():
+            p.autograd = requires_grad
+        return self
 
     # --- state ----------------------------------------------------------------------------
     def state_dict(self):
-        """{name: array copy} of every parameter, then every buffer, in order."""
+        """{name: array copy}: each layer's parameters, then its persistent buffers, layer by
+        layer (PyTorch's order and names)."""
         return {name: np.array(value, copy=True) for name, value in self._state_items()}
 
     def load_state_dict(self, state, strict=True):
@@ -171,7 +244,7 @@ class Layer:
             raise TypeError(f"{type(self).__name__}.load_state_dict: expected a dict of "
                             f"{{name: array}}, got {type(state).__name__}")
         own = dict(self._state_items())
-        given = {name: np.asarray(getattr(value, "data", value)) for name, value in state.items()}
+        given = {name: as_state_array(value) for name, value in state.items()}
         missing = [name for name in own if name not in given]
         unexpected = [name for name in given if name not in own]
         mismatched = [f"{name}: {describe(given[name])} given, {describe(own[name])} in the model"
@@ -190,7 +263,13 @@ class Layer:
         return missing, unexpected
 
     def _state_items(self):
-        return [(name, p.data) for name, p in self.named_parameters()] + self.named_buffers()
+        """[(name, array)] of the parameters and persistent buffers, layer by layer."""
+        rank = {name: i for i, (name, _) in enumerate(self.named_modules())}
+        items = [((rank.get(owner(name), 0), 0), name, p.data)
+                 for name, p in self.named_parameters()]
+        items += [((rank.get(owner(name), 0), 1), name, array_of(b))
+                  for name, b in self.named_buffers(persistent_only=True)]
+        return [(name, array) for _, name, array in sorted(items, key=lambda item: item[0])]
 
     @recorded
     def zero_grad(self, set_to_none=True):
@@ -198,16 +277,29 @@ class Layer:
         for p in self.get_parameters():
             autograd.zero_grad(p, set_to_none)
 
-    def to(self, dtype):
-        """Convert every parameter and buffer to ``dtype`` (float32 or float64), in place;
-        returns the layer. Gradients are dropped. Create optimizers after this."""
+    def to(self, *args, dtype=None, **kwargs):
+        """Convert every parameter and float buffer to ``dtype`` (float32 or float64), in
+        place; returns the layer. Gradients are dropped. Create optimizers after this.
+        A device (``"cpu"``) is accepted and ignored: jitgrad runs on the CPU."""
+        for arg in args:
+            if is_device(arg):
+                continue
+            if dtype is not None:
+                raise TypeError(f"{type(self).__name__}.to: two dtypes given")
+            dtype = arg
+        if not is_device(kwargs.pop("device", "cpu")) or kwargs:
+            raise TypeError(f"{type(self).__name__}.to: unexpected arguments {kwargs}")
+        if dtype is None:
+            return self
         dtype = parameter_dtype(dtype)
         for p in self.get_parameters():
             if p.data.dtype != dtype:
                 p.data, p.grad, p._grad_buffer = p.data.astype(dtype), None, None
         for layer in self.layers_within():
-            for name in layer.buffers:
-                setattr(layer, name, getattr(layer, name).astype(dtype))
+            for name in vars(layer).get("_buffer_names", {}):
+                buffer = getattr(layer, name)
+                if buffer is not None and array_of(buffer).dtype.kind == "f":
+                    setattr(layer, name, convert_buffer(buffer, dtype))
             if isinstance(vars(layer).get("dtype"), (type, np.dtype)):  # init_hidden's dtype
                 layer.dtype = dtype
         return self
@@ -217,6 +309,9 @@ class Layer:
 
     def double(self):
         return self.to(np.float64)
+
+    def cpu(self):
+        return self
 
     # --- modes ----------------------------------------------------------------------------
     @property
@@ -247,8 +342,7 @@ class Layer:
         return ""
 
     def __repr__(self):
-        lines = [f"({name}): {indent(repr(child))}" for name, child in self.named_children()
-                 if isinstance(child, Layer)]
+        lines = [f"({name}): {indent(repr(child))}" for name, child in self.named_children()]
         extra = self.extra_repr()
         if not lines:
             return f"{type(self).__name__}({extra})"
@@ -276,9 +370,40 @@ class UniqueList:
                 self.items.append(item)
 
 def is_child(value):
-    """A Layer, or a parameter: a leaf Tensor that wants gradients."""
-    return isinstance(value, Layer) or (isinstance(value, Tensor) and value.autograd
-                                        and value.creators is None)
+    """A Layer, or a parameter: an ``nn.Parameter`` (even frozen), or a leaf Tensor that
+    wants gradients."""
+    return isinstance(value, (Layer, Parameter)) or (isinstance(value, Tensor) and value.autograd
+                                                     and value.creators is None)
 
 def indent(text):
     return text.replace("\n", "\n  ")
+
+def owner(name):
+    """The name of the layer a parameter or buffer name belongs to: ``"cell.xf"`` for
+    ``"cell.xf.weight"``, ``"cell"`` for the book's list's ``"cell.parameters.2"``."""
+    path = name.rpartition(".")[0]
+    if path == "parameters" or path.endswith(".parameters"):
+        path = path[:-len("parameters")].rstrip(".")
+    return path
+
+def is_device(value):
+    """``"cpu"``, ``"cpu:0"`` or a device object whose ``type`` is cpu (torch's)."""
+    kind = value if isinstance(value, str) else getattr(value, "type", None)
+    return isinstance(kind, str) and kind.split(":")[0] == "cpu"
+
+def array_of(buffer):
+    return buffer.data if isinstance(buffer, Tensor) else buffer
+
+def convert_buffer(buffer, dtype):
+    if isinstance(buffer, Tensor):
+        buffer.data = buffer.data.astype(dtype)
+        return buffer
+    return buffer.astype(dtype)
+
+def as_state_array(value):
+    """A state dict's value (an array, a Tensor, or another library's tensor) as an array."""
+    if isinstance(value, Tensor):
+        return value.data
+    if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor
+        return value.detach().cpu().numpy()
+    return np.asarray(value)

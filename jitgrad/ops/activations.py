@@ -4,6 +4,7 @@ The book's three keep their output, from which their backward is computed; the o
 their input. All but gelu are ``Unary`` ops (``jitgrad/ops/unary.py``): kernels
 and settings, run by its programs, eagerly and in a compiled step's generated function.
 """
+import math
 import numbers
 
 import numpy as np
@@ -104,8 +105,14 @@ def softplus(x, beta=1.0, threshold=20.0):
     return apply(Softplus(beta, threshold), x)
 
 
-def gelu(x):
-    """x * Phi(x), Phi the standard normal CDF (exact, with erf)."""
+def gelu(x, approximate="none"):
+    """x * Phi(x), Phi the standard normal CDF (exact, with erf, one op), or with
+    ``approximate='tanh'`` PyTorch's tanh form, 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
+    if approximate == "tanh":
+        inner = (x + x * x * x * 0.044715) * math.sqrt(2 / math.pi)
+        return x * 0.5 * (inner.tanh() + 1)
+    if approximate != "none":
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     return apply(GELU(), x)
 
 
@@ -125,4 +132,24 @@ register("softplus", softplus, methods=["softplus"], functional=["softplus"], ex
     Example(lambda lib, x: lib.F.softplus(x * 3.0, beta=1.5, threshold=2.0), [(3, 4)]),
 ], bad_inputs=[BadInput(lambda lib, x: lib.F.softplus(x, beta="a"), [(2,)], TypeError,
                         "softplus: beta must be a number")])
-register("gelu", gelu, functional=["gelu"], examples=[Example(lambda lib, x: lib.F.gelu(x), [(3, 4)])])
+def silu(x):
+    """x * sigmoid(x)."""
+    return x * x.sigmoid()
+
+
+def elu(x, alpha=1.0):
+    """x where x > 0, else alpha * (exp(x) - 1)."""
+    return x.relu() + (x.clamp(max=0).exp() - 1) * alpha
+
+
+register("silu", silu, functional=["silu"], examples=[Example(lambda lib, x: lib.F.silu(x), [(3, 4)])])
+register("elu", elu, functional=["elu"], examples=[
+    Example(lambda lib, x: lib.F.elu(x), [(3, 4)]),
+    Example(lambda lib, x: lib.F.elu(x, alpha=0.5), [(3, 4)])])
+register("gelu", gelu, functional=["gelu"], examples=[
+    Example(lambda lib, x: lib.F.gelu(x), [(3, 4)]),
+    Example(lambda lib, x: lib.F.gelu(x, approximate="tanh"), [(3, 4)]),
+], bad_inputs=[
+    BadInput(lambda lib, x: lib.F.gelu(x, approximate="erf"), [(2,)], ValueError,
+             "gelu: approximate must be 'none' or 'tanh'"),
+])

@@ -42,12 +42,19 @@ class MM(Op):
         a, b = saved
         return [add_or_return(run, into[0], k.mm_grad_left, k.mm_grad_left_into, grad, b)
                 if needs_grad[0] else None,
-                add_or_return(run, into[1], k.mm_grad_right, k.mm_grad_right_into, a, grad)
+                add_or_return(run, into[1], k.mm_grad_right, k.mm_grad_right_into,
+                              *self.weight_grad_operands(a, grad))
                 if needs_grad[1] else None]
 
     def scaled_program(self, run, saved, grad, targets):
         for _, out, scale in targets:
-            run(k.mm_grad_right_scaled_into, saved[0], grad, out, scale, results=0)
+            run(k.mm_grad_right_scaled_into, *self.weight_grad_operands(saved[0], grad), out,
+                scale, results=0)
+
+    def weight_grad_operands(self, a, grad):
+        """The operands of ``mm_grad_right`` that give the right operand's gradient a.T @ grad
+        (``LinearOutIn``'s (out, in) weight swaps them)."""
+        return a, grad
 
 
 class Linear(MM):
@@ -57,11 +64,7 @@ class Linear(MM):
     creation_op = "linear"
 
     def forward(self, x, w, b=None):
-        if x.ndim != 2 or w.ndim != 2 or x.shape[1] != w.shape[0] or (
-                b is not None and b.shape != (w.shape[1],)):
-            bias = "" if b is None else f" + {describe(b)}"
-            raise ValueError(f"linear: cannot compute {describe(x)} @ {describe(w)}{bias}; needs "
-                             "x (n, k), weight (k, m) and bias (m,)")
+        self.check(x, w, b)
         dtype = float_dtype("linear", x, w) if b is None else float_dtype("linear", x, w, b)
         ensure_chosen()
         bias = () if b is None else (b.astype(dtype, copy=False),)
@@ -70,6 +73,15 @@ class Linear(MM):
         return out
 
     scaled_grad_inputs = (1, 2)
+
+    @staticmethod
+    def check(x, w, b):
+        """A ValueError unless x (n, k), w (k, m) and b (m,) or None."""
+        if x.ndim != 2 or w.ndim != 2 or x.shape[1] != w.shape[0] or (
+                b is not None and b.shape != (w.shape[1],)):
+            bias = "" if b is None else f" + {describe(b)}"
+            raise ValueError(f"linear: cannot compute {describe(x)} @ {describe(w)}{bias}; needs "
+                             "x (n, k), weight (k, m) and bias (m,)")
 
     def forward_program(self, run, x, w, b=None):
         if b is None:
@@ -91,6 +103,27 @@ class Linear(MM):
                 run(k.column_sums_scaled_into, grad, out, scale, results=0)
             else:
                 super().scaled_program(run, saved, grad, [(index, out, scale)])
+
+
+class LinearOutIn(Linear):
+    """x (n, k), w (m, k)[, b (m,)] -> x @ w.T + b: PyTorch's ``F.linear``, whose weight is
+    (out, in). The same kernels as ``Linear``: they read ``w.T`` as an F-contiguous view, and
+    the weight's gradient grad.T @ x, (m, k), is ``mm_grad_right`` with its operands swapped."""
+
+    @staticmethod
+    def check(x, w, b):
+        """A ValueError unless x (n, in), w (out, in) and b (out,) or None."""
+        if x.ndim != 2 or w.ndim != 2 or x.shape[1] != w.shape[1] or (
+                b is not None and b.shape != (w.shape[0],)):
+            bias = "" if b is None else f" + {describe(b)}"
+            raise ValueError(f"linear: cannot compute {describe(x)} @ {describe(w)}.T{bias}; "
+                             "needs input (n, in), weight (out, in) and bias (out,)")
+
+    def forward_program(self, run, x, w, b=None):
+        return super().forward_program(run, x, w.T, b)
+
+    def weight_grad_operands(self, a, grad):
+        return grad, a
 
 
 def mm(a, b):
@@ -122,10 +155,21 @@ def rmatmul(a, b):
 def linear(x, weight, bias=None):
     """x @ weight + bias as one op: x (n, k), weight (k, m), bias (m,) -> (n, m).
 
-    The weight is (in, out), as the book's ``Linear.weight`` stores it; PyTorch's
-    ``F.linear`` takes (out, in), so pass ``weight.T`` for a PyTorch-layout matrix.
+    The weight is (in, out), as the book's ``Linear.weight`` stores it (``jitgrad.functional``'s
+    ``linear``); PyTorch's ``F.linear`` (``linear_out_in``) takes (out, in).
     """
     return apply(Linear(), x, weight) if bias is None else apply(Linear(), x, weight, bias)
+
+
+def linear_out_in(input, weight, bias=None):  # noqa: A002 -- torch's argument name
+    """PyTorch's ``F.linear``: input (..., in), weight (out, in), bias (out,) ->
+    input @ weight.T + bias, (..., out), as one op on the rows of ``input``."""
+    if input.ndim != 2 and input.ndim >= 1:  # a batch of any shape: its rows, at once
+        rows = input.reshape(-1, input.shape[-1])
+        out = linear_out_in(rows, weight, bias)
+        return out.reshape(*input.shape[:-1], out.shape[-1])
+    inputs = (input, weight) if bias is None else (input, weight, bias)
+    return apply(LinearOutIn(), *inputs)
 
 
 register("mm", mm, methods=["mm"], examples=[
@@ -147,12 +191,20 @@ register("matmul", matmul, methods=["matmul", "__matmul__"], examples=[
 register("rmatmul", rmatmul, methods=["__rmatmul__"], examples=[
     Example(lambda lib, x: np.linspace(-1, 1, 6, dtype=x.dtype).reshape(2, 3) @ x, [(3, 4)],
             torch=lambda lib, x: lib.tensor(np.linspace(-1, 1, 6).reshape(2, 3)) @ x)])
-register("linear", linear, functional=["linear"], examples=[
-    Example(lambda lib, x, w, b: lib.F.linear(x, w, b), [(5, 3), (3, 4), (4,)],
+register("linear", linear, examples=[  # the book's (in, out) weight: jitgrad.functional's
+    Example(lambda lib, x, w, b: linear(x, w, b), [(5, 3), (3, 4), (4,)],
             torch=lambda lib, x, w, b: lib.F.linear(x, w.t(), b)),
-    Example(lambda lib, x, w: lib.F.linear(x, w), [(5, 3), (3, 4)],
+    Example(lambda lib, x, w: linear(x, w), [(5, 3), (3, 4)],
             torch=lambda lib, x, w: lib.F.linear(x, w.t())),
 ], bad_inputs=[
-    BadInput(lambda lib, x, w, b: lib.F.linear(x, w, b), [(4, 5), (3, 2), (2,)], ValueError,
+    BadInput(lambda lib, x, w, b: linear(x, w, b), [(4, 5), (3, 2), (2,)], ValueError,
              r"linear: cannot compute float64\[4, 5\] @ float64\[3, 2\] \+ float64\[2\]"),
+])
+register("F.linear", linear_out_in, functional=["linear"], examples=[
+    Example(lambda lib, x, w, b: lib.F.linear(x, w, b), [(5, 3), (4, 3), (4,)]),
+    Example(lambda lib, x, w: lib.F.linear(x, w), [(5, 3), (4, 3)]),
+    Example(lambda lib, x, w, b: lib.F.linear(x, w, b), [(2, 5, 3), (4, 3), (4,)]),
+], bad_inputs=[
+    BadInput(lambda lib, x, w, b: lib.F.linear(x, w, b), [(4, 5), (2, 3), (2,)], ValueError,
+             r"linear: cannot compute float64\[4, 5\] @ float64\[2, 3\]\.T \+ float64\[2\]"),
 ])

@@ -70,15 +70,16 @@ class BatchNorm(Op):
 
     ``running``: the running (mean, var) arrays (features,) or Nones; each forward moves them,
     in place, towards the batch's statistics by ``momentum`` (the variance unbiased, as in
-    torch). The forward does it, not the function applying the op, so that a compiled step
-    (``jitgrad.compile``), which replays forwards, updates them too.
+    torch), and adds 1 to ``counter`` (a 0-d int array, BatchNorm1d's
+    ``num_batches_tracked``) when given. The forward does it, not the function applying the
+    op, so that a compiled step (``jitgrad.compile``), which replays forwards, updates them too.
     """
 
     creation_op = "batch_norm"
 
-    def __init__(self, eps, running=(None, None), momentum=0.1):
+    def __init__(self, eps, running=(None, None), momentum=0.1, counter=None):
         self.eps = _check_eps("batch_norm", eps)
-        self.running, self.momentum = running, momentum
+        self.running, self.momentum, self.counter = running, momentum, counter
 
     def forward(self, x, *affine):
         if x.ndim != 2 or x.shape[0] < 2 or x.shape[1] == 0:
@@ -94,6 +95,8 @@ class BatchNorm(Op):
             if running is not None:  # in place: the caller's arrays are the running state
                 running *= 1 - self.momentum
                 running += self.momentum * batch_value
+        if self.counter is not None:
+            self.counter += 1  # in place, as the running statistics
         return y
 
     def backward(self, grad, needs_grad):
@@ -125,17 +128,19 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # no
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None,  # noqa: A002
-               training=False, momentum=0.1, eps=1e-5):
+               training=False, momentum=0.1, eps=1e-5, *, num_batches_tracked=None):
     """``input`` (batch, features) normalized per feature, times ``weight`` plus ``bias``.
 
     While ``training``: by the batch's mean and biased variance, and the running statistics
     (NumPy arrays of (features,), or None) move towards the batch's by ``momentum``, the
-    variance unbiased, as in torch. Otherwise by the running statistics.
+    variance unbiased, as in torch; ``num_batches_tracked`` (a 0-d int array, jitgrad's
+    addition) counts the training batches. Otherwise by the running statistics.
     """
     affine = [t for t in (weight, bias) if t is not None]
     if training:
         running = tuple(None if r is None else array_of(r) for r in (running_mean, running_var))
-        return apply(BatchNorm(eps, running, momentum), input, *affine)
+        counter = None if num_batches_tracked is None else array_of(num_batches_tracked)
+        return apply(BatchNorm(eps, running, momentum, counter), input, *affine)
     if running_mean is None or running_var is None:
         raise ValueError("batch_norm: evaluation needs running_mean and running_var")
     dtype = input.dtype if input.dtype.kind == "f" else np.dtype(np.float64)

@@ -10,7 +10,7 @@ import numpy as np
 
 from jitgrad.backend.dtypes import describe, float_dtype
 from jitgrad.ops.base import Op, check_dim, check_indices, contiguous, rows, run_eagerly
-from jitgrad.ops.registry import BadInput, Example, apply, array_of, register
+from jitgrad.ops.registry import BadInput, Example, apply, array_of, constant, register
 from kernels import softmax as k
 
 
@@ -173,21 +173,84 @@ def cross_entropy(logits, target):
     return apply(CrossEntropy(array_of(target)), logits)
 
 
-def functional_cross_entropy(input, target, reduction="mean", label_smoothing=0.0):  # noqa: A002
-    """Softmax cross-entropy of logits (batch, classes) against int targets (batch,).
+def functional_cross_entropy(input, target, weight=None, ignore_index=-100,  # noqa: A002
+                             reduction="mean", label_smoothing=0.0):
+    """PyTorch's ``F.cross_entropy``: logits (N, C), (N, C, d1, ...) or (C,), classes in dim 1,
+    against int class targets (N, d1, ...) or class probabilities of the logits' shape.
 
-    ``reduction``: 'mean' over rows (default), 'sum', or 'none' (one loss per row);
-    ``label_smoothing`` as torch's. Classes are the last dim (torch: dim 1; the same for
-    2-D logits).
+    ``weight`` (C,) weighs each class; rows whose target is ``ignore_index`` count for nothing
+    ('mean' divides by the other rows' weights, as PyTorch's); ``label_smoothing`` mixes each
+    target with the uniform distribution; ``reduction`` 'mean', 'sum' or 'none'.
     """
+    if input.ndim > 2:  # classes last, where the kernels want them
+        input = input.permute(0, *range(2, input.ndim), 1)
+        if array_of(target).dtype.kind == "f":
+            target = target.permute(0, *range(2, target.ndim), 1)
+    return cross_entropy_classes_last(input, target, weight, ignore_index, reduction,
+                                      label_smoothing)
+
+
+def cross_entropy_classes_last(input, target, weight=None, ignore_index=-100,  # noqa: A002
+                               reduction="mean", label_smoothing=0.0):
+    """``functional_cross_entropy`` of logits (..., classes), as the book's
+    ``cross_entropy`` takes them."""
     check_reduction("cross_entropy", reduction)
-    if reduction == "mean" and label_smoothing == 0:
-        return cross_entropy(input, target)  # the book's fused mean, the fast path
-    losses = apply(CrossEntropyRows(array_of(target), label_smoothing), input)
+    targets = array_of(target)
+    if targets.dtype.kind == "f":
+        return _cross_entropy_probabilities(input, target, weight, reduction, label_smoothing)
+    ignored = targets == ignore_index
+    if weight is None and not ignored.any():
+        if reduction == "mean" and label_smoothing == 0:
+            return cross_entropy(input, targets)  # the book's fused mean, the fast path
+        return reduce_loss(apply(CrossEntropyRows(targets, label_smoothing), input), reduction)
+    if weight is not None and label_smoothing:
+        raise ValueError("cross_entropy: weight together with label_smoothing is not supported")
+    safe = np.where(ignored, 0, targets)
+    losses = apply(CrossEntropyRows(safe, label_smoothing), input)
+    return weighted_mean(losses, row_weights(input.dtype, safe, ignored, weight), reduction)
+
+
+def _cross_entropy_probabilities(logits, target, weight, reduction, smoothing):
+    if not getattr(target, "autograd", False):  # data: in the logits' dtype
+        target = constant(np.asarray(array_of(target), dtype=logits.dtype))
+    if target.shape != logits.shape:
+        raise ValueError(f"cross_entropy: class-probability target {describe(target.data)} "
+                         f"needs the shape of input {describe(logits.data)}")
+    if smoothing:
+        target = target * (1 - smoothing) + smoothing / logits.shape[-1]
+    logp = log_softmax(logits, -1)
+    if weight is not None:
+        logp = logp * constant(np.asarray(array_of(weight), dtype=logits.dtype))
+    losses = -(logp * target).sum(-1)
+    if reduction == "mean":  # PyTorch divides by the rows, whatever the weights
+        return losses.sum() * (1.0 / max(losses.data.size, 1))
     return reduce_loss(losses, reduction)
 
 
+def row_weights(dtype, safe, ignored, weight):
+    """Each row's weight: its target class's ``weight`` (or 1), 0 where it is ignored."""
+    rows = np.where(ignored, 0, 1).astype(dtype)
+    if weight is not None:
+        rows = rows * array_of(weight).astype(dtype)[safe]
+    return rows
+
+
+def weighted_mean(losses, weights, reduction):
+    """``losses`` times ``weights`` (an array of their shape), summed, per element, or
+    averaged by the weights' sum (PyTorch's weighted mean; nan when every row is ignored)."""
+    weighted = losses * constant(weights)
+    if reduction == "none":
+        return weighted
+    if reduction == "sum":
+        return weighted.sum()
+    return weighted.sum() * (1.0 / weights.sum())
+
+
 _TARGETS = np.array([0, 4, 2, 2])
+_IGNORED = np.array([0, 2, 1, 4])  # with ignore_index=2
+_TARGETS_2D = np.array([[0, 4, 2], [1, 1, 3]])  # (N, d1) for logits (N, C, d1)
+_CLASS_WEIGHTS = np.array([0.5, 1.0, 2.0, 1.5, 0.25])
+_PROBABILITIES = np.random.default_rng(3).dirichlet(np.ones(5), 4)
 
 register("softmax", softmax, methods=["softmax"], functional=["softmax"], examples=[
     Example(lambda lib, x: x.softmax(), [(3, 5)], torch=lambda lib, x: x.softmax(-1)),
@@ -227,6 +290,20 @@ register("F.cross_entropy", functional_cross_entropy, functional=["cross_entropy
     Example(lambda lib, x, r=r, s=s: lib.F.cross_entropy(x, lib.tensor(_TARGETS), reduction=r,
                                                          label_smoothing=s), [(4, 5)])
     for r in REDUCTIONS for s in (0.0, 0.1)
+] + [
+    Example(lambda lib, x, r=r: lib.F.cross_entropy(x, lib.tensor(_IGNORED), ignore_index=2,
+                                                    reduction=r), [(4, 5)])
+    for r in REDUCTIONS
+] + [
+    Example(lambda lib, x, r=r: lib.F.cross_entropy(x, lib.tensor(_TARGETS), reduction=r,
+                                                    weight=lib.tensor(_CLASS_WEIGHTS)), [(4, 5)])
+    for r in REDUCTIONS
+] + [
+    Example(lambda lib, x, s=s: lib.F.cross_entropy(x, lib.tensor(_PROBABILITIES),
+                                                    label_smoothing=s), [(4, 5)])
+    for s in (0.0, 0.2)
+] + [
+    Example(lambda lib, x: lib.F.cross_entropy(x, lib.tensor(_TARGETS_2D)), [(2, 5, 3)]),
 ], bad_inputs=[
     BadInput(lambda lib, x: lib.F.cross_entropy(x, lib.tensor(_TARGETS), reduction="avg"), [(4, 5)],
              ValueError, "cross_entropy: reduction must be 'mean', 'sum' or 'none', got 'avg'"),
@@ -234,4 +311,7 @@ register("F.cross_entropy", functional_cross_entropy, functional=["cross_entropy
              [(4, 5)], ValueError, r"cross_entropy: label_smoothing must be in \[0, 1\]"),
     BadInput(lambda lib, x: lib.F.cross_entropy(x, lib.tensor(_TARGETS), reduction="sum"),
              [(4, 3)], IndexError, r"cross_entropy: indices must lie in \[0, 3\)"),
+    BadInput(lambda lib, x: lib.F.cross_entropy(x, lib.tensor(_PROBABILITIES[:, :3])), [(4, 5)],
+             ValueError,
+             r"cross_entropy: class-probability target float64\[4, 3\] needs the shape"),
 ])

@@ -98,7 +98,16 @@ class SoftplusNet(jitgrad.Layer):
         return self.head.forward(jitgrad.functional.softplus(self.hidden.forward(x), beta=2.0))
 
 
-MODELS = {"book_mm": BookMM, "two_heads": TwoHeads, "softplus": SoftplusNet}
+def torch_style_mlp(dtype):
+    """The MLP as a PyTorch user writes it: ``nn.Linear`` (weight (out, in)) in an
+    ``nn.Sequential``."""
+    nn = jitgrad.nn
+    return nn.Sequential(nn.Linear(5, 8, dtype=dtype), nn.ReLU(), nn.Linear(8, 8, dtype=dtype),
+                         nn.Tanh(), nn.Linear(8, 3, dtype=dtype))
+
+
+MODELS = {"book_mm": BookMM, "two_heads": TwoHeads, "nn_mlp": torch_style_mlp,
+          "softplus": SoftplusNet}
 
 
 def tape(twins):
@@ -136,8 +145,12 @@ BUILDS = {  # fused into the products (float32 plain SGD), or into the .grad buf
     "classifier_adam": sgd_mlp(make_loss=lambda: jitgrad.nn.functional.cross_entropy,
                                optimizer=lambda params: jitgrad.Adam(params, lr=0.01)),
     "softplus": sgd_mlp("softplus"),
+    "nn_mlp_sgd": sgd_mlp("nn_mlp", make_loss=jitgrad.nn.MSELoss),
+    "nn_mlp_classifier_adam": sgd_mlp("nn_mlp", make_loss=jitgrad.nn.CrossEntropyLoss,
+                                      optimizer=lambda params: jitgrad.Adam(params, lr=0.01)),
 }
-TARGETS = {"classifier": "classes", "classifier_adam": "classes"}  # else "values"
+TARGETS = {"classifier": "classes", "classifier_adam": "classes",
+           "nn_mlp_classifier_adam": "classes"}  # else "values"
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

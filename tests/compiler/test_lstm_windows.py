@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from jitgrad import LSTMCell, Tensor, detect_anomaly
-from jitgrad.nn import functional
+from jitgrad import functional
 from tests.helpers.gradcheck import assert_tensor_gradients
 
 rng = np.random.default_rng(7)

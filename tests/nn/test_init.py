@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from jitgrad import Linear, Tensor
-from jitgrad.nn import init
+from jitgrad import init
 
 
 def weight(shape=(400, 300), dtype=np.float32):

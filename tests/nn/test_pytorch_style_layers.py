@@ -145,8 +145,8 @@ def test_book_losses_keep_their_meaning_without_arguments():
 
 @pytest.mark.parametrize("loss, reference", [
     (L1Loss(), lambda x, y: np.abs(x - y).mean()),
-    (L1Loss("none"), lambda x, y: np.abs(x - y)),
-    (BCEWithLogitsLoss("sum"), lambda x, y: (np.logaddexp(0, x) - x * y).sum()),
+    (L1Loss(reduction="none"), lambda x, y: np.abs(x - y)),
+    (BCEWithLogitsLoss(reduction="sum"), lambda x, y: (np.logaddexp(0, x) - x * y).sum()),
 ])
 def test_new_losses(loss, reference):
     x, y = rng.standard_normal((3, 4)), rng.uniform(0, 1, (3, 4))
