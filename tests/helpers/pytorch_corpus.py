@@ -1,0 +1,140 @@
+"""Runs the PyTorch corpus (tests/pytorch_corpus/*.py) under torch and, with only its import
+lines rewritten, under jitgrad; each in its own subprocess.
+
+Every corpus script reads its seed from ``JITGRAD_CORPUS_SEED`` and prints its final metric
+as the last ``RESULT <name>=<value>`` line. ``python -m tests.helpers.pytorch_corpus
+--measure`` runs each script under torch with several seeds and writes their spread to
+tests/pytorch_corpus/spread.json (what tests/test_pytorch_corpus.py compares jitgrad with);
+``python -m tests.helpers.pytorch_corpus --jitgrad`` prints, per script, jitgrad's result
+or the first error it raises.
+"""
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = ROOT / "tests" / "pytorch_corpus"
+SPREAD_FILE = CORPUS / "spread.json"
+SEEDS = (0, 1, 2, 3, 4)
+TIMEOUT = 300  # seconds per run; a script takes a few on a quiet machine
+
+_IMPORT_LINE = re.compile(r"^(\s*)(import|from)\s+torch\b")
+_RESULT_LINE = re.compile(r"^RESULT (\w+)=(\S+)$")
+
+
+def scripts():
+    """The corpus scripts' paths, by name."""
+    return sorted(CORPUS.glob("*.py"))
+
+
+def rewrite_imports(source):
+    """``source`` with its torch import lines turned into jitgrad's, and nothing else:
+    ``import torch`` -> ``import jitgrad as torch``, ``import torch.nn as nn`` ->
+    ``import jitgrad.nn as nn``, ``from torch.utils.data import X`` -> ``from
+    jitgrad.utils.data import X``. Raises ValueError for an import it cannot rewrite so
+    (``import torch.nn`` without ``as``, which would bind ``torch`` to jitgrad's package
+    only through the submodule)."""
+    lines = []
+    for line in source.splitlines(keepends=True):
+        if _IMPORT_LINE.match(line):
+            stripped = line.strip()
+            if re.fullmatch(r"import torch", stripped):
+                line = line.replace("import torch", "import jitgrad as torch", 1)
+            elif stripped.startswith("import torch.") and " as " not in stripped:
+                raise ValueError(f"rewrite_imports: cannot rewrite {stripped!r}; write "
+                                 "'import torch' or 'import torch.x as y'")
+            else:
+                line = re.sub(r"\btorch\b", "jitgrad", line, count=1)
+        lines.append(line)
+    return "".join(lines)
+
+
+def _environment(seed):
+    env = dict(os.environ, JITGRAD_CORPUS_SEED=str(seed),
+               # one thread for either library: comparable wall times on a shared machine
+               OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
+               NUMBA_NUM_THREADS="1")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+def run(path, library="torch", seed=0, timeout=TIMEOUT):
+    """Run the script at ``path`` under ``library`` ("torch", or "jitgrad": its imports
+    rewritten) with ``seed``. Returns a dict: ``result`` (the RESULT value, or None),
+    ``seconds`` (wall time of the subprocess, Python's start-up and imports included),
+    ``returncode``, ``error`` (the last line of stderr when it failed) and ``stderr``."""
+    path = Path(path)
+    source = path.read_text()
+    with tempfile.TemporaryDirectory() as scratch:
+        if library == "jitgrad":
+            target = Path(scratch) / path.name
+            target.write_text(rewrite_imports(source))
+        elif library == "torch":
+            target = path
+        else:
+            raise ValueError(f"run: library must be 'torch' or 'jitgrad', got {library!r}")
+        start = time.perf_counter()
+        try:
+            done = subprocess.run([sys.executable, str(target)], cwd=scratch,
+                                  env=_environment(seed), capture_output=True, text=True,
+                                  timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return dict(result=None, seconds=timeout, returncode=None,
+                        error=f"timed out after {timeout} s", stderr="")
+        seconds = time.perf_counter() - start
+    results = [m for m in map(_RESULT_LINE.match, done.stdout.splitlines()) if m]
+    result = float(results[-1].group(2)) if results and done.returncode == 0 else None
+    error = None
+    if result is None:
+        lines = done.stderr.strip().splitlines()
+        error = lines[-1] if lines else f"no RESULT line (exit code {done.returncode})"
+    return dict(result=result, seconds=seconds, returncode=done.returncode, error=error,
+                stderr=done.stderr)
+
+
+def measure(paths, seeds=SEEDS):
+    """{script name: its torch results over ``seeds``, their mean and standard deviation,
+    and the median wall time}; raises if a script fails under torch."""
+    spread = {}
+    for path in paths:
+        runs = [run(path, "torch", seed) for seed in seeds]
+        failed = [r for r in runs if r["result"] is None]
+        if failed:
+            raise RuntimeError(f"{path.name} failed under torch: {failed[0]['error']}")
+        values = [r["result"] for r in runs]
+        spread[path.stem] = dict(
+            seeds=list(seeds), values=values, mean=statistics.fmean(values),
+            std=statistics.stdev(values), seconds=statistics.median(r["seconds"] for r in runs))
+        print(path.stem, spread[path.stem], flush=True)
+    return spread
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--measure", action="store_true",
+                        help="run every script under torch with each seed; write spread.json")
+    parser.add_argument("--jitgrad", action="store_true",
+                        help="run every script under jitgrad; print its result or first error")
+    parser.add_argument("names", nargs="*", help="only these scripts (default: all)")
+    args = parser.parse_args()
+    paths = [p for p in scripts() if not args.names or p.stem in args.names]
+    if args.measure:
+        spread = json.loads(SPREAD_FILE.read_text()) if SPREAD_FILE.exists() else {}
+        spread.update(measure(paths))
+        SPREAD_FILE.write_text(json.dumps(spread, indent=1, sort_keys=True) + "\n")
+    if args.jitgrad:
+        for path in paths:
+            outcome = run(path, "jitgrad")
+            print(f"{path.stem}: {outcome['result']} ({outcome['seconds']:.1f} s) "
+                  f"{outcome['error'] or ''}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
