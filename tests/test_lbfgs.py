@@ -71,14 +71,19 @@ SETTINGS = [dict(), dict(line_search_fn="strong_wolfe"), dict(lr=0.5, history_si
             dict(max_iter=1), dict(lr=0.1, max_iter=5, max_eval=4, tolerance_change=1e-5)]
 
 
-@pytest.mark.parametrize("settings", SETTINGS, ids=lambda s: ",".join(f"{k}={v}" for k, v in s.items()) or "defaults")
+def settings_id(settings):
+    return ",".join(f"{key}={value}" for key, value in settings.items()) or "defaults"
+
+
+@pytest.mark.parametrize("settings", SETTINGS, ids=settings_id)
 @pytest.mark.parametrize("problem", sorted(PROBLEMS))
 def test_step_for_step_as_torch(problem, settings):
     torch = pytest.importorskip("torch")
     steps = 4
     ours, theirs = run(jitgrad, problem, steps, **settings), run(torch, problem, steps, **settings)
-    for step, ((our_params, our_loss, our_evals, our_iters),
-               (their_params, their_loss, their_evals, their_iters)) in enumerate(zip(ours, theirs)):
+    for step, (our_step, their_step) in enumerate(zip(ours, theirs)):
+        our_params, our_loss, our_evals, our_iters = our_step
+        their_params, their_loss, their_evals, their_iters = their_step
         assert (our_evals, our_iters) == (their_evals, their_iters), step
         np.testing.assert_allclose(our_loss, their_loss, rtol=1e-9, atol=1e-12, err_msg=str(step))
         for ours_p, theirs_p in zip(our_params, their_params):
@@ -149,7 +154,8 @@ def test_state_dict_resumes_exactly():
 
 
 # --- step(closure) on every optimizer -----------------------------------------------------------
-FIRST_ORDER = {"sgd": lambda ps: SGD(ps, lr=0.1), "momentum": lambda ps: SGD(ps, lr=0.1, momentum=0.9),
+FIRST_ORDER = {"sgd": lambda ps: SGD(ps, lr=0.1),
+               "momentum": lambda ps: SGD(ps, lr=0.1, momentum=0.9),
                "adam": lambda ps: Adam(ps, lr=0.1), "adamw": lambda ps: AdamW(ps, lr=0.1),
                "rmsprop": lambda ps: RMSprop(ps, lr=0.1)}
 

@@ -166,7 +166,7 @@ def test_random_split_by_lengths_and_fractions():
 def test_subset_and_concat_index_like_torch():
     sub = Subset(dataset(), [5, 1, 8])
     assert len(sub) == 3 and sub[1][1].item() == 1
-    (x, y), = list(DataLoader(sub, batch_size=3))
+    ((_, y),) = list(DataLoader(sub, batch_size=3))
     np.testing.assert_array_equal(y.data, [5, 1, 8])
     both = dataset(2) + dataset(3)
     assert isinstance(both, ConcatDataset) and len(both) == 5

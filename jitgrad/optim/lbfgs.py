@@ -167,8 +167,8 @@ class LBFGS(Optimizer):
                                      f"{describe(value)}, the parameters have {size} elements")
         (saved,) = state_dict["param_groups"]
         self.param_groups[0].update({k: v for k, v in saved.items() if k != "params"})
-        self.state = {self._params[0]: dict(state) for state in
-                      copy.deepcopy(state_dict["state"]).values()}
+        states = list(copy.deepcopy(state_dict["state"]).values())  # at most the first's
+        self.state = {self._params[0]: states[0]} if states else {}
 
 
 class _History:

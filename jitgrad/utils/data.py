@@ -116,7 +116,8 @@ class ConcatDataset(Dataset):
     def __getitem__(self, index):
         if index < 0:
             if -index > len(self):
-                raise IndexError(f"ConcatDataset: index {index} out of range for length {len(self)}")
+                raise IndexError(f"ConcatDataset: index {index} out of range for length "
+                                 f"{len(self)}")
             index += len(self)
         which = bisect.bisect_right(self.cumulative_sizes, index)
         start = self.cumulative_sizes[which - 1] if which else 0
@@ -214,9 +215,8 @@ class DataLoader:
 
     def __init__(self, dataset, batch_size=1, shuffle=False, *, drop_last=False,
                  collate_fn=None, generator=None, num_workers=0, pin_memory=False, **ignored):
-        if batch_size is not None and (isinstance(batch_size, bool) or
-                                       not isinstance(batch_size, numbers.Integral) or
-                                       batch_size < 1):
+        if batch_size is not None and (isinstance(batch_size, bool) or batch_size < 1
+                                       or not isinstance(batch_size, numbers.Integral)):
             raise ValueError(f"DataLoader: batch_size must be a positive int or None, got "
                              f"{batch_size!r}")
         if batch_size is None and drop_last:

@@ -23,7 +23,8 @@ digits = load_digits()
 images = (digits.images / 16.0).astype(np.float32).reshape(-1, 1, 8, 8)
 order = np.random.default_rng(0).permutation(len(images))
 train_idx, test_idx = order[:1400], order[1400:]
-training_data = TensorDataset(torch.tensor(images[train_idx]), torch.tensor(digits.target[train_idx]))
+training_data = TensorDataset(torch.tensor(images[train_idx]),
+                              torch.tensor(digits.target[train_idx]))
 test_data = TensorDataset(torch.tensor(images[test_idx]), torch.tensor(digits.target[test_idx]))
 
 batch_size = 64
