@@ -6,9 +6,12 @@ as the last ``RESULT <name>=<value>`` line. ``python -m tests.helpers.pytorch_co
 --measure`` runs each script under torch with several seeds and writes their spread to
 tests/pytorch_corpus/spread.json (what tests/test_pytorch_corpus.py compares jitgrad with);
 ``python -m tests.helpers.pytorch_corpus --jitgrad`` prints, per script, jitgrad's result
-or the first error it raises.
+or the first error it raises, and the torch names it uses (``torch.x.y`` through its import
+aliases, read from its source) that jitgrad lacks under the same path.
 """
 import argparse
+import ast
+import importlib
 import json
 import os
 import re
@@ -56,6 +59,68 @@ def rewrite_imports(source):
     return "".join(lines)
 
 
+def torch_names(source):
+    """The dotted torch names ``source`` uses through its import aliases (``nn.Linear`` after
+    ``from torch import nn`` is ``torch.nn.Linear``); Tensor methods are not seen."""
+    tree = ast.parse(source)
+    aliases = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            aliases.update((a.asname or a.name, a.name) for a in node.names
+                           if a.name.split(".")[0] == "torch")
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "torch":
+            aliases.update((a.asname or a.name, f"{node.module}.{a.name}") for a in node.names)
+    names = set()
+    for node in ast.walk(tree):
+        chain = []
+        while isinstance(node, ast.Attribute):
+            chain.append(node.attr)
+            node = node.value
+        if chain and isinstance(node, ast.Name) and node.id in aliases:
+            names.add(".".join([aliases[node.id], *reversed(chain)]))
+    return names
+
+
+def missing_in_jitgrad(names):
+    """Those of the torch ``names`` whose jitgrad twin (``torch`` renamed) does not resolve,
+    sorted; only the shortest missing prefix of each (``torch.nn`` rather than all of
+    ``torch.nn.*``)."""
+    missing = set()
+    for name in sorted(names, key=len):
+        parts = ["jitgrad", *name.split(".")[1:]]
+        if not any(".".join(parts[:i]) in missing for i in range(2, len(parts))) \
+                and not _resolves(parts):
+            missing.add(".".join(parts))
+    return sorted(missing)
+
+
+def _resolves(parts):
+    try:
+        target = importlib.import_module(parts[0])
+    except ImportError:
+        return False
+    for i, part in enumerate(parts[1:], start=2):
+        if hasattr(target, part):
+            target = getattr(target, part)
+            continue
+        try:
+            target = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            return False
+    return True
+
+
+# Runs a script as ``python script.py`` would, with the checkout's jitgrad only: the finder an
+# editable install (pip install -e) adds would otherwise supply the submodules this checkout
+# lacks (jitgrad.nn) from the installed tree, mixing two versions.
+_LAUNCHER = """import runpy, sys
+sys.meta_path[:] = [f for f in sys.meta_path
+                    if not getattr(f, "__module__", "").startswith("__editable__")]
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
 def _environment(seed):
     env = dict(os.environ, JITGRAD_CORPUS_SEED=str(seed),
                # one thread for either library: comparable wall times on a shared machine
@@ -82,7 +147,7 @@ def run(path, library="torch", seed=0, timeout=TIMEOUT):
             raise ValueError(f"run: library must be 'torch' or 'jitgrad', got {library!r}")
         start = time.perf_counter()
         try:
-            done = subprocess.run([sys.executable, str(target)], cwd=scratch,
+            done = subprocess.run([sys.executable, "-c", _LAUNCHER, str(target)], cwd=scratch,
                                   env=_environment(seed), capture_output=True, text=True,
                                   timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -132,8 +197,9 @@ def main():
     if args.jitgrad:
         for path in paths:
             outcome = run(path, "jitgrad")
+            missing = missing_in_jitgrad(torch_names(path.read_text()))
             print(f"{path.stem}: {outcome['result']} ({outcome['seconds']:.1f} s) "
-                  f"{outcome['error'] or ''}", flush=True)
+                  f"{outcome['error'] or ''}\n    missing: {', '.join(missing)}", flush=True)
 
 
 if __name__ == "__main__":
