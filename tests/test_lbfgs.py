@@ -123,6 +123,16 @@ def test_step_needs_a_closure_and_settings_are_checked():
         LBFGS([p, Tensor(np.zeros(2, np.float32), autograd=True)])
 
 
+def test_a_read_only_parameter_is_refused_before_the_closure_runs():
+    p = Tensor(np.zeros(3), autograd=True)
+    p.data.flags.writeable = False
+    calls = []
+    optimizer = LBFGS([p])
+    with pytest.raises(ValueError, match="LBFGS.step: parameter 0 .* read-only"):
+        optimizer.step(lambda: calls.append(1))
+    assert calls == [] and optimizer.state == {}
+
+
 def test_state_dict_resumes_exactly():
     def fresh():
         loss_of, start, data = least_squares_problem()

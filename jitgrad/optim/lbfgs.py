@@ -55,6 +55,14 @@ class LBFGS(Optimizer):
                              f"{group['line_search_fn']!r}")
 
     # --- the parameters as one flat vector ---------------------------------------------
+    def _check_writeable(self):
+        """Raise, before the closure runs, if a parameter cannot be updated in place."""
+        for index, p in enumerate(self._params):
+            if not p.data.flags.writeable:
+                raise ValueError(f"LBFGS.step: parameter {index} ({describe(p.data)}) is a "
+                                 "read-only array; give it a writeable copy: "
+                                 "p.data = p.data.copy()")
+
     def _flat_grad(self):
         """Every parameter's gradient, flat and joined (zeros for one without a gradient)."""
         return np.concatenate([np.zeros(p.data.size, p.data.dtype) if p.grad is None
@@ -92,6 +100,7 @@ class LBFGS(Optimizer):
         if not callable(closure):
             raise TypeError("LBFGS.step: needs a closure that re-evaluates the model, calls "
                             "backward and returns the loss: optimizer.step(closure)")
+        self._check_writeable()
         group = self.param_groups[0]
         lr, max_iter, max_eval = group["lr"], group["max_iter"], group["max_eval"]
         tolerance_grad, tolerance_change = group["tolerance_grad"], group["tolerance_change"]
