@@ -15,6 +15,7 @@ import importlib
 import json
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -134,6 +135,7 @@ def run(path, library="torch", seed=0, timeout=TIMEOUT):
     """Run the script at ``path`` under ``library`` ("torch", or "jitgrad": its imports
     rewritten) with ``seed``. Returns a dict: ``result`` (the RESULT value, or None),
     ``seconds`` (wall time of the subprocess, Python's start-up and imports included),
+    ``cpu_seconds`` (its user and system time: steadier than wall time on a busy machine),
     ``returncode``, ``error`` (the last line of stderr when it failed) and ``stderr``."""
     path = Path(path)
     source = path.read_text()
@@ -145,28 +147,35 @@ def run(path, library="torch", seed=0, timeout=TIMEOUT):
             target = path
         else:
             raise ValueError(f"run: library must be 'torch' or 'jitgrad', got {library!r}")
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), _children_cpu_seconds()
         try:
             done = subprocess.run([sys.executable, "-c", _LAUNCHER, str(target)], cwd=scratch,
                                   env=_environment(seed), capture_output=True, text=True,
                                   timeout=timeout)
         except subprocess.TimeoutExpired:
-            return dict(result=None, seconds=timeout, returncode=None,
+            return dict(result=None, seconds=timeout, cpu_seconds=None, returncode=None,
                         error=f"timed out after {timeout} s", stderr="")
         seconds = time.perf_counter() - start
+        cpu_seconds = _children_cpu_seconds() - cpu_start
     results = [m for m in map(_RESULT_LINE.match, done.stdout.splitlines()) if m]
     result = float(results[-1].group(2)) if results and done.returncode == 0 else None
     error = None
     if result is None:
         lines = done.stderr.strip().splitlines()
         error = lines[-1] if lines else f"no RESULT line (exit code {done.returncode})"
-    return dict(result=result, seconds=seconds, returncode=done.returncode, error=error,
-                stderr=done.stderr)
+    return dict(result=result, seconds=seconds, cpu_seconds=cpu_seconds,
+                returncode=done.returncode, error=error, stderr=done.stderr)
+
+
+def _children_cpu_seconds():
+    """User and system time of this process's finished children (runs are sequential)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def measure(paths, seeds=SEEDS):
     """{script name: its torch results over ``seeds``, their mean and standard deviation,
-    and the median wall time}; raises if a script fails under torch."""
+    and the median wall and CPU times}; raises if a script fails under torch."""
     spread = {}
     for path in paths:
         runs = [run(path, "torch", seed) for seed in seeds]
@@ -176,7 +185,8 @@ def measure(paths, seeds=SEEDS):
         values = [r["result"] for r in runs]
         spread[path.stem] = dict(
             seeds=list(seeds), values=values, mean=statistics.fmean(values),
-            std=statistics.stdev(values), seconds=statistics.median(r["seconds"] for r in runs))
+            std=statistics.stdev(values), seconds=statistics.median(r["seconds"] for r in runs),
+            cpu_seconds=statistics.median(r["cpu_seconds"] for r in runs))
         print(path.stem, spread[path.stem], flush=True)
     return spread
 
@@ -198,7 +208,8 @@ def main():
         for path in paths:
             outcome = run(path, "jitgrad")
             missing = missing_in_jitgrad(torch_names(path.read_text()))
-            print(f"{path.stem}: {outcome['result']} ({outcome['seconds']:.1f} s) "
+            print(f"{path.stem}: {outcome['result']} ({outcome['seconds']:.1f} s, "
+                  f"CPU {outcome['cpu_seconds']:.1f} s) "
                   f"{outcome['error'] or ''}\n    missing: {', '.join(missing)}", flush=True)
 
 
