@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,22 +85,26 @@ def torch_names(source):
 
 def missing_in_jitgrad(names):
     """Those of the torch ``names`` whose jitgrad twin (``torch`` renamed) does not resolve,
-    sorted; only the shortest missing prefix of each (``torch.nn`` rather than all of
-    ``torch.nn.*``)."""
+    or resolves to a module where torch's is not one (``jitgrad.tensor`` the module for
+    ``torch.tensor`` the function), sorted; only the shortest missing prefix of each
+    (``torch.nn`` rather than all of ``torch.nn.*``)."""
     missing = set()
     for name in sorted(names, key=len):
         parts = ["jitgrad", *name.split(".")[1:]]
-        if not any(".".join(parts[:i]) in missing for i in range(2, len(parts))) \
-                and not _resolves(parts):
+        if any(".".join(parts[:i]) in missing for i in range(2, len(parts))):
+            continue
+        found, target = _resolve(parts)
+        if not found or (isinstance(target, types.ModuleType) and _is_function(name)):
             missing.add(".".join(parts))
     return sorted(missing)
 
 
-def _resolves(parts):
+def _resolve(parts):
+    """(whether the dotted name resolves, importing submodules on the way; what it names)."""
     try:
         target = importlib.import_module(parts[0])
     except ImportError:
-        return False
+        return False, None
     for i, part in enumerate(parts[1:], start=2):
         if hasattr(target, part):
             target = getattr(target, part)
@@ -107,8 +112,15 @@ def _resolves(parts):
         try:
             target = importlib.import_module(".".join(parts[:i]))
         except ImportError:
-            return False
-    return True
+            return False, None
+    return True, target
+
+
+def _is_function(torch_name):
+    """Whether torch's ``torch_name`` is something other than a module (False when torch is
+    not installed: then a module of that name counts as present)."""
+    found, target = _resolve(torch_name.split("."))
+    return found and not isinstance(target, types.ModuleType)
 
 
 # Runs a script as ``python script.py`` would, with the checkout's jitgrad only: the finder an
