@@ -55,8 +55,8 @@ class NamesDataset(Dataset):
         self.data, self.data_tensors, self.labels, self.labels_tensors = [], [], [], []
         for _ in range(count):
             label = rnd.choice(self.labels_uniq)
-            # a quarter of each name's syllables come from another language
-            name = "".join(rnd.choice(SYLLABLES[label] if rnd.random() < 0.75 else
+            # a tenth of each name's syllables come from another language
+            name = "".join(rnd.choice(SYLLABLES[label] if rnd.random() < 0.9 else
                                       SYLLABLES[rnd.choice(self.labels_uniq)])
                            for _ in range(rnd.randint(2, 4))).capitalize()
             self.data.append(name)
@@ -75,7 +75,7 @@ class NamesDataset(Dataset):
                 self.data[idx])
 
 
-alldata = NamesDataset(500)
+alldata = NamesDataset(600)
 train_set, test_set = torch.utils.data.random_split(
     alldata, [.85, .15], generator=torch.Generator().manual_seed(2024))
 print(f"train examples = {len(train_set)}, validation examples = {len(test_set)}")

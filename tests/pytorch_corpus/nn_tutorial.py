@@ -26,7 +26,7 @@ def synthetic_mnist(size, data_seed):
     rng = np.random.default_rng(data_seed)
     prototypes = np.random.default_rng(4321).random((10, 784)).astype(np.float32)
     labels = rng.integers(0, 10, size)
-    images = prototypes[labels] + rng.normal(0, 2.0, (size, 784)).astype(np.float32)
+    images = 0.1 * (prototypes[labels] + rng.normal(0, 2.0, (size, 784)))  # pixel-sized
     return images.astype(np.float32), labels
 
 

@@ -26,7 +26,7 @@ class SyntheticFashion(Dataset):
     def __init__(self, size, data_seed):
         rng = np.random.default_rng(data_seed)
         self.labels = rng.integers(0, 10, size)
-        noise = rng.normal(0.0, 0.8, (size, 1, 28, 28)).astype(np.float32)
+        noise = rng.normal(0.0, 0.7, (size, 1, 28, 28)).astype(np.float32)
         self.images = np.clip(self.prototypes[self.labels] + noise, 0, 1)
 
     def __len__(self):
@@ -62,7 +62,7 @@ model = NeuralNetwork()
 
 learning_rate = 5e-2
 batch_size = 64
-epochs = 3
+epochs = 4
 
 train_dataloader = DataLoader(training_data, batch_size=batch_size, shuffle=True)
 test_dataloader = DataLoader(test_data, batch_size=batch_size)
