@@ -9,14 +9,17 @@ their mean and sample standard deviation s. jitgrad, with seed 0, passes within
 seed's result is mean ± t(0.995, 4 dof) s sqrt(1 + 1/5) = mean ± 5.04 s (assuming the
 results are normal); jitgrad draws other random numbers than torch, so it is one more seed,
 and its float32 arithmetic differs from torch's in rounding only (the 1e-3 relative floor,
-for a script whose spread is smaller than that). The band is not a check that jitgrad
-computes what torch does step by step (tests/test_against_torch.py does that per op).
+for a script whose spread is smaller than that). Each band excludes the script's metric
+without learning (``UNTRAINED``), so a jitgrad that does not train fails; the band is not a
+check that jitgrad computes what torch does step by step (tests/test_against_torch.py does
+that per op).
 
 Scripts that do not run under jitgrad yet are marked xfail (not strict) with the first thing
 they miss; remove a mark when the door it names is built.
 """
 import importlib.util
 import json
+import math
 import re
 
 import pytest
@@ -46,6 +49,26 @@ NOT_YET = {name: f"needs jitgrad.manual_seed, then {then}" for name, then in {
 }.items()}
 
 
+#: What each script's metric is without learning (chance accuracy, the loss of uniform or zero
+#: predictions, the regression's cap): the band must exclude it, or the comparison would pass
+#: a jitgrad that does not train.
+UNTRAINED = {
+    "char_rnn_classification": 1 / 4,  # accuracy, 4 languages
+    "lstm_tagger": math.log(3),  # NLL of uniform scores over 3 tags
+    "makemore_mlp": math.log(21),  # cross-entropy of a uniform guess over 21 characters
+    "nn_tutorial": math.log(10),
+    "optimization_tutorial": 1 / 10,
+    "polynomial_autograd": 999.5,  # sum of sin(x)^2 over the 2000 points: a zero polynomial
+    "polynomial_nn": 999.5,
+    "polynomial_optim": 999.5,
+    "polynomial_tensor": 999.5,
+    "quickstart_digits": 1 / 10,
+    "regression": 4.0,  # log10 of the 10000-batch cap: never converged
+    "time_sequence_prediction": 0.5,  # mean of sin^2: predicting zeros
+    "vae": 784 * math.log(2),  # binary cross-entropy of 0.5 everywhere, per image (KL 0)
+}
+
+
 def band(name):
     """(low, high): where jitgrad's result must fall (module docstring)."""
     spread = SPREAD[name]
@@ -63,6 +86,12 @@ def test_every_script_is_measured_and_prints_its_result_under_its_name():
     for name, path in SCRIPTS.items():
         assert re.search(rf'print\(f"RESULT {name}=', path.read_text()), name
         assert len(SPREAD[name]["values"]) == len(corpus.SEEDS)
+
+
+@pytest.mark.parametrize("name", sorted(SCRIPTS))
+def test_each_band_excludes_the_untrained_result(name):
+    low, high = band(name)
+    assert not low <= UNTRAINED[name] <= high, (name, low, high)
 
 
 @pytest.mark.parametrize("name", sorted(SCRIPTS))
