@@ -27,3 +27,16 @@ def no_grad():
         yield
     finally:
         _state.enabled = previous
+
+
+@contextlib.contextmanager
+def enable_grad():
+    """Inside ``with enable_grad():`` ops record the graph again, even within ``no_grad()``
+    (PyTorch's ``enable_grad``: an optimizer's step runs its closure so). Leaving restores
+    the previous state, also when an exception is raised."""
+    previous = is_grad_enabled()
+    _state.enabled = True
+    try:
+        yield
+    finally:
+        _state.enabled = previous

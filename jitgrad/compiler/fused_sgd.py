@@ -65,7 +65,10 @@ def _releasing_sgd_step(event):
     if event[0] != "call" or event[1] is not _STEP or type(event[2][0]) is not SGD:
         return False
     bound = _STEP_SIGNATURE.bind(*event[2], **event[3])
-    return bool(bound.arguments.get("zero", True))
+    zero = bound.arguments.get("zero", True)
+    if callable(zero) or bound.arguments.get("closure") is not None:
+        return False  # step(closure): the backward pass runs inside the step
+    return bool(zero)
 
 
 def _fusable_inputs(nodes, sources, ops, optimizer):

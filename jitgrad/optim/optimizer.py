@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 
 from jitgrad.autograd.engine import release_grad, zero_grad
+from jitgrad.autograd.grad_mode import enable_grad
 from jitgrad.autograd.recording import recorded
 from jitgrad.backend.dtypes import KERNEL_DTYPES, describe
 
@@ -91,13 +92,21 @@ class Optimizer:
 
     # --- the step -----------------------------------------------------------------------
     @recorded
-    def step(self, zero=True):
+    def step(self, zero=True, closure=None):
         """Update every parameter that has a gradient; then, unless ``zero=False``, release the
         gradients (``.grad`` becomes None; the next backward starts from zero).
+
+        ``closure`` (PyTorch's ``step(closure)``, also given in ``zero``'s place): a function
+        that re-evaluates the model, calls ``backward`` and returns the loss; it runs first,
+        with gradients recorded even inside ``no_grad()``, and ``step`` returns its loss
+        (without a closure, None).
 
         Raises, changing nothing, if a parameter's dtype or shape changed since the optimizer
         was made or its state was. Warns (once per optimizer) if no parameter had a gradient.
         """
+        if callable(zero):  # step(closure), PyTorch's positional argument
+            zero, closure = True, zero
+        loss = None if closure is None else run_closure(closure)
         self._check_parameters()
         updated = 0
         for group in self.param_groups:
@@ -110,6 +119,7 @@ class Optimizer:
             warnings.warn(f"{self._name}.step: no parameter has a gradient, so nothing was "
                           "updated; call loss.backward() before step()", RuntimeWarning,
                           stacklevel=3)  # the caller of the @recorded wrapper
+        return loss
 
     def update_group(self, params, group, zero):
         """Update ``params`` (those of ``group`` that have a gradient) with its settings; then,
@@ -202,6 +212,12 @@ class Optimizer:
             group.update({key: value for key, value in saved.items() if key != "params"})
         self.state = {parameters[position]: values
                       for position, values in copy.deepcopy(state).items()}
+
+
+def run_closure(closure):
+    """``closure()`` with the graph recorded (as PyTorch's ``enable_grad``), its loss."""
+    with enable_grad():
+        return closure()
 
 
 def state_array(state, name, p):
