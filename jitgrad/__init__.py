@@ -17,6 +17,7 @@ from . import kernel_cache as _kernel_cache
 _kernel_cache.drop_if_sources_changed()  # before any kernel loads from Numba's cache
 from . import functional, init, optim
 from .activation_layers import GELU, LeakyReLU, LogSoftmax, Softmax
+from .amp import autocast, is_autocast_enabled
 from .anomaly import AnomalyError, detect_anomaly
 from .compiler import compile  # noqa: A004 -- torch.compile's name
 from .creation import ones, ones_like, randn, zeros, zeros_like
@@ -37,10 +38,19 @@ from .warmup import warmup
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name):
+    """``jitgrad.bfloat16``: NumPy's bfloat16 (ml_dtypes'), imported on first use (0.5 s)."""
+    if name == "bfloat16":
+        from .amp import bfloat16
+        return bfloat16()
+    raise AttributeError(f"module 'jitgrad' has no attribute {name!r}")
+
+
 __all__ = ["Adam", "AdamW", "AnomalyError", "BCEWithLogitsLoss", "BatchNorm1d",
            "CrossEntropyLoss", "Dropout", "Embedding", "Flatten", "GELU", "History", "Identity",
            "L1Loss", "LSTMCell", "Layer", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax",
            "MSELoss", "RMSprop", "RNNCell", "ReLU", "SGD", "Sequential", "Sigmoid", "Softmax",
-           "Tanh", "Tensor", "cat", "clip_grad_norm", "compile", "detect_anomaly", "fit", "functional",
-           "get_default_dtype", "init", "load", "no_grad", "ones", "ones_like", "optim", "profile", "randn",
+           "Tanh", "Tensor", "autocast", "cat", "clip_grad_norm", "compile", "detect_anomaly", "fit", "functional",
+           "get_default_dtype", "init", "is_autocast_enabled", "load", "no_grad", "ones", "ones_like", "optim", "profile", "randn",
            "save", "set_default_dtype", "stack", "warmup", "zeros", "zeros_like"]

@@ -4,9 +4,10 @@ import numpy as np
 
 from kernels import matmul as k
 
+from .. import amp
 from ..dtypes import describe, float_dtype
 from ..gemm import ensure_chosen
-from .base import Op, add_or_return, matrix
+from .base import ACCUMULATED, Op, add_or_return, matrix
 from .registry import BadInput, Example, apply, lift, register
 
 
@@ -21,16 +22,46 @@ class MM(Op):
             raise ValueError(f"mm: cannot multiply {describe(a)} by {describe(b)}; mm needs "
                              "2-D operands (n, k) and (k, m) with equal inner dims")
         dtype = float_dtype("mm", a, b)
+        if amp.bf16_products(dtype):
+            return self._forward_bf16(matrix(a, dtype), matrix(b, dtype))
         ensure_chosen()
         self.a, self.b = matrix(a, dtype), matrix(b, dtype)
         return k.mm(self.a, self.b)
 
+    #: Under autocast (jitgrad.amp): the operands' bfloat16 bits, else None.
+    a16 = b16 = None
+    #: Which inputs are parameters, whose rounding autocast keeps for the block (set by mm).
+    cached_inputs = ()
+
+    def _forward_bf16(self, a, b, bias=None):
+        self.a16, self.b16 = (amp.rounded(x) for x in (a, b))
+        for index in self.cached_inputs:
+            amp.remember((a, b)[index], (self.a16, self.b16)[index])
+        self.emits = False  # the source form multiplies float32
+        return amp.product(self.a16, self.b16, bias)
+
     def backward(self, grad, needs_grad, into):
+        if self.a16 is not None:
+            return self._backward_bf16(grad, needs_grad, into)
         grad = matrix(grad, grad.dtype)
         return [add_or_return(into[0], k.mm_grad_left, k.mm_grad_left_into, grad, self.b)
                 if needs_grad[0] else None,
                 add_or_return(into[1], k.mm_grad_right, k.mm_grad_right_into, self.a, grad)
                 if needs_grad[1] else None]
+
+    def _backward_bf16(self, grad, needs_grad, into):
+        """The forward's bfloat16 operands times the gradient's rounding, in float32."""
+        g16 = amp.rounded(matrix(grad, grad.dtype))
+        grads = []
+        for index, (left, right) in enumerate(((g16, self.b16.T), (self.a16.T, g16))):
+            if not needs_grad[index]:
+                grads.append(None)
+            elif into[index] is None:
+                grads.append(amp.product(left, right))
+            else:
+                amp.multiply_into(left, right, into[index])
+                grads.append(ACCUMULATED)
+        return grads
 
     scaled_grad_inputs = (1,)
 
@@ -39,7 +70,10 @@ class MM(Op):
             self._add_scaled_grad(index, grad, out, scale)
 
     def _add_scaled_grad(self, index, grad, out, scale):
-        k.mm_grad_right_scaled_into(self.a, matrix(grad, grad.dtype), out, scale)
+        if self.a16 is not None:
+            amp.multiply_into(self.a16.T, amp.rounded(matrix(grad, grad.dtype)), out, scale)
+        else:
+            k.mm_grad_right_scaled_into(self.a, matrix(grad, grad.dtype), out, scale)
 
     # the source form (jitgrad/codegen.py), whose arrays are C-contiguous, of one dtype
     emits = True
@@ -72,6 +106,8 @@ class Linear(MM):
             raise ValueError(f"linear: cannot compute {describe(x)} @ {describe(w)}{bias}; needs "
                              "x (n, k), weight (k, m) and bias (m,)")
         dtype = float_dtype("linear", x, w) if b is None else float_dtype("linear", x, w, b)
+        if amp.bf16_products(dtype):
+            return self._forward_bf16(matrix(x, dtype), matrix(w, dtype), b)
         ensure_chosen()
         self.a, self.b = matrix(x, dtype), matrix(w, dtype)
         if b is None:
@@ -127,7 +163,17 @@ def _emit_add_or_return(src, name, into, fresh_kernel, into_kernel, *args):
 
 def mm(a, b):
     """The book's matrix product: (n, k).mm((k, m)) -> (n, m)."""
-    return apply(MM(), a, lift(a, b))
+    b = lift(a, b)
+    return apply(_product_op(MM, a, b), a, b)
+
+
+def _product_op(op_class, *operands):
+    """An ``op_class`` op that knows which operands are parameters (autocast caches their
+    bfloat16 roundings for its block)."""
+    op = op_class()
+    if amp.is_autocast_enabled():
+        op.cached_inputs = tuple(i for i, t in enumerate(operands[:2]) if t.autograd and t.creators is None)
+    return op
 
 
 def matmul(a, b):
@@ -157,7 +203,8 @@ def linear(x, weight, bias=None):
     The weight is (in, out), as the book's ``Linear.weight`` stores it; PyTorch's
     ``F.linear`` takes (out, in), so pass ``weight.T`` for a PyTorch-layout matrix.
     """
-    return apply(Linear(), x, weight) if bias is None else apply(Linear(), x, weight, bias)
+    op = _product_op(Linear, x, weight)
+    return apply(op, x, weight) if bias is None else apply(op, x, weight, bias)
 
 
 register("mm", mm, methods=["mm"], examples=[
