@@ -116,9 +116,9 @@ def rounded(array):
     entry = cache.get(id(array)) if cache is not None else None
     if entry is not None and entry[0] is array:
         return entry[1]
-    bits = k.to_bf16(array).T if array.flags.f_contiguous and not array.flags.c_contiguous \
-        else k.to_bf16(np.ascontiguousarray(array))
-    return bits
+    if array.flags.f_contiguous and not array.flags.c_contiguous:
+        return k.to_bf16(array.T).T
+    return k.to_bf16(array)
 
 
 def remember(array, bits):

@@ -69,16 +69,16 @@ def from_bf16_into(bits, out):
 # large arrays, and a 2048 x 2048 result allocated inside Numba took 4-8 times the
 # conversion's own time in page faults (measured here).
 def to_bf16(x):
-    """x (float32, C-contiguous) rounded to bfloat16: a new uint16 array of x's shape."""
+    """x (float32) rounded to bfloat16: a new C-contiguous uint16 array of x's shape."""
     out = np.empty(x.shape, BITS)
-    to_bf16_into(x, out)
+    to_bf16_into(np.ascontiguousarray(x, np.float32), out)
     return out
 
 
 def from_bf16(bits):
-    """bfloat16 bits (uint16, C-contiguous) as float32: a new array of their shape."""
+    """bfloat16 bits (uint16) as float32: a new C-contiguous array of their shape."""
     out = np.empty(bits.shape, np.float32)
-    from_bf16_into(bits, out)
+    from_bf16_into(np.ascontiguousarray(bits, BITS), out)
     return out
 
 
