@@ -24,6 +24,7 @@ import os
 import threading
 import time
 import warnings
+import weakref
 
 import numpy as np
 
@@ -47,7 +48,7 @@ class AutocastFallback(UserWarning):
 class _State(threading.local):
     enabled = False
     depth = 0  # nesting of autocast blocks
-    cache = None  # {id(array): (array, its bf16 bits)} for the outermost block
+    cache = None  # {id(parameter array)} rounded in the outermost block
 
 
 _state = _State()
@@ -75,7 +76,7 @@ class autocast(contextlib.ContextDecorator):
         self._saved.append((_state.enabled, _state.cache))
         _state.enabled = self.enabled
         if _state.depth == 0 or not self.cache_enabled:
-            _state.cache = {} if self.cache_enabled else None
+            _state.cache = set() if self.cache_enabled else None
         _state.depth += 1
         return self
 
@@ -109,22 +110,30 @@ def bf16_products(dtype):
 
 # --- the products --------------------------------------------------------------------------
 
-def rounded(array):
+def rounded(array, parameter=False):
     """``array`` (float32, 2-D, any layout) as bfloat16 bits in the same layout (a transposed
-    view stays one), from the block's cache when it is a cached parameter's."""
-    cache = _state.cache
-    entry = cache.get(id(array)) if cache is not None else None
-    if entry is not None and entry[0] is array:
-        return entry[1]
-    if array.flags.f_contiguous and not array.flags.c_contiguous:
-        return k.to_bf16(array.T).T
-    return k.to_bf16(array)
+    view stays one). A ``parameter``'s are rounded once per outermost autocast block, into a
+    buffer kept while the parameter's array lives: allocating its pages anew every step cost
+    more than the rounding itself (8 against 3.5 ms for 2048 x 2048, measured here)."""
+    transposed = array.flags.f_contiguous and not array.flags.c_contiguous
+    source = array.T if transposed else np.ascontiguousarray(array)
+    if not parameter or _state.cache is None:
+        bits = k.to_bf16(source)
+    else:
+        key = id(array)
+        owner, bits = _buffers.get(key, (None, None))
+        if owner is None or owner() is not array:  # a new parameter, or a new array for one
+            owner, bits = weakref.ref(array, lambda _: _buffers.pop(key, None)), None
+        if bits is None or key not in _state.cache:
+            bits = np.empty(source.shape, k.BITS) if bits is None else bits
+            k.to_bf16_into(source, bits)
+            _buffers[key] = (owner, bits)
+            _state.cache.add(key)
+    return bits.T if transposed else bits
 
 
-def remember(array, bits):
-    """Cache ``bits`` as ``array``'s rounding for the rest of the outermost block."""
-    if _state.cache is not None:
-        _state.cache[id(array)] = (array, bits)
+#: {id(parameter array): (weak reference to it, its bfloat16 buffer)}
+_buffers = {}
 
 
 def product(a16, b16, bias=None):

@@ -173,19 +173,24 @@ def test_as_a_decorator(native):
     assert inside() and not jitgrad.is_autocast_enabled()
 
 
-def test_a_parameter_is_rounded_once_per_block(native, monkeypatch):
+def test_a_parameter_is_rounded_once_per_block_into_one_buffer(native, monkeypatch):
     w = jitgrad.Tensor(random(8, 8), autograd=True)
     x = jitgrad.Tensor(random(3, 8, seed=1))
-    calls = []
-    real = k.to_bf16
-    monkeypatch.setattr(k, "to_bf16", lambda array: calls.append(array.shape) or real(array))
+    rounded_shapes = []
+    real = k.to_bf16_into
+    monkeypatch.setattr(k, "to_bf16_into",
+                        lambda a, out: rounded_shapes.append(a.shape) or real(a, out))
     with jitgrad.autocast("cpu"):
-        h = x.mm(w)
-        h = h.mm(w)  # the second use of w: its rounding comes from the block's cache
-    assert calls.count((8, 8)) == 1
+        first = x.mm(w)
+        second = first.mm(w)  # the second use of w: its rounding comes from the block's cache
+    assert rounded_shapes.count((8, 8)) == 1
+    assert second._op.b16 is first._op.b16
+    w.data *= 2  # in place, between blocks (as an optimizer's step)
     with jitgrad.autocast("cpu"):
-        x.mm(w)
-    assert calls.count((8, 8)) == 2  # a new block rounds the (possibly updated) weight again
+        third = x.mm(w)
+    assert rounded_shapes.count((8, 8)) == 2  # a new block rounds the updated weight again
+    assert third._op.b16 is first._op.b16  # into the same buffer
+    np.testing.assert_array_equal(third._op.b16, k.to_bf16(w.data))
 
 
 def test_training_keeps_float32_master_weights(native):

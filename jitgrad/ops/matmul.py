@@ -34,9 +34,8 @@ class MM(Op):
     cached_inputs = ()
 
     def _forward_bf16(self, a, b, bias=None):
-        self.a16, self.b16 = (amp.rounded(x) for x in (a, b))
-        for index in self.cached_inputs:
-            amp.remember((a, b)[index], (self.a16, self.b16)[index])
+        self.a, self.b = a, b  # the inputs' own arrays, kept by the graph anyway (profiler)
+        self.a16, self.b16 = (amp.rounded(x, i in self.cached_inputs) for i, x in enumerate((a, b)))
         # jitgrad.compile does not replay bf16 products yet: a step with them runs eagerly
         self.replayable = False
         return amp.product(self.a16, self.b16, bias)
