@@ -18,7 +18,7 @@ import zipfile
 import zlib
 
 import numpy as np
-from safetensors import SafetensorError
+from safetensors import SafetensorError, deserialize
 from safetensors.numpy import load as load_safetensors
 from safetensors.numpy import save as save_safetensors
 
@@ -77,7 +77,7 @@ def read(path):
         return _read_npz(path)
     try:
         header = _safetensors_header(content)
-        arrays = load_safetensors(content)
+        arrays = _load_arrays(content)
     except (ValueError, SafetensorError, struct.error, UnicodeDecodeError) as error:
         if content.startswith(b"\x93NUMPY"):
             raise ModelFileError(f"load: {path} holds a single array (.npy), not a jitgrad "
@@ -87,6 +87,23 @@ def read(path):
         raise ModelFileError(f"load: {path} is a safetensors file but not one jitgrad wrote "
                              f"(no {FORMAT!r} format in its metadata)")
     return _decode(json.loads(header["structure"]), arrays), json.loads(header["metadata"])
+
+
+#: safetensors' dtype names as NumPy's (little-endian, as the format stores them)
+_DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "U64": "<u8", "I32": "<i4",
+           "U32": "<u4", "I16": "<i2", "U16": "<u2", "I8": "i1", "U8": "u1", "BOOL": "?"}
+
+
+def _load_arrays(content):
+    """safetensors' ``load``, and BF16 tensors as ``jitgrad.bfloat16`` arrays (safetensors'
+    NumPy side has no bfloat16)."""
+    header_end = 8 + int.from_bytes(content[:8], "little")
+    if b'"BF16"' not in content[8:header_end]:
+        return load_safetensors(content)
+    from .amp import bfloat16
+    return {name: np.frombuffer(view["data"], bfloat16() if view["dtype"] == "BF16"
+                                else _DTYPES[view["dtype"]]).reshape(view["shape"])
+            for name, view in deserialize(content)}
 
 
 def _state_of(obj):

@@ -302,3 +302,51 @@ def test_jitgrad_bfloat16_is_numpys():
     assert jitgrad.bfloat16 == np.dtype(ml_dtypes.bfloat16)
     with jitgrad.autocast("cpu", dtype=jitgrad.bfloat16):
         assert jitgrad.is_autocast_enabled()
+
+
+def test_rnn_cell_products_run_in_bfloat16(native):
+    jitgrad.set_default_dtype(np.float32)
+    try:
+        cell = jitgrad.RNNCell(5, 7, 3)
+    finally:
+        jitgrad.set_default_dtype(np.float64)
+    x, hidden = jitgrad.Tensor(random(4, 5)), cell.init_hidden(batch_size=4)
+    hidden = hidden.float()
+    with jitgrad.autocast("cpu"):
+        output, hidden = cell.forward(x, hidden)
+    assert output._op.a16 is not None and output.data.dtype == np.float32
+    assert_product_close(output.data - cell.w_ho.bias.data, hidden.data, cell.w_ho.weight.data)
+
+
+# --- bfloat16 tensors and files -----------------------------------------------------------------
+
+def test_to_bfloat16_rounds_and_back_is_exact(tmp_path):
+    pytest.importorskip("ml_dtypes")
+    values = random(3, 4) * 100
+    t = jitgrad.Tensor(values, autograd=True)
+    stored = t.bfloat16()
+    assert stored.data.dtype == jitgrad.bfloat16 and stored.data.shape == (3, 4)
+    np.testing.assert_array_equal(stored.data.view(np.uint16), k.to_bf16(values))
+    back = stored.float()
+    np.testing.assert_array_equal(back.data, rounded(values).astype(np.float32))
+    (back * 3.0).sum().backward()
+    assert t.grad.data.dtype == np.float32
+    np.testing.assert_array_equal(t.grad.data, np.full((3, 4), 3.0, np.float32))
+    with pytest.raises(TypeError, match="add: unsupported dtype bfloat16"):
+        stored + stored
+
+
+def test_bfloat16_tensors_are_saved_as_bf16_safetensors(tmp_path):
+    pytest.importorskip("ml_dtypes")
+    path = tmp_path / "w.safetensors"
+    weights = jitgrad.Tensor(random(5, 6)).bfloat16()
+    jitgrad.save({"w": weights, "steps": np.arange(3)}, path)
+    loaded = jitgrad.load(path)
+    assert loaded["w"].dtype == jitgrad.bfloat16
+    np.testing.assert_array_equal(loaded["w"].view(np.uint16), weights.data.view(np.uint16))
+    np.testing.assert_array_equal(loaded["steps"], np.arange(3))
+    torch = pytest.importorskip("torch")
+    from safetensors.torch import load_file
+    theirs = load_file(path)["w"]
+    assert theirs.dtype == torch.bfloat16
+    np.testing.assert_array_equal(theirs.float().numpy(), weights.float().data)
