@@ -350,3 +350,16 @@ def test_bfloat16_tensors_are_saved_as_bf16_safetensors(tmp_path):
     theirs = load_file(path)["w"]
     assert theirs.dtype == torch.bfloat16
     np.testing.assert_array_equal(theirs.float().numpy(), weights.float().data)
+
+
+def test_benchmark_steps_follow_pytorch_autocasts_losses(native):
+    """The bf16 benchmark's steps (benchmarks/bf16_steps.py), scaled down: five SGD steps
+    under each library's autocast lose the same, to bfloat16's few roundings."""
+    pytest.importorskip("torch")
+    from benchmarks.bf16_steps import autocast_step
+    from benchmarks.workloads import WORKLOADS
+    workload = WORKLOADS["mlp_large"].scaled(8)
+    ours, theirs = autocast_step(workload, "jitgrad"), autocast_step(workload, "torch")
+    for _ in range(5):
+        mine, torch_loss = ours(), theirs()
+        assert abs(mine - torch_loss) <= 0.02 * abs(torch_loss)
