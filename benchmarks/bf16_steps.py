@@ -2,7 +2,7 @@
 
     python -m benchmarks.bf16_steps [--workloads mlp_large,mlp_wide] [--rounds 9] [--seconds 0.5]
 
-Four steps per workload, from the same parameters and data (``benchmarks.workloads``):
+Four steps per workload, and the bf16 products alone (the floor), from the same parameters and data (``benchmarks.workloads``):
 jitgrad and PyTorch eager in float32, and each with its forward and loss under its own
 autocast (``jitgrad.autocast("cpu", dtype=jitgrad.bfloat16)``, ``torch.autocast("cpu",
 dtype=torch.bfloat16)``), backward and SGD outside it, parameters float32. Each round runs
@@ -20,7 +20,7 @@ import numpy as np
 from benchmarks import workloads
 from benchmarks.interleaved import median_step
 
-NAMES = ("jitgrad_f32", "jitgrad_bf16", "torch_f32", "torch_bf16")
+NAMES = ("jitgrad_f32", "jitgrad_bf16", "torch_f32", "torch_bf16", "bf16_floor")
 #: Pause before each measurement: OpenMP's and OpenBLAS's idle threads spin for up to 0.2 s.
 SETTLE = 0.3
 
@@ -48,7 +48,23 @@ def build(workload):
     return {"jitgrad_f32": workloads.build_step(workload, "jitgrad", "float32"),
             "jitgrad_bf16": autocast_step(workload, "jitgrad"),
             "torch_f32": workloads.build_step(workload, "torch", "float32"),
-            "torch_bf16": autocast_step(workload, "torch")}
+            "torch_bf16": autocast_step(workload, "torch"),
+            "bf16_floor": bf16_floor(workload)}
+
+
+def bf16_floor(workload):
+    """The step's products alone on the bf16 GEMM jitgrad chose, on operands rounded once
+    (transposed ones as views, as the backward reads them), into preallocated outputs."""
+    from jitgrad import amp
+    from kernels import bf16
+    rng = np.random.default_rng(0)
+    calls = []
+    for product in workload.products():
+        a, b, out = product.operands(np.float32, rng)
+        a16, b16 = (bf16.to_bf16(x.T).T if x.flags.f_contiguous and not x.flags.c_contiguous
+                    else bf16.to_bf16(x) for x in (a, b))
+        calls.append((a16, b16, out))
+    return lambda: [amp.multiply_into(a16, b16, out, beta=0.0) for a16, b16, out in calls]
 
 
 def measure(steps, rounds, seconds):
@@ -95,9 +111,9 @@ def main(argv=None):
     peak = bf16_peak()
     print(f"bf16 GEMM peak (2048³, {jitgrad.amp.library()}): {peak:.0f} GFLOP/s")
     print("| workload | jitgrad f32 ms | jitgrad bf16 ms | torch f32 ms | torch autocast ms "
-          "| jitgrad bf16 / torch autocast | jitgrad bf16 / jitgrad f32 | jitgrad bf16 GFLOP/s (of peak) "
-          "| torch autocast GFLOP/s |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| bf16 GEMM floor ms | jitgrad bf16 / torch autocast | jitgrad bf16 / jitgrad f32 "
+          "| jitgrad bf16 / floor | jitgrad bf16 GFLOP/s (of peak) | torch autocast GFLOP/s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name in args.workloads.split(","):
         workload = workloads.WORKLOADS[name]
         results = measure(build(workload), args.rounds, args.seconds)
@@ -106,6 +122,7 @@ def main(argv=None):
         print(f"| {name} | " + " | ".join(f"{medians[n] * 1e3:.2f}" for n in NAMES)
               + f" | {span([r['jitgrad_bf16'] / r['torch_bf16'] for r in results])}"
               + f" | {span([r['jitgrad_bf16'] / r['jitgrad_f32'] for r in results])}"
+              + f" | {span([r['jitgrad_bf16'] / r['bf16_floor'] for r in results])}"
               + f" | {flops / medians['jitgrad_bf16']:.0f} ({flops / medians['jitgrad_bf16'] / peak:.0%})"
               + f" | {flops / medians['torch_bf16']:.0f} |", flush=True)
 
