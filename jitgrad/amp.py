@@ -21,6 +21,7 @@ and the products run in float32. Nothing is loaded at ``import jitgrad``.
 import contextlib
 import functools
 import os
+import sys
 import threading
 import time
 import warnings
@@ -225,9 +226,16 @@ def _fastest(loaded):
 
 
 def _fall_back(reason):
+    """Warn (pointing at the first caller outside jitgrad) and return (None, reason)."""
+    frame, level = sys._getframe(0), 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
     warnings.warn(f"jitgrad.autocast: {reason}; matrix products run in float32",
-                  AutocastFallback, stacklevel=4)
+                  AutocastFallback, stacklevel=level)
     return None, reason
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
 
 def native_bf16():
