@@ -1,7 +1,8 @@
 """bfloat16 training steps (forward and loss under each library's autocast, float32
 parameters, SGD) beside the float32 steps and PyTorch's, and the bf16 GEMM's 2048³ peak: one
-pytest-benchmark group per workload, PASSES passes (``benchmarks.report``-style ratios are in
-``python -m benchmarks.bf16_steps``, which interleaves the four within seconds).
+pytest-benchmark group per workload, PASSES passes; ``benchmarks.report`` tabulates them
+("bfloat16 mixed precision"), and ``python -m benchmarks.bf16_steps`` interleaves the four
+within seconds.
 
     pytest benchmarks/test_bf16_steps.py --benchmark-only --benchmark-json=bf16.json
 """
@@ -45,7 +46,7 @@ def test_bf16_step(measure, workload, name, run):
     require(implementation)
     if bf16 and implementation == "jitgrad":
         require_bf16_gemm()
-    measure(step(workload, name), group=f"{workload}-bf16", seconds=STEP_SECONDS, kind="step",
+    measure(step(workload, name), group=f"{workload}-bf16", seconds=STEP_SECONDS, kind="bf16_step",
             workload=workload, dtype="bfloat16" if bf16 else "float32",
             implementation=name, run=run, gemm_flops=gemm_flops(WORKLOADS[workload]))
 

@@ -398,3 +398,29 @@ def test_train_precision_bf16_refuses_float64(capsys):
     from tests.helpers.command import run_main
     status, _, err = run_main(capsys, "train", "--precision", "bf16", "--dtype", "float64")
     assert status != 0 and "--precision bf16" in err and "float32" in err
+
+
+def test_report_tabulates_the_bf16_steps_against_the_bf16_peak(tmp_path):
+    import json
+
+    from benchmarks import report
+    medians = [{"jitgrad_f32": 0.004, "jitgrad_bf16": 0.002, "torch_f32": 0.005, "torch_bf16": 0.0025},
+               {"jitgrad_f32": 0.008, "jitgrad_bf16": 0.003, "torch_f32": 0.010, "torch_bf16": 0.006}]
+    benches = [{"fullname": f"test_bf16_step[mlp_large-{name}-pass{run}]",
+                "extra_info": {"kind": "bf16_step", "workload": "mlp_large", "implementation": name,
+                               "run": run, "gemm_flops": 10 ** 9},
+                "stats": {"median": median, "min": median}}
+               for run, times in enumerate(medians, 1) for name, median in times.items()]
+    benches.append({"fullname": "test_bf16_gemm_peak", "stats": {"median": 0.002, "min": 0.002},
+                    "extra_info": {"kind": "peak", "dtype": "bfloat16", "size": 2048,
+                                   "flops": 10 ** 9, "backend": "dnnl"}})
+    path = tmp_path / "bf16.json"
+    path.write_text(json.dumps({"benchmarks": benches}))
+    section = report.report(path).split("### bfloat16 mixed precision")[1]
+    row = next(line for line in section.splitlines() if line.startswith("| mlp_large"))
+    cells = row.strip(" |").split(" | ")
+    # ms (medians of 2 and 3, ...); bf16 / autocast per pass 0.8 and 0.5; bf16 / f32 0.5, 0.375
+    assert cells[1:5] == ["6.00", "2.50", "7.50", "4.25"]
+    assert cells[5:9] == ["0.65", "0.50-0.80", "0.44", "0.38-0.50"]
+    # 1 GFLOP in 2.5 ms is 400 GFLOP/s, 80% of the 500 GFLOP/s peak; 2 passes
+    assert cells[9:] == ["400", "80%", "2"]
