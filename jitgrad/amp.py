@@ -150,8 +150,11 @@ def multiply_into(a16, b16, out, alpha=1.0, beta=1.0):
     """out = alpha * a16 @ b16 + beta * out, on the chosen bf16 GEMM."""
     if out.size == 0:
         return
-    if a16.shape[1] == 0:
-        out *= beta
+    if a16.shape[1] == 0:  # an empty sum; ``out`` may be uninitialised when beta is 0
+        if beta == 0:
+            out[...] = 0
+        else:
+            out *= beta
         return
     gemm()(a16, b16, out, alpha, beta)
 

@@ -424,3 +424,14 @@ def test_report_tabulates_the_bf16_steps_against_the_bf16_peak(tmp_path):
     assert cells[5:9] == ["0.65", "0.50-0.80", "0.44", "0.38-0.50"]
     # 1 GFLOP in 2.5 ms is 400 GFLOP/s, 80% of the 500 GFLOP/s peak; 2 passes
     assert cells[9:] == ["400", "80%", "2"]
+
+
+@pytest.mark.parametrize("shapes", [((3, 0), (0, 4)), ((0, 5), (5, 2)), ((3, 5), (5, 0))])
+def test_empty_products(native, shapes):
+    a, b = (jitgrad.Tensor(np.ones(shape, np.float32), autograd=True) for shape in shapes)
+    with jitgrad.autocast("cpu"):
+        out = a @ b
+    np.testing.assert_array_equal(out.data, np.zeros((shapes[0][0], shapes[1][1]), np.float32))
+    out.sum().backward()
+    assert a.grad.data.shape == shapes[0] and not a.grad.data.any()
+    assert b.grad.data.shape == shapes[1] and not b.grad.data.any()
