@@ -48,26 +48,41 @@ def _round_bits(word):
 
 
 @kernel
-def to_bf16_into(x, out):
-    """out[...] = x rounded to bfloat16 bits: x float32 (any shape, C-contiguous), out uint16
-    of x's shape."""
-    words, flat = x.reshape(-1).view(np.uint32), out.reshape(-1)
+def round_flat(x, out):
+    """out[i] = the bfloat16 bits of x[i]: x float32 (n,), out uint16 (n,)."""
+    words = x.view(np.uint32)
     for i in range(words.size):
-        flat[i] = _round_bits(words[i])
+        out[i] = _round_bits(words[i])
 
 
 @kernel
+def widen_flat(bits, out):
+    """out[i] = bfloat16 bits[i] as float32, exactly: bits uint16 (n,), out float32 (n,)."""
+    words = out.view(np.uint32)
+    for i in range(bits.size):
+        words[i] = _U(bits[i]) << _U(16)
+
+
+# The kernels take flat arrays, one signature whatever the shape; the wrappers allocate with
+# NumPy, not inside the kernels: a 2048 x 2048 result allocated inside Numba took 4-8 times
+# the conversion's own time in page faults (measured here).
+def to_bf16_into(x, out):
+    """out[...] = x rounded to bfloat16 bits: x float32 and out uint16 of one shape, both
+    C-contiguous."""
+    round_flat(_flat(x, "x"), _flat(out, "out"))
+
+
 def from_bf16_into(bits, out):
-    """out[...] = bfloat16 bits (uint16, any shape, C-contiguous) as float32, exactly: out
-    float32 of bits' shape."""
-    source, flat = bits.reshape(-1), out.reshape(-1).view(np.uint32)
-    for i in range(source.size):
-        flat[i] = _U(source[i]) << _U(16)
+    """out[...] = bfloat16 ``bits`` (uint16) as float32: both of one shape, C-contiguous."""
+    widen_flat(_flat(bits, "bits"), _flat(out, "out"))
 
 
-# The results are allocated by NumPy, not inside the kernels: NumPy asks for huge pages for
-# large arrays, and a 2048 x 2048 result allocated inside Numba took 4-8 times the
-# conversion's own time in page faults (measured here).
+def _flat(array, name):
+    if not array.flags.c_contiguous:
+        raise ValueError(f"bf16 conversion: {name} must be C-contiguous, got strides {array.strides}")
+    return array.reshape(-1)
+
+
 def to_bf16(x):
     """x (float32) rounded to bfloat16: a new C-contiguous uint16 array of x's shape."""
     out = np.empty(x.shape, BITS)
