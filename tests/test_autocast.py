@@ -435,3 +435,16 @@ def test_empty_products(native, shapes):
     out.sum().backward()
     assert a.grad.data.shape == shapes[0] and not a.grad.data.any()
     assert b.grad.data.shape == shapes[1] and not b.grad.data.any()
+
+
+def test_info_names_the_bf16_gemm_or_why_there_is_none(float32_fallback, monkeypatch):
+    from jitgrad.apps import sysinfo
+    monkeypatch.setenv(amp.OVERRIDE, "off")
+    assert "bf16 gemm     none (JITGRAD_BF16=off): jitgrad.autocast's products run in float32" \
+        in sysinfo.report()
+    fresh_choice(monkeypatch, "dnnl")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", amp.AutocastFallback)
+        if amp.gemm() is None:
+            pytest.skip("no native bf16 GEMM here")
+    assert "bf16 gemm     dnnl, for jitgrad.autocast's products" in sysinfo.report()
