@@ -4,6 +4,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import jitgrad
 from jitgrad import amp
@@ -448,3 +450,24 @@ def test_info_names_the_bf16_gemm_or_why_there_is_none(float32_fallback, monkeyp
         if amp.gemm() is None:
             pytest.skip("no native bf16 GEMM here")
     assert "bf16 gemm     dnnl, for jitgrad.autocast's products" in sysinfo.report()
+
+
+# the fixture chooses the GEMM once; nothing in it needs resetting between examples
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(m=st.integers(1, 40), inner=st.integers(1, 70), n=st.integers(1, 40),
+       a_transposed=st.booleans(), b_transposed=st.booleans(), seed=st.integers(0, 2 ** 16))
+def test_products_of_any_shape_and_layout(native, m, inner, n, a_transposed, b_transposed, seed):
+    """mm's forward and both gradients under autocast, operands stored either way round
+    (a transposed one is a view, read with BLAS's transpose flag)."""
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((inner, m) if a_transposed else (m, inner)).astype(np.float32)
+    b = rng.standard_normal((n, inner) if b_transposed else (inner, n)).astype(np.float32)
+    at, bt = jitgrad.Tensor(a, autograd=True), jitgrad.Tensor(b, autograd=True)
+    g = rng.standard_normal((m, n)).astype(np.float32)
+    with jitgrad.autocast("cpu"):
+        out = (at.transpose() if a_transposed else at).mm(bt.transpose() if b_transposed else bt)
+    out.backward(jitgrad.Tensor(g))
+    a2, b2 = (a.T if a_transposed else a), (b.T if b_transposed else b)
+    assert_product_close(out.data, a2, b2)
+    assert_product_close(at.grad.data.T if a_transposed else at.grad.data, g, b2.T)
+    assert_product_close(bt.grad.data.T if b_transposed else bt.grad.data, a2.T, g)
