@@ -227,6 +227,40 @@ def kernel_table(kernels):
     return markdown(header, lines)
 
 
+#: The steps of benchmarks/test_bf16_steps.py, float32 parameters all: each library in
+#: float32 and with its forward and loss under its autocast.
+BF16_STEPS = {"jitgrad_f32": "jitgrad f32", "jitgrad_bf16": "jitgrad bf16",
+              "torch_f32": "PyTorch f32", "torch_bf16": "PyTorch autocast"}
+
+
+def bf16_table(rows, peaks):
+    """Per workload: the four bf16 benchmark steps' times (ms, medians over passes), jitgrad
+    bf16's ratios to PyTorch's autocast and to its own float32 step (medians of the ratios
+    within each pass, and their range), its useful GFLOP/s and their fraction of the bf16
+    GEMM's 2048³ peak."""
+    peak = peak_gflops(peaks).get("bfloat16")
+    groups = {}
+    for row in rows:
+        groups.setdefault(row["workload"], {}).setdefault(
+            (row["source"], row.get("run", 1)), {})[row["implementation"]] = row["stats"]["median"]
+    header = ["workload", *(f"{label} ms" for label in BF16_STEPS.values()),
+              "jitgrad bf16 / PyTorch autocast", "(range)", "jitgrad bf16 / jitgrad f32",
+              "(range)", "jitgrad bf16 GFLOP/s", "of the bf16 peak", "passes"]
+    flops = {row["workload"]: row["gemm_flops"] for row in rows}
+    lines = []
+    for workload, passes in groups.items():
+        seconds = median_over(passes, "jitgrad_bf16")
+        rate = None if seconds is None else flops[workload] / seconds / 1e9
+        lines.append([workload, *(cell(median_over(passes, i), 1e3) for i in BF16_STEPS),
+                      median_ratio(passes, "jitgrad_bf16", "torch_bf16"),
+                      ratio_range(passes, "jitgrad_bf16", "torch_bf16"),
+                      median_ratio(passes, "jitgrad_bf16", "jitgrad_f32"),
+                      ratio_range(passes, "jitgrad_bf16", "jitgrad_f32"),
+                      cell(rate, 1, 0), "–" if rate is None or not peak else f"{rate / peak:.0%}",
+                      len(passes)])
+    return markdown(header, lines)
+
+
 def report(*paths):
     """The whole Markdown report for the JSON files at ``paths`` (several: runs of the same
     benchmarks, whose passes are pooled)."""
@@ -252,6 +286,10 @@ def report(*paths):
         if any(row.get("compile_seconds") is not None for row in steps):
             sections += ["### Compile time of the compiled peers (not in the step times)",
                          compile_table(steps)]
+    bf16_steps = of_kind(rows, "bf16_step")
+    if bf16_steps:
+        sections += ["### bfloat16 mixed precision: each library's step in float32 and under "
+                     "its autocast (float32 parameters, SGD)", bf16_table(bf16_steps, peaks)]
     if peaks:
         sections += ["### GEMM peak (jitgrad's gemm on each backend)", peak_table(peaks)]
     if steps and peaks:
@@ -263,7 +301,8 @@ def report(*paths):
 
 #: How docs/performance.md is made, stated at its top.
 RUN_COMMANDS = ("pytest benchmarks/test_steps.py benchmarks/test_pytorch_style.py "
-                "benchmarks/test_gemm_peak.py --benchmark-only --benchmark-json=RUN.json")
+                "benchmarks/test_gemm_peak.py benchmarks/test_bf16_steps.py --benchmark-only "
+                "--benchmark-json=RUN.json")
 
 
 def performance_page(paths):

@@ -33,6 +33,7 @@ from jitgrad import functional, init, nn, optim, utils  # noqa: E402
 from jitgrad.utils import metrics  # noqa: E402
 from jitgrad.autograd import AnomalyError, Tensor, detect_anomaly, no_grad  # noqa: E402
 from jitgrad.autograd.creation import ones, ones_like, randn, zeros, zeros_like  # noqa: E402
+from jitgrad.backend.amp import autocast, is_autocast_enabled  # noqa: E402
 from jitgrad.backend.dtypes import get_default_dtype, set_default_dtype  # noqa: E402
 from jitgrad.backend.profiler import profile  # noqa: E402
 from jitgrad.book import (  # noqa: E402
@@ -70,11 +71,20 @@ from jitgrad.serialization import load, save  # noqa: E402
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name):
+    """``jitgrad.bfloat16``: NumPy's bfloat16 (ml_dtypes'), imported on first use (0.5 s)."""
+    if name == "bfloat16":
+        from jitgrad.backend.amp import bfloat16
+        return bfloat16()
+    raise AttributeError(f"module 'jitgrad' has no attribute {name!r}")
+
+
 __all__ = ["Adam", "AdamW", "AnomalyError", "BCEWithLogitsLoss", "BatchNorm1d",
            "CrossEntropyLoss", "Dropout", "Embedding", "Flatten", "GELU", "History", "Identity",
            "L1Loss", "LSTMCell", "Layer", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax",
            "MSELoss", "RMSprop", "RNNCell", "ReLU", "SGD", "Sequential", "Sigmoid", "Softmax",
-           "Tanh", "Tensor", "cat", "clip_grad_norm", "compile", "detect_anomaly", "fit", "functional",
-           "get_default_dtype", "init", "load", "metrics", "nn", "no_grad", "ones", "ones_like", "optim",
+           "Tanh", "Tensor", "autocast", "cat", "clip_grad_norm", "compile", "detect_anomaly", "fit", "functional",
+           "get_default_dtype", "init", "is_autocast_enabled", "load", "metrics", "nn", "no_grad", "ones", "ones_like", "optim",
            "profile", "randn", "save", "set_default_dtype", "stack", "utils", "warmup", "zeros",
            "zeros_like"]

@@ -5,6 +5,7 @@ training batches and on a validation set after each epoch, prints a line per epo
 bars too, on a terminal), steps a scheduler and asks callbacks such as ``EarlyStopping``
 whether to go on. ``jitgrad train`` runs on it.
 """
+import contextlib
 import sys
 import time
 
@@ -15,6 +16,7 @@ from jitgrad.autograd.grad_mode import no_grad
 from jitgrad.autograd.tensor import Tensor
 from jitgrad.compiler.step import compile as compile_step
 from jitgrad.utils import interrupts
+from jitgrad.backend import amp
 from jitgrad.utils.data import Batches
 from jitgrad.utils.metrics import LABELS
 
@@ -84,7 +86,7 @@ class EarlyStopping:
 
 def fit(model, loss_fn, optimizer, train, val=None, epochs=10, batch_size=32, metrics=None,
         scheduler=None, callbacks=(), progress=True, seed=None, val_name="val", parallel=None,
-        compile=False):  # noqa: A002 -- as jitgrad.compile
+        compile=False, precision="float32"):  # noqa: A002 -- as jitgrad.compile
     """Train ``model`` for up to ``epochs`` epochs; the ``History`` of what it measured.
 
     - ``loss_fn(outputs, targets)``: a 0-d Tensor, the batch's mean loss (a Layer such as
@@ -103,7 +105,12 @@ def fit(model, loss_fn, optimizer, train, val=None, epochs=10, batch_size=32, me
     - ``compile``: run each batch's step through ``jitgrad.compile`` (recorded once per batch
       shape and train/eval mode, then replayed; the same numbers as eager). Not with
       ``parallel``, whose gradient exchange is not a call a tape can replay (ValueError).
+    - ``precision``: "float32" (the model's own dtype), or "bf16": each training step's
+      forward and loss under ``jitgrad.autocast("cpu", dtype=jitgrad.bfloat16)`` (the
+      parameters stay float32; a compiled step with bf16 products runs eagerly for now).
     """
+    if precision not in ("float32", "bf16"):
+        raise ValueError(f"fit: precision must be 'float32' or 'bf16', got {precision!r}")
     if compile and parallel is not None:
         raise ValueError("fit: compile=True cannot be used with parallel: the gradient exchange "
                          "between ranks is not a recorded call; train data-parallel eagerly")
@@ -120,7 +127,7 @@ def fit(model, loss_fn, optimizer, train, val=None, epochs=10, batch_size=32, me
     loss_of = as_function(loss_fn)
     history = History()
     _call(callbacks, "on_train_begin", model)
-    step = training_step(model, loss_of, optimizer, parallel)
+    step = training_step(model, loss_of, optimizer, parallel, autocast=precision == "bf16")
     if compile:
         step = compile_step(step)  # made once, so its tapes serve every epoch
     bars = progress and (parallel is None or parallel.is_root)
@@ -148,16 +155,20 @@ def fit(model, loss_fn, optimizer, train, val=None, epochs=10, batch_size=32, me
     return history
 
 
-def training_step(model, loss_of, optimizer, parallel=None):
+def training_step(model, loss_of, optimizer, parallel=None, autocast=False):
     """``fit``'s update on one batch, as a function ``step(x, y, batch_size)``.
 
     ``x`` (n, features) and ``y`` (n, ...) are Tensors, ``batch_size`` the whole batch's rows
     (more than n when ``x`` is this rank's shard of it, with ``parallel``). Returns (the 0-d
     loss, the outputs (n, ...)), Tensors read after the step, as ``jitgrad.compile`` asks.
+    ``autocast``: the forward and loss under ``jitgrad.autocast`` (bfloat16 products).
     """
+    precision = amp.autocast("cpu") if autocast else contextlib.nullcontext()
+
     def train_step(x, y, batch_size):
-        output = model.forward(x)
-        loss = loss_of(output, y)
+        with precision:
+            output = model.forward(x)
+            loss = loss_of(output, y)
         loss.backward()
         if parallel is not None:
             parallel.sync_gradients(optimizer.parameters, batch_size)

@@ -94,6 +94,12 @@ def read(path):
     return state, metadata
 
 
+#: safetensors' dtype names as NumPy's (little-endian, as the format stores them)
+_DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "U64": "<u8", "I32": "<i4",
+           "U32": "<u4", "I16": "<i2", "U16": "<u2", "I8": "i1", "U8": "u1", "BOOL": "?"}
+
+
+
 def _state_of(obj):
     """What ``save`` writes for ``obj``: a state dict where it has one."""
     if hasattr(obj, "state_dict"):

@@ -90,6 +90,9 @@ def layer_sizes(text):
 # --- train / eval / predict -------------------------------------------------------------------
 def run_train(args):
     """``jitgrad train``; with ``--distributed``, one rank of an ``mpiexec`` job."""
+    if args.precision == "bf16" and (args.data or args.dtype != "float32"):
+        raise ValueError("--precision bf16 trains on --dataset digits or mnist with --dtype "
+                         "float32 (its float32 parameters are the master weights)")
     if args.data:
         if args.distributed:
             raise ValueError("--distributed trains on --dataset digits or mnist, not on --data")
@@ -134,12 +137,14 @@ def train_and_report(args, parallel):
     print(f"{data.name}: {len(train_x):,} training and {len(test_x):,} test images of "
           f"{data.features} pixels, {data.classes} classes")
     print(f"model: {describe_model(architecture)}, {count_parameters(model):,} parameters; "
-          f"{args.optimizer} lr {lr:g}, batch size {args.batch_size}, seed {args.seed}{ranks}")
+          f"{args.optimizer} lr {lr:g}, batch size {args.batch_size}, seed {args.seed}{ranks}"
+          + (", bf16 products (autocast)" if args.precision == "bf16" else ""))
     with profile() if args.profile else contextlib.nullcontext() as timings:
         history = fit(model, CrossEntropyLoss(), optimizer, batches, val=(test_x, data.test_y),
                       epochs=args.epochs, metrics={"accuracy": metrics.accuracy},
-                      callbacks=[safety.StopWhenNotFinite()], val_name="test",
-                      parallel=parallel, compile=compiled(args))
+                       callbacks=[safety.StopWhenNotFinite()], val_name="test",
+                       parallel=parallel, precision=args.precision,
+                       compile=compiled(args) and args.precision == "float32")
     test_accuracy = history["test_accuracy"][-1]
     print(f"done: test accuracy {test_accuracy:.2%} "
           f"({round(test_accuracy * len(test_x))}/{len(test_x)}), test loss "
@@ -576,6 +581,11 @@ def build_parser():
                        help="learning rate (default: " + ", ".join(
                            f"{k} {v:g}" for k, v in training.DEFAULT_LR.items()) + ")")
     add_dtype_option(train)
+    train.add_argument("--precision", choices=["float32", "bf16"], default="float32",
+                       help="bf16: each step's products in bfloat16 (jitgrad.autocast), the "
+                            "parameters float32; needs --dtype float32, jitgrad[bf16] and a CPU "
+                            "with AVX512-BF16 or AMX, else it warns and runs float32 "
+                            "(default: float32)")
     add_threads_option(train)
     train.add_argument("--seed", type=int, default=0, help="for weights and batches (default: 0)")
     train.add_argument("--save", metavar="FILE", help="save the trained model here (a safetensors file)")

@@ -165,6 +165,11 @@ class Tensor:
         """This tensor as float64 (``to(np.float64)``)."""
         return self.to("float64")
 
+    def bfloat16(self):
+        """This tensor rounded to ``jitgrad.bfloat16``, for storing (ops refuse it)."""
+        from jitgrad.backend.amp import bfloat16
+        return self.to(bfloat16())
+
     def _grad_dtype(self):
         """Gradients keep a float tensor's dtype; integer tensors get float64 gradients."""
         return self.data.dtype if self.data.dtype.kind == "f" else np.dtype(np.float64)

@@ -17,6 +17,7 @@ from jitgrad.compiler import step as compiler
 from jitgrad import functional
 from jitgrad.ops import registry
 from jitgrad.optim import SGD, Adam, RMSprop
+from kernels import bf16
 
 #: The file, beside the kernels' cache, recording that a full warm-up filled it.
 RECORD = "warmup.json"
@@ -42,6 +43,7 @@ def _exercise_every_op(dtype, layouts):
     yield "optimizers", lambda: _one_step_of_each_optimizer(leaf)
     yield "compiled sgd", lambda: _compiled_sgd_steps(leaf)
     yield "lstm_cell", lambda: _lstm_step_twice(leaf)
+    yield "bfloat16", lambda: bf16.from_bf16(bf16.to_bf16(np.ones(3, np.float32)))
     yield "accumulation", lambda: _used_three_times(leaf(2, 3) * leaf(2, 3)).sum().backward()
     for a_order, b_order, grad_order in itertools.product(layouts, repeat=3):
         yield f"mm {a_order}{b_order}{grad_order}", lambda a=a_order, b=b_order, g=grad_order: (

@@ -2,9 +2,10 @@
 BLAS reads them with a flag."""
 import numpy as np
 
+from jitgrad.backend import amp
 from jitgrad.backend.dtypes import describe, float_dtype
 from jitgrad.backend.gemm import ensure_chosen
-from jitgrad.ops.base import Op, add_or_return, matrix, run_eagerly
+from jitgrad.ops.base import ACCUMULATED, Op, add_or_return, matrix, run_eagerly
 from jitgrad.ops.registry import BadInput, Example, apply, lift, register
 from kernels import matmul as k
 
@@ -20,17 +21,52 @@ class MM(Op):
             raise ValueError(f"mm: cannot multiply {describe(a)} by {describe(b)}; mm needs "
                              "2-D operands (n, k) and (k, m) with equal inner dims")
         dtype = float_dtype("mm", a, b)
+        if amp.bf16_products(dtype):
+            return self._forward_bf16(matrix(a, dtype), matrix(b, dtype))
         ensure_chosen()
         out, (self.a, self.b) = self.forward_program(run_eagerly, matrix(a, dtype), matrix(b, dtype))
         return out
 
+    #: Under autocast (jitgrad.backend.amp): the operands' bfloat16 bits, else None.
+    a16 = b16 = None
+    #: Which inputs are parameters, whose rounding autocast keeps for the block (set by mm).
+    cached_inputs = ()
+
+    def _forward_bf16(self, a, b, bias=None):
+        # the inputs' own arrays, kept by the graph anyway (profiler); b as given, rounded as
+        # it is (a parameter's rounding is cached by its array), then read as the right operand
+        self.a, self.b = a, self.right_operand(b)
+        self.a16 = amp.rounded(a, 0 in self.cached_inputs)
+        self.b16 = self.right_operand(amp.rounded(b, 1 in self.cached_inputs))
+        # jitgrad.compile does not replay bf16 products yet: a step with them runs eagerly
+        self.replayable = False
+        return amp.product(self.a16, self.b16, bias)
+
     def backward(self, grad, needs_grad, into):
+        if self.a16 is not None:
+            return self._backward_bf16(grad, needs_grad, into)
         return self.backward_program(run_eagerly, (self.a, self.b), matrix(grad, grad.dtype),
                                      needs_grad, into)
+
+    def _backward_bf16(self, grad, needs_grad, into):
+        """The forward's bfloat16 operands times the gradient's rounding, in float32."""
+        g16 = amp.rounded(matrix(grad, grad.dtype))
+        grads = []
+        weight_left, weight_right = self.weight_grad_operands(self.a16, g16)
+        for index, (left, right) in enumerate(((g16, self.b16.T), (weight_left.T, weight_right))):
+            if not needs_grad[index]:
+                grads.append(None)
+            elif into[index] is None:
+                grads.append(amp.product(left, right))
+            else:
+                amp.multiply_into(left, right, into[index])
+                grads.append(ACCUMULATED)
+        return grads
 
     scaled_grad_inputs = (1,)
 
     def add_scaled_grads(self, grad, targets):
+        # (never under autocast: a step with bf16 products is not replayed, so not fused)
         self.scaled_program(run_eagerly, (self.a, self.b), matrix(grad, grad.dtype), targets)
 
     # the programs (Op): eagerly, a and b may also be F-contiguous (BLAS reads either)
@@ -52,9 +88,14 @@ class MM(Op):
                 scale, results=0)
 
     def weight_grad_operands(self, a, grad):
-        """The operands of ``mm_grad_right`` that give the right operand's gradient a.T @ grad
-        (``LinearOutIn``'s (out, in) weight swaps them)."""
+        """(p, q) whose product p.T @ q is the right operand's gradient: (a, grad) for
+        a.T @ grad (``LinearOutIn``'s (out, in) weight swaps them)."""
         return a, grad
+
+    @staticmethod
+    def right_operand(b):
+        """The right operand of the product, as the op's input (``LinearOutIn``: its transpose)."""
+        return b
 
 
 class Linear(MM):
@@ -66,6 +107,8 @@ class Linear(MM):
     def forward(self, x, w, b=None):
         self.check(x, w, b)
         dtype = float_dtype("linear", x, w) if b is None else float_dtype("linear", x, w, b)
+        if amp.bf16_products(dtype):
+            return self._forward_bf16(matrix(x, dtype), matrix(w, dtype), b)
         ensure_chosen()
         bias = () if b is None else (b.astype(dtype, copy=False),)
         out, (self.a, self.b) = self.forward_program(run_eagerly, matrix(x, dtype),
@@ -73,6 +116,13 @@ class Linear(MM):
         return out
 
     scaled_grad_inputs = (1, 2)
+
+    def _backward_bf16(self, grad, needs_grad, into):
+        grads = super()._backward_bf16(grad, needs_grad[:2], into[:2])
+        if len(needs_grad) == 3:  # the bias's sums, in float32
+            grads.append(add_or_return(run_eagerly, into[2], k.column_sums, k.column_sums_into,
+                                       matrix(grad, grad.dtype)) if needs_grad[2] else None)
+        return grads
 
     @staticmethod
     def check(x, w, b):
@@ -120,15 +170,29 @@ class LinearOutIn(Linear):
                              "needs input (n, in), weight (out, in) and bias (out,)")
 
     def forward_program(self, run, x, w, b=None):
-        return super().forward_program(run, x, w.T, b)
+        return super().forward_program(run, x, self.right_operand(w), b)
 
     def weight_grad_operands(self, a, grad):
         return grad, a
 
+    @staticmethod
+    def right_operand(w):
+        return w.T
+
 
 def mm(a, b):
     """The book's matrix product: (n, k).mm((k, m)) -> (n, m)."""
-    return apply(MM(), a, lift(a, b))
+    b = lift(a, b)
+    return apply(_product_op(MM, a, b), a, b)
+
+
+def _product_op(op_class, *operands):
+    """An ``op_class`` op that knows which operands are parameters (autocast caches their
+    bfloat16 roundings for its block)."""
+    op = op_class()
+    if amp.is_autocast_enabled():
+        op.cached_inputs = tuple(i for i, t in enumerate(operands[:2]) if t.autograd and t.creators is None)
+    return op
 
 
 def matmul(a, b):
@@ -158,7 +222,8 @@ def linear(x, weight, bias=None):
     The weight is (in, out), as the book's ``Linear.weight`` stores it (``jitgrad.functional``'s
     ``linear``); PyTorch's ``F.linear`` (``linear_out_in``) takes (out, in).
     """
-    return apply(Linear(), x, weight) if bias is None else apply(Linear(), x, weight, bias)
+    op = _product_op(Linear, x, weight)
+    return apply(op, x, weight) if bias is None else apply(op, x, weight, bias)
 
 
 def linear_out_in(input, weight, bias=None):  # noqa: A002 -- torch's argument name
@@ -169,7 +234,7 @@ def linear_out_in(input, weight, bias=None):  # noqa: A002 -- torch's argument n
         out = linear_out_in(rows, weight, bias)
         return out.reshape(*input.shape[:-1], out.shape[-1])
     inputs = (input, weight) if bias is None else (input, weight, bias)
-    return apply(LinearOutIn(), *inputs)
+    return apply(_product_op(LinearOutIn, input, weight), *inputs)
 
 
 register("mm", mm, methods=["mm"], examples=[
