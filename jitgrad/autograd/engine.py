@@ -26,6 +26,17 @@ from jitgrad.ops.base import ACCUMULATED, DEFERRED, flat
 from kernels import elementwise
 
 
+class _Versions:
+    """The in-place clock: ``now`` counts in-place writes to tensors. A tensor's ``_version``
+    is the time of its last in-place write (0: never), an op output's ``_recorded_at`` the time
+    its graph edge was recorded; backward refuses an edge whose tensors were written since
+    (PyTorch's version counters, with one number per edge instead of one per saved tensor)."""
+    now = 0
+
+
+versions = _Versions()
+
+
 def backward(root, grad):
     """Send ``grad`` (an array of root's shape) back through the graph that made ``root``."""
     _recount_children(root)
@@ -47,6 +58,8 @@ def backward(root, grad):
         if node._retain_grad:
             _add_to_leaf(node, node_grad, borrowed=True)
         op, node._op = node._op, None  # freed as it is used: a graph is back-propagated once
+        if versions.now > node._recorded_at:  # something was written in place since
+            check_versions(node)
         needs = [creator.autograd for creator in node.creators]
         grads = run_backward(op, node_grad, needs, node.creators)
         if anomaly.switch.active:
@@ -65,6 +78,18 @@ def backward(root, grad):
             if _heard_from(creator, node) and creator.creators is not None:
                 ready.append(creator)
     check_delivered(deferring)
+
+
+def check_versions(node):
+    """Raise if ``node`` or one of its inputs was written in place after ``node``'s op ran:
+    the op's backward would read the new values and return a wrong gradient."""
+    for tensor in (node, *node.creators):
+        if tensor._version > node._recorded_at:
+            raise RuntimeError(
+                f"backward: one of the variables needed for gradient computation has been "
+                f"modified by an inplace operation: a tensor of {describe(tensor.data)} used by "
+                f"{node.creation_op!r} was written in place after that op ran; do the in-place "
+                "write after backward(), or write y = y + x instead of y += x")
 
 
 def run_backward(op, node_grad, needs, creators):
