@@ -20,7 +20,7 @@ class Tensor:
         """Every dim reversed, as ``x.T`` in NumPy and PyTorch (2-D: the matrix transpose)."""
         ...
     def __abs__(self):
-        """|x| elementwise; the gradient at 0 is 0, as in torch."""
+        """|x| elementwise; the gradient at 0 is 0, as in torch. An integer tensor stays one, outside the graph."""
         ...
     def __add__(self, b):
         """a + b, elementwise with NumPy broadcasting."""
@@ -84,10 +84,10 @@ class Tensor:
         """Return self!=value."""
         ...
     def __neg__(self):
-        """-x."""
+        """-x (an integer tensor stays one, outside the graph)."""
         ...
     def __pow__(self, exponent):
-        """x ** exponent for a number exponent."""
+        """x ** exponent, for a number exponent or a tensor one (differentiable in both)."""
         ...
     def __radd__(self, b):
         """a + b, elementwise with NumPy broadcasting. (the number or array on the left)"""
@@ -100,6 +100,9 @@ class Tensor:
         ...
     def __rmul__(self, b):
         """a * b, elementwise with NumPy broadcasting. (the number or array on the left)"""
+        ...
+    def __rpow__(self, b):
+        """b ** a: a number or array raised to the tensor ``a``."""
         ...
     def __rsub__(self, b):
         """a - b, elementwise with NumPy broadcasting. (the number or array on the left)"""
@@ -117,7 +120,7 @@ class Tensor:
         """a / b, elementwise with NumPy broadcasting."""
         ...
     def abs(self):
-        """|x| elementwise; the gradient at 0 is 0, as in torch."""
+        """|x| elementwise; the gradient at 0 is 0, as in torch. An integer tensor stays one, outside the graph."""
         ...
     def add(self, b):
         """a + b, elementwise with NumPy broadcasting."""
@@ -129,7 +132,7 @@ class Tensor:
         """Whether every element is non-zero (over ``dim``), as a bool tensor."""
         ...
     def amax(self, dim=None, keepdim=False):
-        """Largest value over ``dim``; the gradient goes to the largest entries (shared by ties)."""
+        """Largest value over ``dim``; the gradient goes to the largest entries (shared by ties). Integer and bool tensors keep their dtype, outside the graph."""
         ...
     def amin(self, dim=None, keepdim=False):
         """Smallest value over ``dim``, as ``amax``."""
@@ -149,14 +152,23 @@ class Tensor:
     def bool(self):
         """This tensor as bool (non-zero is True)."""
         ...
+    def chunk(self, chunks, dim=0):
+        """``x`` in ``chunks`` pieces along ``dim`` (the last may be smaller; fewer when the dim is short), as torch's."""
+        ...
     def clamp(self, min=None, max=None):
         """x limited to [min, max] (either bound may be None); the gradient passes where min <= x <= max."""
         ...
     def clamp_(self, min=None, max=None):
         """self limited to [min, max], in place."""
         ...
+    def clone(self):
+        """A copy of ``x`` in the graph (the gradient passes through), as PyTorch's ``clone``."""
+        ...
     def copy_(self, src):
         """Copy ``src``'s values (broadcast to this tensor's shape, converted to its dtype)."""
+        ...
+    def cos(self):
+        """Cosine, elementwise."""
         ...
     def cpu(self):
         """The tensor itself: jitgrad runs on the CPU."""
@@ -221,6 +233,9 @@ class Tensor:
     def log(self):
         """Natural logarithm, elementwise."""
         ...
+    def log10(self):
+        """Base-10 logarithm, elementwise."""
+        ...
     def log_softmax(self, dim=-1):
         """log(softmax(x, dim)), stable, with a fused backward."""
         ...
@@ -252,7 +267,7 @@ class Tensor:
     def ndim(self) -> Any:
         ...
     def neg(self):
-        """-x."""
+        """-x (an integer tensor stays one, outside the graph)."""
         ...
     def nelement(self):
         """The number of elements."""
@@ -270,7 +285,7 @@ class Tensor:
         """Dims reordered: output dim i is input dim dims[i]."""
         ...
     def pow(self, exponent):
-        """x ** exponent for a number exponent."""
+        """x ** exponent, for a number exponent or a tensor one (differentiable in both)."""
         ...
     def relu(self):
         """max(x, 0), elementwise."""
@@ -294,11 +309,17 @@ class Tensor:
     def sigmoid(self):
         """1 / (1 + exp(-x)), elementwise."""
         ...
+    def sin(self):
+        """Sine, elementwise."""
+        ...
     def size(self, dim=None):
         """The shape, or its ``dim``-th entry (PyTorch's ``size``)."""
         ...
     def softmax(self, dim=-1):
         """exp(x) / sum(exp(x)) along ``dim``; the book's ``softmax()`` is the last dim."""
+        ...
+    def split(self, split_size_or_sections, dim=0):
+        """``x`` in pieces along ``dim``: of ``split_size_or_sections`` each (an int; the last may be shorter), or of the sizes listed; a tuple of differentiable slices, as torch's."""
         ...
     def sqrt(self):
         """Square root, elementwise."""
@@ -313,13 +334,13 @@ class Tensor:
         """self -= alpha * other, in place."""
         ...
     def sum(self, dim=None, keepdim=False):
-        """Sum over ``dim`` (an int, a tuple, or None for every element); the reduced dims go unless ``keepdim``. ``x.sum(0)`` is the book's."""
+        """Sum over ``dim`` (an int, a tuple, or None for every element); the reduced dims go unless ``keepdim``. ``x.sum(0)`` is the book's. Integer and bool tensors sum to int64, outside the graph (counting ``(pred == y).sum()``), as in PyTorch."""
         ...
     def tanh(self):
         """tanh(x), elementwise."""
         ...
-    def to(self, dtype):
-        """``x`` as ``dtype`` (float32 or float64); ``x`` itself when it already is."""
+    def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False):
+        """``x`` as ``dtype``, PyTorch's overloads: ``to(dtype)``, ``to("cpu")``, ``to(device, dtype)``, ``to(other_tensor)`` (its dtype), ``to(dtype=..., device=...)``; ``x`` itself when nothing changes (unless ``copy``)."""
         ...
     def tolist(self):
         """The values as (nested) Python lists, or a number for a 0-d tensor."""

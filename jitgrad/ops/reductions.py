@@ -142,7 +142,10 @@ class Amin(Extreme):
 
 def sum(x, dim=None, keepdim=False):  # noqa: A001 -- the Tensor method's name
     """Sum over ``dim`` (an int, a tuple, or None for every element); the reduced dims go
-    unless ``keepdim``. ``x.sum(0)`` is the book's."""
+    unless ``keepdim``. ``x.sum(0)`` is the book's. Integer and bool tensors sum to int64,
+    outside the graph (counting ``(pred == y).sum()``), as in PyTorch."""
+    if x.data.dtype.kind in "biu":
+        return _integral(np.sum, "sum", x, dim, keepdim, dtype=np.int64)
     return apply(Sum(dim, keepdim), x)
 
 
@@ -152,13 +155,28 @@ def mean(x, dim=None, keepdim=False):
 
 
 def amax(x, dim=None, keepdim=False):
-    """Largest value over ``dim``; the gradient goes to the largest entries (shared by ties)."""
+    """Largest value over ``dim``; the gradient goes to the largest entries (shared by ties).
+    Integer and bool tensors keep their dtype, outside the graph."""
+    if x.data.dtype.kind in "biu":
+        return _integral(np.amax, "amax", x, dim, keepdim)
     return apply(Amax(dim, keepdim), x)
 
 
 def amin(x, dim=None, keepdim=False):
     """Smallest value over ``dim``, as ``amax``."""
+    if x.data.dtype.kind in "biu":
+        return _integral(np.amin, "amin", x, dim, keepdim)
     return apply(Amin(dim, keepdim), x)
+
+
+def _integral(numpy_function, op, x, dim, keepdim, dtype=None):
+    """A reduction of integer or bool data, by NumPy: no gradient flows through integers."""
+    array = x.data
+    axes = reduced_dims(op, array, dim)
+    if numpy_function is not np.sum and any(array.shape[d] == 0 for d in axes):
+        raise ValueError(f"{op}: cannot reduce {describe(array)} over dims {axes}, which hold "
+                         "no elements")
+    return constant(np.asarray(numpy_function(array, axis=axes, keepdims=keepdim), dtype=dtype))
 
 
 def argmax(x, dim=None, keepdim=False):

@@ -32,7 +32,7 @@ class Example:
 
     ``call(lib, *leaves)`` returns the op's output for leaves made from ``inputs``: each a
     shape (standard normal values) or an array (used as it is: positive numbers for log).
-    ``lib`` names the library's functions (``lib.F``, ``lib.cat``, ``lib.stack``, and
+    ``lib`` names the library's functions (``lib.F``, ``lib.cat``, ``lib.stack``, ``lib.where``, and
     ``lib.tensor`` for constants such as targets), so one call serves jitgrad and torch.
     ``torch`` is torch's spelling where it differs (same arguments), or None where torch
     has no counterpart. ``grad=False`` for outputs that are not differentiable (argmax).
@@ -107,7 +107,8 @@ def library():
     """The ``lib`` argument of examples run on jitgrad."""
     functional = types.SimpleNamespace(**functional_names())  # jitgrad.nn.functional's ops
     return types.SimpleNamespace(F=functional, cat=SPECS["cat"].function,
-                                 stack=SPECS["stack"].function, tensor=_Tensor)
+                                 stack=SPECS["stack"].function, where=SPECS["where"].function,
+                                 tensor=_Tensor)
 
 
 def run_example(example, dtype):
