@@ -305,6 +305,8 @@ class Tensor:
             a, b = inputs
             return getattr(a, names[0])(b) if isinstance(a, Tensor) else getattr(b, names[1])(a)
         if "out" in kwargs:
+            if recording.switch.active:  # a write the tape would not replay
+                recording.switch.tape.escape(f"an in-place NumPy {ufunc.__name__} with a Tensor")
             kwargs["out"] = tuple(_data(out) for out in kwargs["out"])
         return getattr(ufunc, method)(*map(_data, inputs), **kwargs)
 
@@ -467,7 +469,8 @@ class Tensor:
             ufunc(self.data, operand, out=self.data, casting="same_kind")
         except (TypeError, ValueError) as error:  # NumPy's casting and broadcasting errors
             operand = np.asarray(operand)
-            raise type(error)(f"{who}: cannot write the result for operand {describe(operand)} "
+            kind = TypeError if isinstance(error, TypeError) else ValueError
+            raise kind(f"{who}: cannot write the result for operand {describe(operand)} "
                               f"into {describe(self.data)} in place ({error})") from None
         return self._bump()
 

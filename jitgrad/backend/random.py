@@ -66,10 +66,13 @@ def initial_seed():
 
 
 def source(generator=None, who="generator"):
-    """What draws the numbers: ``generator``'s NumPy Generator, or the ``np.random`` module
-    (the global stream). Both have ``standard_normal``, ``random``, ``permutation``, ``choice``."""
+    """What draws the numbers: ``generator``'s NumPy Generator (``generator`` may also be a
+    NumPy Generator itself), or the ``np.random`` module (the global stream). Each has
+    ``standard_normal``, ``random``, ``uniform``, ``normal``, ``permutation`` and ``choice``."""
     if generator is None:
         return np.random
+    if isinstance(generator, np.random.Generator):
+        return generator
     if not isinstance(generator, Generator):
         raise TypeError(f"{who}: generator must be a jitgrad.Generator, got "
                         f"{type(generator).__name__}")
