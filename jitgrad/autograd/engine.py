@@ -17,6 +17,8 @@ is released (``release_grad``: ``optimizer.step()``, ``zero_grad()``) leaves ``.
 and keeps the gradient Tensor with its zeroed buffer, which the next pass takes back
 (``leaf_buffer``).
 """
+import weakref
+
 import numpy as np
 
 from jitgrad.autograd import anomaly, recording
@@ -27,11 +29,29 @@ from kernels import elementwise
 
 
 class _Versions:
-    """The in-place clock: ``now`` counts in-place writes to tensors. A tensor's ``_version``
-    is the time of its last in-place write (0: never), an op output's ``_recorded_at`` the time
-    its graph edge was recorded; backward refuses an edge whose tensors were written since
-    (PyTorch's version counters, with one number per edge instead of one per saved tensor)."""
-    now = 0
+    """The in-place clock: ``now`` counts in-place writes to tensors, ``written`` holds the time
+    of each written tensor's last write (weakly: the tensor's own business), and an op output's
+    ``_recorded_at`` is the time its graph edge was recorded. Backward refuses an edge whose
+    tensors were written since: PyTorch's version counters, kept where they cost nothing for
+    the tensors never written in place (nearly all: a tensor carries no counter of its own)."""
+
+    def __init__(self):
+        self.now = 0
+        # id(tensor) -> time; by id, since a Tensor's == is elementwise (a WeakKeyDictionary
+        # would compare keys with it); the entry goes when the tensor does
+        self.written = {}
+
+    def wrote(self, tensor):
+        """Note an in-place write to ``tensor``."""
+        self.now += 1
+        key = id(tensor)
+        if key not in self.written:
+            weakref.finalize(tensor, self.written.pop, key, None)
+        self.written[key] = self.now
+
+    def version(self, tensor):
+        """The time of ``tensor``'s last in-place write; 0 if it never had one."""
+        return self.written.get(id(tensor), 0)
 
 
 versions = _Versions()
@@ -84,7 +104,7 @@ def check_versions(node):
     """Raise if ``node`` or one of its inputs was written in place after ``node``'s op ran:
     the op's backward would read the new values and return a wrong gradient."""
     for tensor in (node, *node.creators):
-        if tensor._version > node._recorded_at:
+        if versions.version(tensor) > node._recorded_at:
             raise RuntimeError(
                 f"backward: one of the variables needed for gradient computation has been "
                 f"modified by an inplace operation: a tensor of {describe(tensor.data)} used by "

@@ -59,8 +59,7 @@ class Tensor:
 
     __array_priority__ = 1000  # so ndarray <op> Tensor defers to Tensor's reflected methods
     __slots__ = ("data", "autograd", "grad", "creators", "creation_op", "children", "id",
-                 "_op", "_retain_grad", "_grad_buffer", "_version", "_recorded_at",
-                 "__weakref__")
+                 "_op", "_retain_grad", "_grad_buffer", "_recorded_at", "__weakref__")
 
     def __init__(self, data, autograd=False, requires_grad=None):
         self.data = as_array(data)
@@ -73,7 +72,6 @@ class Tensor:
         self._op = None
         self._retain_grad = False
         self._grad_buffer = None  # a released gradient (a Tensor, zeroed), reused by backward
-        self._version = 0
         if recording.switch.active:
             recording.switch.tape.tensor_made(data, self)
 
@@ -84,7 +82,6 @@ class Tensor:
         out.data, out.autograd, out.grad = array, autograd, None
         out.creators = out.creation_op = out._op = None
         out.children, out.id, out._retain_grad, out._grad_buffer = {}, next_id(), False, None
-        out._version = 0
         return out
 
     def __del__(self):
@@ -493,8 +490,7 @@ class Tensor:
 
     def _bump(self):
         """Record the write: the graph edges recorded before it may no longer back-propagate."""
-        autograd.versions.now += 1
-        self._version = autograd.versions.now
+        autograd.versions.wrote(self)
         return self
 
     def __str__(self):

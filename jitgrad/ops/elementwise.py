@@ -115,13 +115,13 @@ class Power(Op):
 
     def backward(self, grad, needs_grad):
         grad_a = grad_b = None
-        if needs_grad[0]:  # b a^(b - 1)
-            grad_a = sum_to(np.ascontiguousarray(grad * self.b * np.power(self.a, self.b - 1)),
-                            self.a.shape)
-        if needs_grad[1]:  # a^b log a, taken as 0 where a^b is 0 (a = 0), as torch does
-            with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):  # 0 ** -1 is inf, as in torch
+            if needs_grad[0]:  # b a^(b - 1)
+                grad_a = sum_to(np.ascontiguousarray(grad * self.b * np.power(self.a, self.b - 1)),
+                                self.a.shape)
+            if needs_grad[1]:  # a^b log a, taken as 0 where a^b is 0 (a = 0), as torch does
                 d_b = np.where(self.out == 0, 0.0, grad * self.out * np.log(self.a))
-            grad_b = sum_to(np.ascontiguousarray(d_b, dtype=self.out.dtype), self.b.shape)
+                grad_b = sum_to(np.ascontiguousarray(d_b, dtype=self.out.dtype), self.b.shape)
         return [grad_a, grad_b]
 
 

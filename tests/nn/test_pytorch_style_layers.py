@@ -160,7 +160,8 @@ def test_new_losses(loss, reference):
     (lambda: jitgrad.zeros_like(Tensor(np.ones((2, 2), np.float32))), (2, 2), np.float32),
     (lambda: jitgrad.ones_like(Tensor(np.ones(3)), autograd=True), (3,), np.float64),
 ])
-def test_constructors(make, shape, dtype):
+def test_constructors(make, shape, dtype, monkeypatch):
+    monkeypatch.setattr(jitgrad.backend.dtypes, "_default_chosen", False)  # as in a new process
     t = make()
     assert t.shape == shape and t.dtype == dtype
 
