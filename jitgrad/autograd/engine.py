@@ -30,7 +30,7 @@ from kernels import elementwise
 
 class _Versions:
     """The in-place clock: ``now`` counts in-place writes to tensors, ``written`` holds the time
-    of each written tensor's last write (weakly: the tensor's own business), and an op output's
+    of each written tensor's last write (for as long as the tensor lives), and an op output's
     ``_recorded_at`` is the time its graph edge was recorded. Backward refuses an edge whose
     tensors were written since: PyTorch's version counters, kept where they cost nothing for
     the tensors never written in place (nearly all: a tensor carries no counter of its own)."""
@@ -78,8 +78,6 @@ def backward(root, grad):
         if node._retain_grad:
             _add_to_leaf(node, node_grad, borrowed=True)
         op, node._op = node._op, None  # freed as it is used: a graph is back-propagated once
-        if versions.now > node._recorded_at:  # something was written in place since
-            check_versions(node)
         needs = [creator.autograd for creator in node.creators]
         grads = run_backward(op, node_grad, needs, node.creators)
         if anomaly.switch.active:
@@ -217,7 +215,8 @@ def _heard_from(creator, child):
 def _recount_children(root):
     """Reset ``children`` of every tensor that leads to ``root`` to the uses that lead there.
 
-    Raises before anything changes if part of the graph was already back-propagated.
+    Raises before anything changes if part of the graph was already back-propagated, or if a
+    tensor an op needs was written in place after the op ran.
     """
     nodes, stack, seen = [], [root], {root}
     while stack:
@@ -229,6 +228,8 @@ def _recount_children(root):
             raise RuntimeError(
                 f"backward: the graph through this {node.creation_op!r} tensor was already "
                 "back-propagated; run the forward pass again to build a new graph")
+        if versions.now > node._recorded_at:  # something was written in place since
+            check_versions(node)
         for creator in node.creators:
             if creator.autograd and creator not in seen:
                 seen.add(creator)

@@ -94,10 +94,11 @@ def test_data_plus_equals_a_tensor_writes_into_the_array():
 def test_an_inplace_write_to_a_saved_input_makes_backward_raise(write):
     w = Tensor(np.array([0.5, 1.5, 2.5]), requires_grad=True)
     x = Tensor(np.array([1.0, 2.0, 3.0]))
-    y = (w * x).sum()
+    y = (w * 2.0 + w * x).sum()  # w * 2.0 could deliver its share before w * x is reached
     write(x)
     with pytest.raises(RuntimeError, match=VERSION_ERROR):
         y.backward()
+    assert w.grad is None  # raised before any gradient was delivered
 
 
 def test_a_parameter_written_under_no_grad_before_backward_makes_backward_raise():
