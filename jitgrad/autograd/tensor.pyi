@@ -20,7 +20,7 @@ class Tensor:
         """Every dim reversed, as ``x.T`` in NumPy and PyTorch (2-D: the matrix transpose)."""
         ...
     def __abs__(self):
-        """|x| elementwise; the gradient at 0 is 0, as in torch. An integer tensor stays one, outside the graph."""
+        """|x| elementwise; the gradient at 0 is 0, as in torch. An integer tensor without autograd stays one, as in PyTorch."""
         ...
     def __add__(self, b):
         """a + b, elementwise with NumPy broadcasting."""
@@ -84,7 +84,7 @@ class Tensor:
         """Return self!=value."""
         ...
     def __neg__(self):
-        """-x (an integer tensor stays one, outside the graph)."""
+        """-x (an integer tensor without autograd stays one, as in PyTorch)."""
         ...
     def __pow__(self, exponent):
         """x ** exponent, for a number exponent or a tensor one (differentiable in both)."""
@@ -120,7 +120,7 @@ class Tensor:
         """a / b, elementwise with NumPy broadcasting."""
         ...
     def abs(self):
-        """|x| elementwise; the gradient at 0 is 0, as in torch. An integer tensor stays one, outside the graph."""
+        """|x| elementwise; the gradient at 0 is 0, as in torch. An integer tensor without autograd stays one, as in PyTorch."""
         ...
     def add(self, b):
         """a + b, elementwise with NumPy broadcasting."""
@@ -132,7 +132,7 @@ class Tensor:
         """Whether every element is non-zero (over ``dim``), as a bool tensor."""
         ...
     def amax(self, dim=None, keepdim=False):
-        """Largest value over ``dim``; the gradient goes to the largest entries (shared by ties). Integer and bool tensors keep their dtype, outside the graph."""
+        """Largest value over ``dim``; the gradient goes to the largest entries (shared by ties). Integer and bool tensors without autograd keep their dtype, as in PyTorch."""
         ...
     def amin(self, dim=None, keepdim=False):
         """Smallest value over ``dim``, as ``amax``."""
@@ -267,7 +267,7 @@ class Tensor:
     def ndim(self) -> Any:
         ...
     def neg(self):
-        """-x (an integer tensor stays one, outside the graph)."""
+        """-x (an integer tensor without autograd stays one, as in PyTorch)."""
         ...
     def nelement(self):
         """The number of elements."""
@@ -334,7 +334,7 @@ class Tensor:
         """self -= alpha * other, in place."""
         ...
     def sum(self, dim=None, keepdim=False):
-        """Sum over ``dim`` (an int, a tuple, or None for every element); the reduced dims go unless ``keepdim``. ``x.sum(0)`` is the book's. Integer and bool tensors sum to int64, outside the graph (counting ``(pred == y).sum()``), as in PyTorch."""
+        """Sum over ``dim`` (an int, a tuple, or None for every element); the reduced dims go unless ``keepdim``. ``x.sum(0)`` is the book's. Integer and bool tensors without autograd sum to int64 (counting ``(pred == y).sum()``), as in PyTorch."""
         ...
     def tanh(self):
         """tanh(x), elementwise."""

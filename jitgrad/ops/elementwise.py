@@ -11,7 +11,7 @@ from jitgrad.backend.dtypes import float_dtype
 from jitgrad.ops.base import Op, flat
 from jitgrad.ops.broadcast import broadcast_shape, combine, sum_to
 from jitgrad.ops.registry import (BadInput, Example, apply, array_of, constant, is_tensor, lift,
-                                  positive, register)
+                                  positive, register, stays_integral)
 from kernels import elementwise as k
 from kernels import strided
 
@@ -190,8 +190,8 @@ div, rdiv = _binary(Div, "div", "a / b, elementwise with NumPy broadcasting.")
 
 
 def neg(x):
-    """-x (an integer tensor stays one, outside the graph)."""
-    if x.data.dtype.kind in "iu":
+    """-x (an integer tensor without autograd stays one, as in PyTorch)."""
+    if stays_integral(x) and x.data.dtype.kind != "b":
         return constant(np.negative(x.data))
     return apply(Neg(), x)
 

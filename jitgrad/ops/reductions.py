@@ -12,7 +12,7 @@ import numpy as np
 from jitgrad.backend.dtypes import describe, float_dtype
 from jitgrad.ops.base import Op, check_dim, flat
 from jitgrad.ops.broadcast import groups, reduce_to, spread_to
-from jitgrad.ops.registry import BadInput, Example, apply, constant, register
+from jitgrad.ops.registry import BadInput, Example, apply, constant, register, stays_integral
 from kernels import broadcast as middle
 from kernels import strided
 
@@ -156,9 +156,9 @@ def accepts_keepdims(function):
 @accepts_keepdims
 def sum(x, dim=None, keepdim=False):  # noqa: A001 -- the Tensor method's name
     """Sum over ``dim`` (an int, a tuple, or None for every element); the reduced dims go
-    unless ``keepdim``. ``x.sum(0)`` is the book's. Integer and bool tensors sum to int64,
-    outside the graph (counting ``(pred == y).sum()``), as in PyTorch."""
-    if x.data.dtype.kind in "biu":
+    unless ``keepdim``. ``x.sum(0)`` is the book's. Integer and bool tensors without autograd
+    sum to int64 (counting ``(pred == y).sum()``), as in PyTorch."""
+    if stays_integral(x):
         return _integral(np.sum, "sum", x, dim, keepdim, dtype=np.int64)
     return apply(Sum(dim, keepdim), x)
 
@@ -172,8 +172,8 @@ def mean(x, dim=None, keepdim=False):
 @accepts_keepdims
 def amax(x, dim=None, keepdim=False):
     """Largest value over ``dim``; the gradient goes to the largest entries (shared by ties).
-    Integer and bool tensors keep their dtype, outside the graph."""
-    if x.data.dtype.kind in "biu":
+    Integer and bool tensors without autograd keep their dtype, as in PyTorch."""
+    if stays_integral(x):
         return _integral(np.amax, "amax", x, dim, keepdim)
     return apply(Amax(dim, keepdim), x)
 
@@ -181,7 +181,7 @@ def amax(x, dim=None, keepdim=False):
 @accepts_keepdims
 def amin(x, dim=None, keepdim=False):
     """Smallest value over ``dim``, as ``amax``."""
-    if x.data.dtype.kind in "biu":
+    if stays_integral(x):
         return _integral(np.amin, "amin", x, dim, keepdim)
     return apply(Amin(dim, keepdim), x)
 

@@ -136,6 +136,13 @@ def is_tensor(value):
     return isinstance(value, _Tensor)
 
 
+def stays_integral(tensor):
+    """Whether an op keeps ``tensor``'s integer or bool dtype (sum, amax, neg, abs), as
+    PyTorch does: for a tensor outside the graph. The book's integer leaves with
+    ``autograd=True`` compute in float64 and get gradients, as they always did."""
+    return tensor.data.dtype.kind in "biu" and not tensor.autograd
+
+
 def array_of(value):
     """The array of a Tensor, or ``value`` as an array (indices, targets, masks)."""
     return value.data if isinstance(value, _Tensor) else np.asarray(value)

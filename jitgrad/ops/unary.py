@@ -11,7 +11,8 @@ import numpy as np
 from jitgrad.backend.dtypes import float_dtype
 from jitgrad.ops.base import Op, flat
 from jitgrad.ops.elementwise import power
-from jitgrad.ops.registry import BadInput, Example, apply, constant, is_tensor, positive, register
+from jitgrad.ops.registry import (BadInput, Example, apply, constant, is_tensor, positive,
+                                  register, stays_integral)
 from kernels import unary as k
 
 
@@ -133,9 +134,9 @@ def sqrt(x):
 
 
 def abs(x):  # noqa: A001 -- the Tensor method's name
-    """|x| elementwise; the gradient at 0 is 0, as in torch. An integer tensor stays one,
-    outside the graph."""
-    if x.data.dtype.kind in "iu":
+    """|x| elementwise; the gradient at 0 is 0, as in torch. An integer tensor without
+    autograd stays one, as in PyTorch."""
+    if stays_integral(x) and x.data.dtype.kind != "b":
         return constant(np.abs(x.data))
     return apply(Abs(), x)
 

@@ -233,6 +233,9 @@ def test_reductions_keep_integers_and_take_keepdim(torch):
         assert str(a.dtype) == str(b.dtype).replace("torch.", ""), name
         np.testing.assert_array_equal(a.data, b.numpy())
     assert (-ours).dtype == np.int64 and ours.abs().dtype == np.int64
+    book_leaf = Tensor(x, autograd=True)  # the book's integer leaves still get gradients
+    book_leaf.sum(0).backward()
+    assert book_leaf.sum(0).dtype == np.float64 and book_leaf.grad.data.tolist() == [[1.0] * 3] * 2
     values, indices = ours.max(1)
     np.testing.assert_array_equal(values.data, [3, 5])
     np.testing.assert_array_equal(indices.data, [0, 1])
