@@ -21,6 +21,8 @@ from jitgrad.backend.dtypes import as_dtype, describe
 # next() on an itertools.count is atomic in CPython, so threads never share an id.
 next_id = itertools.count(1).__next__
 
+_versions = autograd.versions  # read at every recorded op: one global lookup, not two
+
 
 _DEFAULT_DTYPES = (np.dtype(np.float64), np.dtype(np.int64), np.dtype(np.bool_))
 
@@ -114,7 +116,7 @@ class Tensor:
         if not grad_mode.is_grad_enabled():
             return out
         out.autograd, out.creators, out.creation_op, out._op = True, list(inputs), op.creation_op, op
-        out._recorded_at = autograd.versions.now
+        out._recorded_at = _versions.now  # for backward's in-place check (engine.versions)
         for creator in inputs:
             # a creator without autograd never hears back from backward, so counting its
             # children would only grow its dict (a data batch reused every step)
@@ -490,7 +492,7 @@ class Tensor:
 
     def _bump(self):
         """Record the write: the graph edges recorded before it may no longer back-propagate."""
-        autograd.versions.wrote(self)
+        _versions.wrote(self)
         return self
 
     def __str__(self):
