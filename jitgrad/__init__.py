@@ -17,6 +17,8 @@ those below it (docs/design.md):
 Importing jitgrad compiles nothing; call ``jitgrad.warmup()`` to compile (or load from the
 on-disk cache) every kernel before the first training step.
 """
+import builtins as _builtins
+
 import kernels as _kernels
 
 if not getattr(_kernels, "JITGRAD_KERNELS", False):  # before anything imports a kernel
@@ -32,9 +34,35 @@ _kernel_cache.drop_if_sources_changed()  # before any kernel loads from Numba's 
 from jitgrad import functional, init, nn, optim, utils  # noqa: E402
 from jitgrad.utils import metrics  # noqa: E402
 from jitgrad.autograd import AnomalyError, Tensor, detect_anomaly, no_grad  # noqa: E402
-from jitgrad.autograd.creation import ones, ones_like, randn, zeros, zeros_like  # noqa: E402
+from jitgrad.autograd.creation import (  # noqa: E402
+    arange,
+    as_tensor,
+    empty,
+    empty_like,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    multinomial,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    randperm,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from jitgrad.autograd.functions import *  # noqa: E402, F403 -- jitgrad.exp, jitgrad.sum, ... (NAMES)
+from jitgrad.autograd.functions import NAMES as _FUNCTION_NAMES  # noqa: E402
+from jitgrad.backend.device import cuda, device  # noqa: E402
+from jitgrad.backend.dtypes import PYTORCH_DTYPES as _PYTORCH_DTYPES  # noqa: E402
 from jitgrad.backend.amp import autocast, is_autocast_enabled  # noqa: E402
 from jitgrad.backend.dtypes import get_default_dtype, set_default_dtype  # noqa: E402
+from jitgrad.backend.random import Generator, initial_seed, manual_seed, seed  # noqa: E402
 from jitgrad.backend.profiler import profile  # noqa: E402
 from jitgrad.book import (  # noqa: E402
     SGD,
@@ -71,6 +99,19 @@ from jitgrad.serialization import load, save  # noqa: E402
 
 __version__ = "0.1.0"
 
+# jitgrad.float32, jitgrad.long, jitgrad.bool, ...: NumPy dtypes under PyTorch's names
+globals().update(_PYTORCH_DTYPES)
+
+
+def is_tensor(obj):
+    """Whether ``obj`` is a jitgrad Tensor."""
+    return isinstance(obj, Tensor)
+
+
+def numel(t):
+    """The number of elements of ``t``."""
+    return t.numel()
+
 
 def __getattr__(name):
     """``jitgrad.bfloat16``: NumPy's bfloat16 (ml_dtypes'), imported on first use (0.5 s)."""
@@ -87,4 +128,11 @@ __all__ = ["Adam", "AdamW", "AnomalyError", "BCEWithLogitsLoss", "BatchNorm1d",
            "Tanh", "Tensor", "autocast", "cat", "clip_grad_norm", "compile", "detect_anomaly", "fit", "functional",
            "get_default_dtype", "init", "is_autocast_enabled", "load", "metrics", "nn", "no_grad", "ones", "ones_like", "optim",
            "profile", "randn", "save", "set_default_dtype", "stack", "utils", "warmup", "zeros",
-           "zeros_like"]
+           "zeros_like", "Generator", "arange", "as_tensor", "cuda", "device", "empty",
+           "empty_like", "from_numpy", "full", "full_like", "initial_seed", "is_tensor",
+           "linspace", "manual_seed", "multinomial", "numel", "rand", "rand_like", "randint",
+           "randn_like", "randperm", "seed", "tensor"]
+# PyTorch's functions and dtypes, except those named like Python's builtins (abs, max, sum,
+# float, int, bool, ...), which ``from jitgrad import *`` must not replace
+__all__ += [name for name in (*_FUNCTION_NAMES, *_PYTORCH_DTYPES)
+            if not hasattr(_builtins, name) and name not in __all__]

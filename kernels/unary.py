@@ -1,4 +1,5 @@
-"""Elementwise math of one operand on flat arrays: exp, log, sqrt, abs, clamp and powers.
+"""Elementwise math of one operand on flat arrays: exp, log, sqrt, sin, cos, abs, clamp and
+powers.
 
 Each forward sits beside its backward. Backwards read what is cheapest to reuse: exp's and
 sqrt's their output, the others their input. The loops store into ``np.empty_like`` outputs
@@ -54,6 +55,42 @@ def sqrt_backward(grad, y):
     out = np.empty_like(y)
     for i in range(y.size):
         out[i] = grad[i] * 0.5 / y[i]
+    return out
+
+
+@kernel
+def sin(x):
+    """sin x, shape (n,) -> (n,)."""
+    out = np.empty_like(x)
+    for i in range(x.size):
+        out[i] = np.sin(x[i])
+    return out
+
+
+@kernel
+def sin_backward(grad, x):
+    """grad * cos x, shapes (n,), (n,) -> (n,)."""
+    out = np.empty_like(x)
+    for i in range(x.size):
+        out[i] = grad[i] * np.cos(x[i])
+    return out
+
+
+@kernel
+def cos(x):
+    """cos x, shape (n,) -> (n,)."""
+    out = np.empty_like(x)
+    for i in range(x.size):
+        out[i] = np.cos(x[i])
+    return out
+
+
+@kernel
+def cos_backward(grad, x):
+    """-grad * sin x, shapes (n,), (n,) -> (n,)."""
+    out = np.empty_like(x)
+    for i in range(x.size):
+        out[i] = -grad[i] * np.sin(x[i])
     return out
 
 

@@ -17,6 +17,8 @@ is released (``release_grad``: ``optimizer.step()``, ``zero_grad()``) leaves ``.
 and keeps the gradient Tensor with its zeroed buffer, which the next pass takes back
 (``leaf_buffer``).
 """
+import weakref
+
 import numpy as np
 
 from jitgrad.autograd import anomaly, recording
@@ -24,6 +26,35 @@ from jitgrad.backend import profiler
 from jitgrad.backend.dtypes import describe
 from jitgrad.ops.base import ACCUMULATED, DEFERRED, flat
 from kernels import elementwise
+
+
+class _Versions:
+    """The in-place clock: ``now`` counts in-place writes to tensors, ``written`` holds the time
+    of each written tensor's last write (for as long as the tensor lives), and an op output's
+    ``_recorded_at`` is the time its graph edge was recorded. Backward refuses an edge whose
+    tensors were written since: PyTorch's version counters, kept where they cost nothing for
+    the tensors never written in place (nearly all: a tensor carries no counter of its own)."""
+
+    def __init__(self):
+        self.now = 0
+        # id(tensor) -> time; by id, since a Tensor's == is elementwise (a WeakKeyDictionary
+        # would compare keys with it); the entry goes when the tensor does
+        self.written = {}
+
+    def wrote(self, tensor):
+        """Note an in-place write to ``tensor``."""
+        self.now += 1
+        key = id(tensor)
+        if key not in self.written:
+            weakref.finalize(tensor, self.written.pop, key, None)
+        self.written[key] = self.now
+
+    def version(self, tensor):
+        """The time of ``tensor``'s last in-place write; 0 if it never had one."""
+        return self.written.get(id(tensor), 0)
+
+
+versions = _Versions()
 
 
 def backward(root, grad):
@@ -65,6 +96,18 @@ def backward(root, grad):
             if _heard_from(creator, node) and creator.creators is not None:
                 ready.append(creator)
     check_delivered(deferring)
+
+
+def check_versions(node):
+    """Raise if ``node`` or one of its inputs was written in place after ``node``'s op ran:
+    the op's backward would read the new values and return a wrong gradient."""
+    for tensor in (node, *node.creators):
+        if versions.version(tensor) > node._recorded_at:
+            raise RuntimeError(
+                f"backward: one of the variables needed for gradient computation has been "
+                f"modified by an inplace operation: a tensor of {describe(tensor.data)} used by "
+                f"{node.creation_op!r} was written in place after that op ran; do the in-place "
+                "write after backward(), or write y = y + x instead of y += x")
 
 
 def run_backward(op, node_grad, needs, creators):
@@ -172,7 +215,8 @@ def _heard_from(creator, child):
 def _recount_children(root):
     """Reset ``children`` of every tensor that leads to ``root`` to the uses that lead there.
 
-    Raises before anything changes if part of the graph was already back-propagated.
+    Raises before anything changes if part of the graph was already back-propagated, or if a
+    tensor an op needs was written in place after the op ran.
     """
     nodes, stack, seen = [], [root], {root}
     while stack:
@@ -184,6 +228,8 @@ def _recount_children(root):
             raise RuntimeError(
                 f"backward: the graph through this {node.creation_op!r} tensor was already "
                 "back-propagated; run the forward pass again to build a new graph")
+        if versions.now > node._recorded_at:  # something was written in place since
+            check_versions(node)
         for creator in node.creators:
             if creator.autograd and creator not in seen:
                 seen.add(creator)

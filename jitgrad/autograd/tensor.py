@@ -13,12 +13,15 @@ import numpy as np
 from jitgrad import ops
 from jitgrad.autograd import anomaly, grad_mode, recording
 from jitgrad.autograd import engine as autograd
-from jitgrad.backend import profiler
-from jitgrad.backend.dtypes import describe
+from jitgrad.backend import profiler, random
+from jitgrad.backend.device import CPU, check_device
+from jitgrad.backend.dtypes import as_dtype, describe
 
 # Ids come from a counter, not the RNG: unique, and seeded runs draw no random numbers for them.
 # next() on an itertools.count is atomic in CPython, so threads never share an id.
 next_id = itertools.count(1).__next__
+
+_versions = autograd.versions  # read at every recorded op: one global lookup, not two
 
 
 _DEFAULT_DTYPES = (np.dtype(np.float64), np.dtype(np.int64), np.dtype(np.bool_))
@@ -58,7 +61,7 @@ class Tensor:
 
     __array_priority__ = 1000  # so ndarray <op> Tensor defers to Tensor's reflected methods
     __slots__ = ("data", "autograd", "grad", "creators", "creation_op", "children", "id",
-                 "_op", "_retain_grad", "_grad_buffer", "__weakref__")
+                 "_op", "_retain_grad", "_grad_buffer", "_recorded_at", "__weakref__")
 
     def __init__(self, data, autograd=False, requires_grad=None):
         self.data = as_array(data)
@@ -113,6 +116,7 @@ class Tensor:
         if not grad_mode.is_grad_enabled():
             return out
         out.autograd, out.creators, out.creation_op, out._op = True, list(inputs), op.creation_op, op
+        out._recorded_at = _versions.now  # for backward's in-place check (engine.versions)
         for creator in inputs:
             # a creator without autograd never hears back from backward, so counting its
             # children would only grow its dict (a data batch reused every step)
@@ -157,13 +161,21 @@ class Tensor:
         self._retain_grad = True
         return self
 
-    def float(self):
-        """This tensor as float32 (``to(np.float32)``): differentiable, itself if it already is."""
-        return self.to("float32")
+    def requires_grad_(self, requires_grad=True):
+        """Set whether gradients flow to this leaf; returns the tensor, as PyTorch's."""
+        if self.creators is not None and not requires_grad:
+            raise RuntimeError("requires_grad_: only a leaf tensor's flag can be cleared; "
+                               "use detach() for a tensor outside the graph")
+        if requires_grad and self.data.dtype.kind != "f":
+            raise RuntimeError(f"requires_grad_: only tensors of floating point dtype can "
+                               f"require gradients, got {describe(self.data)}")
+        self.autograd = bool(requires_grad)
+        return self
 
-    def double(self):
-        """This tensor as float64 (``to(np.float64)``)."""
-        return self.to("float64")
+    @property
+    def is_leaf(self):
+        """True for a tensor no op made (parameters, inputs), as in PyTorch."""
+        return self.creators is None
 
     def bfloat16(self):
         """This tensor rounded to ``jitgrad.bfloat16``, for storing (ops refuse it)."""
@@ -175,36 +187,132 @@ class Tensor:
         return self.data.dtype if self.data.dtype.kind == "f" else np.dtype(np.float64)
 
     # --- ops -----------------------------------------------------------------------------
-    # The op methods (``+``, ``mm``, ``sum``, ``exp``, ``__getitem__``, ...) are installed from
-    # the op registry at the end of this module: ``t.exp`` is ``jitgrad.ops.<module>.exp``,
-    # the function registered as ``"exp"`` (``jitgrad.ops.registry.SPECS["exp"]``).
+    # The op methods (``+``, ``mm``, ``sum``, ``exp``, ``__getitem__``, ``to``, ``clone``, ...)
+    # are installed from the op registry at the end of this module: ``t.exp`` is
+    # ``jitgrad.ops.<module>.exp``, the function registered as ``"exp"``
+    # (``jitgrad.ops.registry.SPECS["exp"]``).
 
-    # --- comparisons and NumPy interop (not differentiable) -------------------------------
-    #: Comparisons return arrays, so hashing stays by identity (autograd keys dicts by tensor).
+    # --- dtype and device conversions (``to`` is the registered op) ----------------------
+    def float(self):
+        """This tensor as float32 (``to(jitgrad.float32)``): differentiable, itself if it
+        already is."""
+        return self.to(np.float32)
+
+    def double(self):
+        """This tensor as float64."""
+        return self.to(np.float64)
+
+    def half(self):
+        """This tensor's data as float16 (ops compute it in float32)."""
+        return self.to(np.float16)
+
+    def long(self):
+        """This tensor as int64 (no gradient flows through an integer tensor)."""
+        return self.to(np.int64)
+
+    def int(self):
+        """This tensor as int32."""
+        return self.to(np.int32)
+
+    def bool(self):
+        """This tensor as bool (non-zero is True)."""
+        return self.to(np.bool_)
+
+    def type(self, dtype=None):
+        """Without ``dtype``: the dtype's name (``"float32"``); with it: ``to(dtype)``."""
+        return str(self.data.dtype) if dtype is None else self.to(dtype)
+
+    def cpu(self):
+        """The tensor itself: jitgrad runs on the CPU."""
+        return self
+
+    def cuda(self, *args, **kwargs):
+        check_device("cuda", "cuda")
+
+    @property
+    def device(self):
+        return CPU
+
+    # --- comparisons: bool tensors, outside the graph ------------------------------------
+    #: Hashing stays by identity (autograd keys dicts by tensor), although ``==`` is elementwise.
     __hash__ = object.__hash__
 
     def __eq__(self, other):
-        return self.data == _data(other)
+        return Tensor.wrap(np.asarray(self.data == _data(other)))
 
     def __ne__(self, other):
-        return self.data != _data(other)
+        return Tensor.wrap(np.asarray(self.data != _data(other)))
 
     def __lt__(self, other):
-        return self.data < _data(other)
+        return Tensor.wrap(np.asarray(self.data < _data(other)))
 
     def __le__(self, other):
-        return self.data <= _data(other)
+        return Tensor.wrap(np.asarray(self.data <= _data(other)))
 
     def __gt__(self, other):
-        return self.data > _data(other)
+        return Tensor.wrap(np.asarray(self.data > _data(other)))
 
     def __ge__(self, other):
-        return self.data >= _data(other)
+        return Tensor.wrap(np.asarray(self.data >= _data(other)))
 
+    def all(self, dim=None, keepdim=False):
+        """Whether every element is non-zero (over ``dim``), as a bool tensor."""
+        return Tensor.wrap(np.asarray(self.data.all(axis=dim, keepdims=keepdim)))
+
+    def any(self, dim=None, keepdim=False):
+        """Whether any element is non-zero (over ``dim``), as a bool tensor."""
+        return Tensor.wrap(np.asarray(self.data.any(axis=dim, keepdims=keepdim)))
+
+    # --- one element as a Python value ---------------------------------------------------
+    def __bool__(self):
+        return bool(self._one("bool"))
+
+    def __float__(self):
+        return float(self._one("float"))
+
+    def __int__(self):
+        return int(self._one("int"))
+
+    def __index__(self):
+        """An integer tensor of one element indexes lists (``vocab[t.argmax()]``)."""
+        if self.data.dtype.kind not in "biu":
+            raise TypeError(f"only integer tensors of one element can be used as an index, "
+                            f"got {describe(self.data)}")
+        return int(self._one("index"))
+
+    def __format__(self, spec):
+        """``f"{loss:.4f}"`` formats a one-element tensor's value, as PyTorch's."""
+        if spec and self.data.size == 1:
+            return format(self.data.item(), spec)
+        return format(str(self), spec)
+
+    def _one(self, what):
+        if self.data.size != 1:
+            raise RuntimeError(f"{what}: only a tensor of one element converts to a Python "
+                               f"value, got {describe(self.data)} (its truth or value is "
+                               "ambiguous)")
+        return self.data.item()
+
+    # --- NumPy interop ---------------------------------------------------------------------
     def __array__(self, dtype=None, copy=None):
         """``np.asarray(t)`` is ``t.data`` itself (no copy), as for any array-like that wraps
         an array; ``np.array(t)`` or ``copy=True`` copies."""
         return np.array(self.data, dtype=dtype, copy=True if copy else None)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        """NumPy meeting a Tensor. ``array <op> tensor`` is the tensor's reflected op (a
+        Tensor, in the graph); an in-place ``array += tensor`` (the book's ``w.data``,
+        PyTorch's ``p.data += -lr * p.grad``) writes into the array itself; anything else
+        (``np.exp(t)``) computes on the arrays, as NumPy does."""
+        names = _REFLECTED.get(ufunc)
+        if names and method == "__call__" and len(inputs) == 2 and not kwargs:
+            a, b = inputs
+            return getattr(a, names[0])(b) if isinstance(a, Tensor) else getattr(b, names[1])(a)
+        if "out" in kwargs:
+            if recording.switch.active:  # a write the tape would not replay
+                recording.switch.tape.escape(f"an in-place NumPy {ufunc.__name__} with a Tensor")
+            kwargs["out"] = tuple(_data(out) for out in kwargs["out"])
+        return getattr(ufunc, method)(*map(_data, inputs), **kwargs)
 
     def __len__(self):
         return len(self.data)
@@ -221,9 +329,19 @@ class Tensor:
     def ndim(self):
         return self.data.ndim
 
+    def dim(self):
+        """The number of dims (``ndim``)."""
+        return self.data.ndim
+
     def size(self, dim=None):
         """The shape, or its ``dim``-th entry (PyTorch's ``size``)."""
         return self.data.shape if dim is None else self.data.shape[dim]
+
+    def numel(self):
+        """The number of elements."""
+        return self.data.size
+
+    nelement = numel
 
     def item(self):
         """The one element of a tensor as a Python number."""
@@ -233,6 +351,12 @@ class Tensor:
             raise ValueError(f"item: only a tensor of one element has an item, got "
                              f"{describe(self.data)}")
         return self.data.item()
+
+    def tolist(self):
+        """The values as (nested) Python lists, or a number for a 0-d tensor."""
+        if recording.switch.active:
+            recording.switch.tape.escape("tolist()")
+        return self.data.tolist()
 
     def numpy(self):
         """``.data`` itself, the NumPy array (no copy, as PyTorch's ``numpy()`` shares memory)."""
@@ -253,6 +377,129 @@ class Tensor:
     def requires_grad(self, value):
         self.autograd = bool(value)
 
+    # --- in place, PyTorch's way -----------------------------------------------------------
+    # Each writes into ``.data`` itself. A tensor that gradients flow to may be written only
+    # under ``no_grad()`` (an optimizer's update), and a write bumps the tensor's version, so
+    # that a backward pass through an op recorded before it raises instead of computing a
+    # wrong gradient from the changed values.
+    def add_(self, other, alpha=1):
+        """self += alpha * other, in place; returns self."""
+        return self._ufunc_(np.add, "add_", other if alpha == 1 else _data(other) * alpha)
+
+    def sub_(self, other, alpha=1):
+        """self -= alpha * other, in place."""
+        return self._ufunc_(np.subtract, "sub_", other if alpha == 1 else _data(other) * alpha)
+
+    def mul_(self, other):
+        """self *= other, in place."""
+        return self._ufunc_(np.multiply, "mul_", other)
+
+    def div_(self, other):
+        """self /= other, in place (a float tensor: integer data cannot hold the quotient)."""
+        return self._ufunc_(np.true_divide, "div_", other)
+
+    def clamp_(self, min=None, max=None):  # noqa: A002 -- torch's keyword names
+        """self limited to [min, max], in place."""
+        if min is None and max is None:
+            raise ValueError("clamp_: give min, max or both")
+        self._check_inplace("clamp_", ())
+        np.clip(self.data, min, max, out=self.data)
+        return self._bump()
+
+    def zero_(self):
+        """Fill with 0, in place."""
+        return self.fill_(0)
+
+    def fill_(self, value):
+        """Fill with ``value`` (a number or a one-element tensor), in place."""
+        self._check_inplace("fill_", (value,))
+        self.data.fill(_data(value).item() if isinstance(value, Tensor) else value)
+        return self._bump()
+
+    def copy_(self, src):
+        """Copy ``src``'s values (broadcast to this tensor's shape, converted to its dtype)."""
+        self._check_inplace("copy_", (src,))
+        source = np.asarray(_data(src))
+        try:
+            np.broadcast_to(source, self.data.shape)
+        except ValueError:
+            raise ValueError(f"copy_: the source {describe(source)} does not broadcast to "
+                             f"{describe(self.data)}") from None
+        np.copyto(self.data, source, casting="unsafe")
+        return self._bump()
+
+    def uniform_(self, a=0.0, b=1.0, generator=None):
+        """Fill with uniform samples in [a, b), from ``generator`` or the global stream."""
+        self._check_inplace("uniform_", ())
+        values = random.source(generator, "uniform_").random(self.data.shape) * (b - a) + a
+        np.copyto(self.data, values, casting="unsafe")
+        return self._bump()
+
+    def normal_(self, mean=0.0, std=1.0, generator=None):
+        """Fill with normal samples of ``mean`` and ``std``, from ``generator`` or the global
+        stream."""
+        self._check_inplace("normal_", ())
+        values = random.source(generator, "normal_").standard_normal(self.data.shape) * std + mean
+        np.copyto(self.data, values, casting="unsafe")
+        return self._bump()
+
+    def __iadd__(self, other):
+        return self + other if self._grows_graph(other) else self.add_(other)
+
+    def __isub__(self, other):
+        return self - other if self._grows_graph(other) else self.sub_(other)
+
+    def __imul__(self, other):
+        return self * other if self._grows_graph(other) else self.mul_(other)
+
+    def __itruediv__(self, other):
+        return self / other if self._grows_graph(other) else self.div_(other)
+
+    def _grows_graph(self, other):
+        """Whether ``self op= other`` is a new graph node (``self = self op other``): inside
+        the graph, as the book's code writes ``loss += ...``. A leaf that gradients flow to
+        is written in place (so under ``no_grad()``; outside it, ``add_`` raises)."""
+        if not grad_mode.is_grad_enabled():
+            return False
+        if self.autograd:
+            return self.creators is not None
+        return isinstance(other, Tensor) and other.autograd
+
+    def _ufunc_(self, ufunc, who, other):
+        """self = ufunc(self, other), written into ``self.data``."""
+        self._check_inplace(who, (other,))
+        operand = _data(other)
+        try:
+            ufunc(self.data, operand, out=self.data, casting="same_kind")
+        except (TypeError, ValueError) as error:  # NumPy's casting and broadcasting errors
+            operand = np.asarray(operand)
+            kind = TypeError if isinstance(error, TypeError) else ValueError
+            raise kind(f"{who}: cannot write the result for operand {describe(operand)} "
+                              f"into {describe(self.data)} in place ({error})") from None
+        return self._bump()
+
+    def _check_inplace(self, who, operands):
+        """Raise, before anything is written, where PyTorch would (or where a gradient would
+        be lost without a word); note the write to a ``jitgrad.compile`` recording."""
+        if grad_mode.is_grad_enabled():
+            if self.autograd and self.creators is None:
+                raise RuntimeError(
+                    f"{who}: a leaf tensor that requires grad is used in an in-place "
+                    "operation; update parameters inside `with jitgrad.no_grad():` "
+                    "(as an optimizer does), or write to .data")
+            if self.autograd or any(isinstance(t, Tensor) and t.autograd for t in operands):
+                raise RuntimeError(
+                    f"{who}: in-place operations inside the graph are not supported "
+                    f"(the tensor was made by {self.creation_op!r}, or an operand requires "
+                    "grad); write the out-of-place op, y = y + x")
+        if recording.switch.active:
+            recording.switch.tape.escape(who)
+
+    def _bump(self):
+        """Record the write: the graph edges recorded before it may no longer back-propagate."""
+        _versions.wrote(self)
+        return self
+
     def __str__(self):
         return str(self.data)
 
@@ -263,6 +510,17 @@ class Tensor:
         graph = f", creation_op={self.creation_op!r}" if self.creation_op else ""
         return (f"Tensor({np.array2string(self.data, separator=', ', prefix='Tensor(')}{dtype}, "
                 f"autograd={self.autograd}{graph})")
+
+
+#: NumPy's binary ufuncs and the Tensor's (forward, reflected) methods for them.
+_REFLECTED = {
+    np.add: ("__add__", "__radd__"), np.subtract: ("__sub__", "__rsub__"),
+    np.multiply: ("__mul__", "__rmul__"), np.true_divide: ("__truediv__", "__rtruediv__"),
+    np.matmul: ("__matmul__", "__rmatmul__"), np.power: ("__pow__", "__rpow__"),
+    np.greater: ("__gt__", "__lt__"), np.less: ("__lt__", "__gt__"),
+    np.greater_equal: ("__ge__", "__le__"), np.less_equal: ("__le__", "__ge__"),
+    np.equal: ("__eq__", "__eq__"), np.not_equal: ("__ne__", "__ne__"),
+}
 
 
 def _data(value):

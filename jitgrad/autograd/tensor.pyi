@@ -20,7 +20,7 @@ class Tensor:
         """Every dim reversed, as ``x.T`` in NumPy and PyTorch (2-D: the matrix transpose)."""
         ...
     def __abs__(self):
-        """|x| elementwise; the gradient at 0 is 0, as in torch."""
+        """|x| elementwise; the gradient at 0 is 0, as in torch. An integer tensor without autograd stays one, as in PyTorch."""
         ...
     def __add__(self, b):
         """a + b, elementwise with NumPy broadcasting."""
@@ -28,11 +28,21 @@ class Tensor:
     def __array__(self, dtype=None, copy=None):
         """``np.asarray(t)`` is ``t.data`` itself (no copy), as for any array-like that wraps an array; ``np.array(t)`` or ``copy=True`` copies."""
         ...
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        """NumPy meeting a Tensor. ``array <op> tensor`` is the tensor's reflected op (a Tensor, in the graph); an in-place ``array += tensor`` (the book's ``w.data``, PyTorch's ``p.data += -lr * p.grad``) writes into the array itself; anything else (``np.exp(t)``) computes on the arrays, as NumPy does."""
+        ...
+    def __bool__(self):
+        ...
     def __del__(self):
         """Leave the ``children`` of the tensors this one was made from."""
         ...
     def __eq__(self, other):
         """Return self==value."""
+        ...
+    def __float__(self):
+        ...
+    def __format__(self, spec):
+        """``f"{loss:.4f}"`` formats a one-element tensor's value, as PyTorch's."""
         ...
     def __ge__(self, other):
         """Return self>=value."""
@@ -42,6 +52,19 @@ class Tensor:
         ...
     def __gt__(self, other):
         """Return self>value."""
+        ...
+    def __iadd__(self, other):
+        ...
+    def __imul__(self, other):
+        ...
+    def __index__(self):
+        """An integer tensor of one element indexes lists (``vocab[t.argmax()]``)."""
+        ...
+    def __int__(self):
+        ...
+    def __isub__(self, other):
+        ...
+    def __itruediv__(self, other):
         ...
     def __le__(self, other):
         """Return self<=value."""
@@ -61,10 +84,10 @@ class Tensor:
         """Return self!=value."""
         ...
     def __neg__(self):
-        """-x."""
+        """-x (an integer tensor without autograd stays one, as in PyTorch)."""
         ...
     def __pow__(self, exponent):
-        """x ** exponent for a number exponent."""
+        """x ** exponent, for a number exponent or a tensor one (differentiable in both)."""
         ...
     def __radd__(self, b):
         """a + b, elementwise with NumPy broadcasting. (the number or array on the left)"""
@@ -77,6 +100,9 @@ class Tensor:
         ...
     def __rmul__(self, b):
         """a * b, elementwise with NumPy broadcasting. (the number or array on the left)"""
+        ...
+    def __rpow__(self, b):
+        """b ** a: a number or array raised to the tensor ``a``."""
         ...
     def __rsub__(self, b):
         """a - b, elementwise with NumPy broadcasting. (the number or array on the left)"""
@@ -94,16 +120,25 @@ class Tensor:
         """a / b, elementwise with NumPy broadcasting."""
         ...
     def abs(self):
-        """|x| elementwise; the gradient at 0 is 0, as in torch."""
+        """|x| elementwise; the gradient at 0 is 0, as in torch. An integer tensor without autograd stays one, as in PyTorch."""
         ...
     def add(self, b):
         """a + b, elementwise with NumPy broadcasting."""
         ...
+    def add_(self, other, alpha=1):
+        """self += alpha * other, in place; returns self."""
+        ...
+    def all(self, dim=None, keepdim=False):
+        """Whether every element is non-zero (over ``dim``), as a bool tensor."""
+        ...
     def amax(self, dim=None, keepdim=False):
-        """Largest value over ``dim``; the gradient goes to the largest entries (shared by ties)."""
+        """Largest value over ``dim``; the gradient goes to the largest entries (shared by ties). Integer and bool tensors without autograd keep their dtype, as in PyTorch."""
         ...
     def amin(self, dim=None, keepdim=False):
         """Smallest value over ``dim``, as ``amax``."""
+        ...
+    def any(self, dim=None, keepdim=False):
+        """Whether any element is non-zero (over ``dim``), as a bool tensor."""
         ...
     def argmax(self, dim=None, keepdim=False):
         """Index of the largest value (over the flattened tensor when ``dim`` is None), as an int64 Tensor without gradient."""
@@ -114,20 +149,55 @@ class Tensor:
     def backward(self, grad=None):
         """Back-propagate ``grad`` (default: ones) into every tensor this one was made from."""
         ...
+    def bfloat16(self):
+        """This tensor rounded to ``jitgrad.bfloat16``, for storing (ops refuse it)."""
+        ...
+    def bool(self):
+        """This tensor as bool (non-zero is True)."""
+        ...
+    def chunk(self, chunks, dim=0):
+        """``x`` in ``chunks`` pieces along ``dim`` (the last may be smaller; fewer when the dim is short), as torch's."""
+        ...
     def clamp(self, min=None, max=None):
         """x limited to [min, max] (either bound may be None); the gradient passes where min <= x <= max."""
+        ...
+    def clamp_(self, min=None, max=None):
+        """self limited to [min, max], in place."""
+        ...
+    def clone(self):
+        """A copy of ``x`` in the graph (the gradient passes through), as PyTorch's ``clone``."""
+        ...
+    def copy_(self, src):
+        """Copy ``src``'s values (broadcast to this tensor's shape, converted to its dtype)."""
+        ...
+    def cos(self):
+        """Cosine, elementwise."""
+        ...
+    def cpu(self):
+        """The tensor itself: jitgrad runs on the CPU."""
         ...
     def cross_entropy(self, target):
         """The book's mean softmax cross-entropy of logits (..., classes) against int targets, one per row; a 0-d tensor."""
         ...
+    def cuda(self, *args, **kwargs):
+        ...
     def detach(self):
         """A tensor on the same data, outside the graph (autograd=False)."""
+        ...
+    @property
+    def device(self) -> Any:
+        ...
+    def dim(self):
+        """The number of dims (``ndim``)."""
         ...
     def div(self, b):
         """a / b, elementwise with NumPy broadcasting."""
         ...
+    def div_(self, other):
+        """self /= other, in place (a float tensor: integer data cannot hold the quotient)."""
+        ...
     def double(self):
-        """This tensor as float64 (``to(np.float64)``)."""
+        """This tensor as float64."""
         ...
     @property
     def dtype(self) -> Any:
@@ -138,14 +208,27 @@ class Tensor:
     def expand(self, dim, copies):
         """The book's expand: ``copies`` repeats along a new axis at ``dim``, (3,) -> expand(0, 4) -> (4, 3). (PyTorch's ``expand(*sizes)`` is another op.)"""
         ...
+    def fill_(self, value):
+        """Fill with ``value`` (a number or a one-element tensor), in place."""
+        ...
     def flatten(self, start_dim=0, end_dim=-1):
         """Dims start_dim to end_dim merged into one: (2, 3, 4).flatten(1) -> (2, 12)."""
         ...
     def float(self):
-        """This tensor as float32 (``to(np.float32)``): differentiable, itself if it already is."""
+        """This tensor as float32 (``to(jitgrad.float32)``): differentiable, itself if it already is."""
+        ...
+    def half(self):
+        """This tensor's data as float16 (ops compute it in float32)."""
         ...
     def index_select(self, indices):
         """Rows ``weight.data[indices]``: (rows, *row) -> (*indices.shape, *row), the book's embedding lookup (a Tensor or array of ints). PyTorch's ``index_select(dim, index)`` is spelled ``weight[indices]`` here."""
+        ...
+    def int(self):
+        """This tensor as int32."""
+        ...
+    @property
+    def is_leaf(self) -> Any:
+        """True for a tensor no op made (parameters, inputs), as in PyTorch."""
         ...
     def item(self):
         """The one element of a tensor as a Python number."""
@@ -153,8 +236,14 @@ class Tensor:
     def log(self):
         """Natural logarithm, elementwise."""
         ...
+    def log10(self):
+        """Base-10 logarithm, elementwise."""
+        ...
     def log_softmax(self, dim=-1):
         """log(softmax(x, dim)), stable, with a fused backward."""
+        ...
+    def long(self):
+        """This tensor as int64 (no gradient flows through an integer tensor)."""
         ...
     def matmul(self, b):
         """a @ b: (n, k) @ (k, m), (n, k) @ (k,), (k,) @ (k, m), (k,) @ (k,), and a batch (..., n, k) @ (k, m), which is one product of all the batch's rows."""
@@ -174,11 +263,23 @@ class Tensor:
     def mul(self, b):
         """a * b, elementwise with NumPy broadcasting."""
         ...
+    def mul_(self, other):
+        """self *= other, in place."""
+        ...
     @property
     def ndim(self) -> Any:
         ...
     def neg(self):
-        """-x."""
+        """-x (an integer tensor without autograd stays one, as in PyTorch)."""
+        ...
+    def nelement(self):
+        """The number of elements."""
+        ...
+    def normal_(self, mean=0.0, std=1.0, generator=None):
+        """Fill with normal samples of ``mean`` and ``std``, from ``generator`` or the global stream."""
+        ...
+    def numel(self):
+        """The number of elements."""
         ...
     def numpy(self):
         """``.data`` itself, the NumPy array (no copy, as PyTorch's ``numpy()`` shares memory)."""
@@ -187,7 +288,7 @@ class Tensor:
         """Dims reordered: output dim i is input dim dims[i]."""
         ...
     def pow(self, exponent):
-        """x ** exponent for a number exponent."""
+        """x ** exponent, for a number exponent or a tensor one (differentiable in both)."""
         ...
     def relu(self):
         """max(x, 0), elementwise."""
@@ -195,6 +296,9 @@ class Tensor:
     @property
     def requires_grad(self) -> Any:
         """PyTorch's name for ``autograd``."""
+        ...
+    def requires_grad_(self, requires_grad=True):
+        """Set whether gradients flow to this leaf; returns the tensor, as PyTorch's."""
         ...
     def reshape(self, *shape):
         """The same elements under ``shape`` (a tuple or separate ints; one may be -1)."""
@@ -208,6 +312,9 @@ class Tensor:
     def sigmoid(self):
         """1 / (1 + exp(-x)), elementwise."""
         ...
+    def sin(self):
+        """Sine, elementwise."""
+        ...
     def size(self, dim=None):
         """The shape, or its ``dim``-th entry (PyTorch's ``size``)."""
         ...
@@ -216,6 +323,9 @@ class Tensor:
         ...
     def softplus(self, beta=1.0, threshold=20.0):
         """log(1 + exp(beta * x)) / beta elementwise, x itself where beta * x > threshold (torch's defaults), a smooth relu."""
+        ...
+    def split(self, split_size_or_sections, dim=0):
+        """``x`` in pieces along ``dim``: of ``split_size_or_sections`` each (an int; the last may be shorter), or of the sizes listed; a tuple of differentiable slices, as torch's."""
         ...
     def sqrt(self):
         """Square root, elementwise."""
@@ -226,17 +336,29 @@ class Tensor:
     def sub(self, b):
         """a - b, elementwise with NumPy broadcasting."""
         ...
+    def sub_(self, other, alpha=1):
+        """self -= alpha * other, in place."""
+        ...
     def sum(self, dim=None, keepdim=False):
-        """Sum over ``dim`` (an int, a tuple, or None for every element); the reduced dims go unless ``keepdim``. ``x.sum(0)`` is the book's."""
+        """Sum over ``dim`` (an int, a tuple, or None for every element); the reduced dims go unless ``keepdim``. ``x.sum(0)`` is the book's. Integer and bool tensors without autograd sum to int64 (counting ``(pred == y).sum()``), as in PyTorch."""
         ...
     def tanh(self):
         """tanh(x), elementwise."""
         ...
-    def to(self, dtype):
-        """``x`` as ``dtype`` (float32 or float64); ``x`` itself when it already is."""
+    def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False):
+        """``x`` as ``dtype``, PyTorch's overloads: ``to(dtype)``, ``to("cpu")``, ``to(device, dtype)``, ``to(other_tensor)`` (its dtype), ``to(dtype=..., device=...)``; ``x`` itself when nothing changes (unless ``copy``)."""
+        ...
+    def tolist(self):
+        """The values as (nested) Python lists, or a number for a 0-d tensor."""
         ...
     def transpose(self, dim0=None, dim1=None):
         """With no arguments the book's transpose, every dim reversed (NumPy's ``transpose()``); ``transpose(dim0, dim1)`` swaps two dims, as PyTorch's."""
+        ...
+    def type(self, dtype=None):
+        """Without ``dtype``: the dtype's name (``"float32"``); with it: ``to(dtype)``."""
+        ...
+    def uniform_(self, a=0.0, b=1.0, generator=None):
+        """Fill with uniform samples in [a, b), from ``generator`` or the global stream."""
         ...
     def unsqueeze(self, dim):
         """A new dim of size 1 at ``dim`` (-1: last)."""
@@ -246,3 +368,6 @@ class Tensor:
         ...
     @classmethod
     def wrap(cls, array, autograd=False): ...
+    def zero_(self):
+        """Fill with 0, in place."""
+        ...

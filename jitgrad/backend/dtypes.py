@@ -92,3 +92,33 @@ def _float_dtype_or_raise(dtype, who=""):
     if dtype not in KERNEL_DTYPES:
         raise TypeError(f"{who}dtype must be float32 or float64, got {dtype}")
     return dtype
+
+
+# --- PyTorch's dtype objects -----------------------------------------------------------------
+# ``jitgrad.float32`` and its aliases are NumPy dtypes, so they work wherever NumPy takes a
+# dtype as well as everywhere jitgrad does. ``half`` stores float16; ops compute it in float32.
+PYTORCH_DTYPES = {
+    "float32": np.dtype(np.float32), "float": np.dtype(np.float32),
+    "float64": np.dtype(np.float64), "double": np.dtype(np.float64),
+    "float16": np.dtype(np.float16), "half": np.dtype(np.float16),
+    "int64": np.dtype(np.int64), "long": np.dtype(np.int64),
+    "int32": np.dtype(np.int32), "int": np.dtype(np.int32),
+    "int16": np.dtype(np.int16), "short": np.dtype(np.int16),
+    "int8": np.dtype(np.int8), "uint8": np.dtype(np.uint8), "bool": np.dtype(np.bool_),
+}
+
+
+def as_dtype(dtype, who="dtype"):
+    """``dtype`` (a jitgrad/NumPy dtype, a Python type such as ``float``, or a name such as
+    ``"float32"``) as a NumPy dtype of bool, int or float data, or a TypeError naming ``who``."""
+    if isinstance(dtype, str) and dtype in PYTORCH_DTYPES:
+        return PYTORCH_DTYPES[dtype]
+    try:
+        result = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{who}: {dtype!r} is not a dtype; use jitgrad.float32, jitgrad.int64, "
+                        "jitgrad.bool, ...") from None
+    if result.kind not in "biuf":
+        raise TypeError(f"{who}: unsupported dtype {result}; jitgrad tensors hold bool, int or "
+                        "float data")
+    return result

@@ -1,8 +1,9 @@
 """Initialisers with PyTorch's names (``jitgrad.nn.init.xavier_uniform_(layer.weight)``).
 
 Each fills a Tensor's data in place, keeps its dtype, and returns the Tensor. Draws come from
-NumPy's global RNG (seed it with ``np.random.seed``, as the book does), or from
-``generator``, an ``np.random.Generator``.
+NumPy's global RNG (seed it with ``np.random.seed``, as the book does, or
+``jitgrad.manual_seed``), or from ``generator``: a ``jitgrad.Generator`` or an
+``np.random.Generator``.
 
 Fans follow PyTorch's layout, where ``nn.Linear.weight`` is (out, in): for a 2-D tensor
 fan_in is ``shape[1]`` and fan_out ``shape[0]``; for more dims, the trailing dims are the
@@ -12,6 +13,8 @@ receptive field. ``jitgrad.init`` has the same initialisers with the book's (in,
 import math
 
 import numpy as np
+
+from jitgrad.backend import random
 
 _GAINS = {"linear": 1.0, "identity": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3, "relu": math.sqrt(2.0),
           "selu": 3.0 / 4}
@@ -117,4 +120,4 @@ def _fill(tensor, values):
 
 
 def _rng(generator):
-    return np.random if generator is None else generator
+    return random.source(generator, "init")

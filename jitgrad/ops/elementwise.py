@@ -1,4 +1,4 @@
-"""add, sub, mul, div and neg, with NumPy broadcasting.
+"""add, sub, mul, div, neg, ``**`` a tensor and where, with NumPy broadcasting.
 
 Operands of one shape take the flat kernels of ``kernels/elementwise.py``; others broadcast
 through ``kernels/strided.py``, and each operand's gradient is summed back to its shape.
@@ -10,7 +10,8 @@ import numpy as np
 from jitgrad.backend.dtypes import float_dtype
 from jitgrad.ops.base import Op, flat
 from jitgrad.ops.broadcast import broadcast_shape, combine, sum_to
-from jitgrad.ops.registry import BadInput, Example, apply, lift, positive, register
+from jitgrad.ops.registry import (BadInput, Example, apply, array_of, constant, is_tensor, lift,
+                                  positive, register, stays_integral)
 from kernels import elementwise as k
 from kernels import strided
 
@@ -99,6 +100,77 @@ class Neg(Op):
         return [k.neg(flat(grad, grad.dtype)).reshape(grad.shape)]
 
 
+class Power(Op):
+    """a ** b for a tensor exponent b, differentiable in both. NumPy's loops: a tensor
+    exponent is rare, not a hot path (``x ** 2`` is ``jitgrad.ops.unary.Pow``'s kernel)."""
+
+    creation_op = "pow"
+
+    def forward(self, a, b):
+        dtype = float_dtype(self.creation_op, a, b)
+        broadcast_shape(self.creation_op, a, b)
+        self.a, self.b = a.astype(dtype, copy=False), b.astype(dtype, copy=False)
+        self.out = np.power(self.a, self.b)
+        return self.out
+
+    def backward(self, grad, needs_grad):
+        grad_a = grad_b = None
+        with np.errstate(divide="ignore", invalid="ignore"):  # 0 ** -1 is inf, as in torch
+            if needs_grad[0]:  # b a^(b - 1)
+                grad_a = sum_to(np.ascontiguousarray(grad * self.b * np.power(self.a, self.b - 1)),
+                                self.a.shape)
+            if needs_grad[1]:  # a^b log a, taken as 0 where a^b is 0 (a = 0), as torch does
+                d_b = np.where(self.out == 0, 0.0, grad * self.out * np.log(self.a))
+                grad_b = sum_to(np.ascontiguousarray(d_b, dtype=self.out.dtype), self.b.shape)
+        return [grad_a, grad_b]
+
+
+class Where(Op):
+    """where(condition, a, b): a where the condition holds, else b; the gradient goes to the
+    side that was taken (NumPy's loops: not a hot path)."""
+
+    creation_op = "where"
+    operands = ("condition",)
+
+    def __init__(self, condition):
+        self.condition = condition
+
+    def forward(self, a, b):
+        dtype = float_dtype(self.creation_op, a, b)
+        self.condition = np.asarray(self.condition, dtype=bool)
+        broadcast_shape(self.creation_op, self.condition, a, b)
+        self.a_shape, self.b_shape = a.shape, b.shape
+        return np.where(self.condition, a, b).astype(dtype, copy=False)
+
+    def backward(self, grad, needs_grad):
+        zero = np.zeros((), grad.dtype)
+        return [sum_to(np.ascontiguousarray(np.where(self.condition, grad, zero)), self.a_shape)
+                if needs_grad[0] else None,
+                sum_to(np.ascontiguousarray(np.where(self.condition, zero, grad)), self.b_shape)
+                if needs_grad[1] else None]
+
+
+def power(a, b):
+    """a ** b for a tensor ``b`` (and ``a`` a tensor or a number)."""
+    return apply(Power(), lift(b, a), lift(a, b))
+
+
+def rpow(a, b):
+    """b ** a: a number or array raised to the tensor ``a``."""
+    return apply(Power(), lift(a, b), a)
+
+
+def where(condition, a, b):
+    """``a`` where ``condition`` (a bool tensor or array) holds, else ``b``; either may be a
+    number. With the condition alone, as ``torch.where``: the indices where it holds."""
+    if is_tensor(a):
+        return apply(Where(array_of(condition)), a, lift(a, b))
+    if is_tensor(b):
+        return apply(Where(array_of(condition)), lift(b, a), b)
+    return apply(Where(array_of(condition)), constant(np.asarray(a, dtype=np.float64)),
+                 constant(np.asarray(b, dtype=np.float64)))
+
+
 def _binary(op_class, name, doc):
     """The public function of ``op_class`` and its reflected twin (``2 - x``)."""
     def function(a, b):
@@ -118,7 +190,9 @@ div, rdiv = _binary(Div, "div", "a / b, elementwise with NumPy broadcasting.")
 
 
 def neg(x):
-    """-x."""
+    """-x (an integer tensor without autograd stays one, as in PyTorch)."""
+    if stays_integral(x) and x.data.dtype.kind != "b":
+        return constant(np.negative(x.data))
     return apply(Neg(), x)
 
 
@@ -152,3 +226,21 @@ _register_binary("sub", sub, rsub, operator.sub, "__sub__")
 _register_binary("mul", mul, rmul, operator.mul, "__mul__")
 _register_binary("div", div, rdiv, operator.truediv, "__truediv__")
 register("neg", neg, methods=["__neg__", "neg"], examples=[Example(lambda lib, x: -x, [(2, 3)])])
+register("power", power, examples=[
+    Example(lambda lib, x, y: x ** y, [positive(2, 3), (2, 3)]),
+    Example(lambda lib, x, y: x ** y, [positive(2, 3), (3,)]),
+    Example(lambda lib, x, y: x.pow(y), [positive(3, 1), (1, 4)]),
+], bad_inputs=[
+    BadInput(lambda lib, x, y: x ** y, [(2, 3), (3, 2)], ValueError, r"pow: shapes"),
+])
+register("rpow", rpow, methods=["__rpow__"], examples=[
+    Example(lambda lib, x: 2.0 ** x, [(2, 3)]),
+])
+register("where", where, examples=[
+    Example(lambda lib, x, y: lib.where(x > 0, x, y), [(2, 3), (2, 3)]),
+    Example(lambda lib, x, y: lib.where(x > 0, x, y), [(2, 3), (3,)]),
+    Example(lambda lib, x: lib.where(x > 0, x, 0.0), [(2, 3)]),
+], bad_inputs=[
+    BadInput(lambda lib, x, y: lib.where(x > 0, x, y), [(2, 3), (3, 2)], ValueError,
+             r"where: shapes"),
+])

@@ -1,4 +1,5 @@
-"""jitgrad.cat and jitgrad.stack: tensors joined along an existing dim, or a new one.
+"""jitgrad.cat and jitgrad.stack: tensors joined along an existing dim, or a new one; and
+back: ``split`` and ``chunk``, slices along a dim.
 
 The forward copies the inputs side by side; the backward hands each input its slice of the
 gradient, a view.
@@ -7,6 +8,7 @@ import numpy as np
 
 from jitgrad.backend.dtypes import describe, float_dtype
 from jitgrad.ops.base import Op, check_dim
+from jitgrad.ops.indexing import getitem
 from jitgrad.ops.registry import BadInput, Example, apply, register
 
 
@@ -55,6 +57,35 @@ def stack(tensors, dim=0):
     return apply(Cat(dim, new_dim=True), *tensors)
 
 
+def split(x, split_size_or_sections, dim=0):
+    """``x`` in pieces along ``dim``: of ``split_size_or_sections`` each (an int; the last may
+    be shorter), or of the sizes listed; a tuple of differentiable slices, as torch's."""
+    d = check_dim("split", x.data, dim)
+    length = x.data.shape[d]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        if split_size_or_sections <= 0:
+            raise ValueError(f"split: the split size must be positive, got {split_size_or_sections}")
+        sizes = [min(split_size_or_sections, length - start)
+                 for start in range(0, length, split_size_or_sections)] or [0]
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != length:
+            raise ValueError(f"split: sizes {sizes} do not add up to {length}, the size of dim "
+                             f"{d} of {describe(x.data)}")
+    bounds = np.cumsum([0] + sizes)
+    return tuple(getitem(x, (slice(None),) * d + (slice(int(a), int(b)),))
+                 for a, b in zip(bounds[:-1], bounds[1:]))
+
+
+def chunk(x, chunks, dim=0):
+    """``x`` in ``chunks`` pieces along ``dim`` (the last may be smaller; fewer when the dim is
+    short), as torch's."""
+    if not isinstance(chunks, (int, np.integer)) or chunks <= 0:
+        raise ValueError(f"chunk: chunks must be a positive int, got {chunks!r}")
+    length = x.data.shape[check_dim("chunk", x.data, dim)]
+    return split(x, max(-(-length // chunks), 1), dim)
+
+
 register("cat", cat, examples=[
     Example(lambda lib, x, y: lib.cat([x, y], 0), [(2, 3), (1, 3)]),
     Example(lambda lib, x, y, z: lib.cat([x, y, z], -1), [(2, 3), (2, 1), (2, 2)]),
@@ -72,4 +103,17 @@ register("stack", stack, examples=[
 ], bad_inputs=[
     BadInput(lambda lib, x, y: lib.stack([x, y]), [(2, 3), (3, 2)], ValueError,
              "stack: tensors must have one shape"),
+])
+register("split", split, methods=["split"], examples=[
+    Example(lambda lib, x: x.split(2, 1)[1] * x.split(2, 1)[0][:, :1], [(3, 5)]),
+    Example(lambda lib, x: x.split([1, 2], 0)[1], [(3, 4)]),
+], bad_inputs=[
+    BadInput(lambda lib, x: x.split([1, 1], 0), [(3, 2)], ValueError, r"split: sizes \[1, 1\]"),
+    BadInput(lambda lib, x: x.split(1, 2), [(3, 2)], IndexError, "split: dim 2"),
+])
+register("chunk", chunk, methods=["chunk"], examples=[
+    Example(lambda lib, x: x.chunk(3, -1)[2], [(2, 7)]),
+    Example(lambda lib, x: x.chunk(2)[0] - x.chunk(2)[1], [(4, 3)]),
+], bad_inputs=[
+    BadInput(lambda lib, x: x.chunk(0), [(3, 2)], ValueError, "chunk: chunks must be"),
 ])

@@ -4,6 +4,7 @@ sum(dim) without keepdim is the book's; ``dim`` may also be a tuple, and ``keepd
 keeps the reduced dims with size 1, as in PyTorch. The kernels are ``kernels/strided.py``'s.
 """
 import collections
+import functools
 import math
 
 import numpy as np
@@ -11,7 +12,7 @@ import numpy as np
 from jitgrad.backend.dtypes import describe, float_dtype
 from jitgrad.ops.base import Op, check_dim, flat
 from jitgrad.ops.broadcast import groups, reduce_to, spread_to
-from jitgrad.ops.registry import BadInput, Example, apply, constant, register
+from jitgrad.ops.registry import BadInput, Example, apply, constant, register, stays_integral
 from kernels import broadcast as middle
 from kernels import strided
 
@@ -140,33 +141,69 @@ class Amin(Extreme):
     largest = False
 
 
+def accepts_keepdims(function):
+    """``function`` taking NumPy's spelling ``keepdims=`` too, as torch's reductions do."""
+    @functools.wraps(function)
+    def wrapper(*args, keepdims=None, **kwargs):
+        if keepdims is not None:
+            if "keepdim" in kwargs:
+                raise TypeError(f"{function.__name__}: give keepdim or keepdims, not both")
+            kwargs["keepdim"] = keepdims
+        return function(*args, **kwargs)
+    return wrapper
+
+
+@accepts_keepdims
 def sum(x, dim=None, keepdim=False):  # noqa: A001 -- the Tensor method's name
     """Sum over ``dim`` (an int, a tuple, or None for every element); the reduced dims go
-    unless ``keepdim``. ``x.sum(0)`` is the book's."""
+    unless ``keepdim``. ``x.sum(0)`` is the book's. Integer and bool tensors without autograd
+    sum to int64 (counting ``(pred == y).sum()``), as in PyTorch."""
+    if stays_integral(x):
+        return _integral(np.sum, "sum", x, dim, keepdim, dtype=np.int64)
     return apply(Sum(dim, keepdim), x)
 
 
+@accepts_keepdims
 def mean(x, dim=None, keepdim=False):
     """Mean over ``dim`` (an int, a tuple, or None for every element), as ``sum``."""
     return apply(Mean(dim, keepdim), x)
 
 
+@accepts_keepdims
 def amax(x, dim=None, keepdim=False):
-    """Largest value over ``dim``; the gradient goes to the largest entries (shared by ties)."""
+    """Largest value over ``dim``; the gradient goes to the largest entries (shared by ties).
+    Integer and bool tensors without autograd keep their dtype, as in PyTorch."""
+    if stays_integral(x):
+        return _integral(np.amax, "amax", x, dim, keepdim)
     return apply(Amax(dim, keepdim), x)
 
 
+@accepts_keepdims
 def amin(x, dim=None, keepdim=False):
     """Smallest value over ``dim``, as ``amax``."""
+    if stays_integral(x):
+        return _integral(np.amin, "amin", x, dim, keepdim)
     return apply(Amin(dim, keepdim), x)
 
 
+def _integral(numpy_function, op, x, dim, keepdim, dtype=None):
+    """A reduction of integer or bool data, by NumPy: no gradient flows through integers."""
+    array = x.data
+    axes = reduced_dims(op, array, dim)
+    if numpy_function is not np.sum and any(array.shape[d] == 0 for d in axes):
+        raise ValueError(f"{op}: cannot reduce {describe(array)} over dims {axes}, which hold "
+                         "no elements")
+    return constant(np.asarray(numpy_function(array, axis=axes, keepdims=keepdim), dtype=dtype))
+
+
+@accepts_keepdims
 def argmax(x, dim=None, keepdim=False):
     """Index of the largest value (over the flattened tensor when ``dim`` is None), as an
     int64 Tensor without gradient."""
     return _arg_extreme("argmax", np.argmax, x, dim, keepdim)
 
 
+@accepts_keepdims
 def argmin(x, dim=None, keepdim=False):
     """Index of the smallest value, as ``argmax``."""
     return _arg_extreme("argmin", np.argmin, x, dim, keepdim)
@@ -185,6 +222,7 @@ def _arg_extreme(op, numpy_function, x, dim, keepdim):
 ValuesIndices = collections.namedtuple("ValuesIndices", ["values", "indices"])
 
 
+@accepts_keepdims
 def max(x, dim=None, keepdim=False):  # noqa: A001 -- the Tensor method's name
     """The largest value (a 0-d tensor), or with ``dim`` the pair (values, indices)."""
     if dim is None:
@@ -192,6 +230,7 @@ def max(x, dim=None, keepdim=False):  # noqa: A001 -- the Tensor method's name
     return ValuesIndices(amax(x, dim, keepdim), argmax(x, dim, keepdim))
 
 
+@accepts_keepdims
 def min(x, dim=None, keepdim=False):  # noqa: A001 -- the Tensor method's name
     """The smallest value (a 0-d tensor), or with ``dim`` the pair (values, indices)."""
     if dim is None:
@@ -231,6 +270,7 @@ register("max", max, methods=["max"], examples=[
     Example(lambda lib, x: x.max(1)[0], [(3, 4)]),
     Example(lambda lib, x: x.max(0).values, [(3, 4)]),
     Example(lambda lib, x: x.max(-1, keepdim=True).indices, [(3, 4)], grad=False),
+    Example(lambda lib, x: x.max(0, keepdims=True)[0] * x.sum(1, keepdims=True), [(3, 4)]),
 ])
 register("min", min, methods=["min"], examples=[
     Example(lambda lib, x: x.min(), [(3, 4)]),
@@ -242,4 +282,5 @@ register("argmax", argmax, methods=["argmax"], examples=[
 ], bad_inputs=[BadInput(lambda lib, x: x.argmax(2), [(3, 4)], IndexError, "argmax: dim 2")])
 register("argmin", argmin, methods=["argmin"], examples=[
     Example(lambda lib, x: x.argmin(0), [(3, 4)], grad=False),
+    Example(lambda lib, x: x.argmin(1, keepdims=True), [(3, 4)], grad=False),
 ], bad_inputs=[BadInput(lambda lib, x: x.argmin(), [(0,)], ValueError, "argmin: cannot")])

@@ -32,7 +32,7 @@ class Example:
 
     ``call(lib, *leaves)`` returns the op's output for leaves made from ``inputs``: each a
     shape (standard normal values) or an array (used as it is: positive numbers for log).
-    ``lib`` names the library's functions (``lib.F``, ``lib.cat``, ``lib.stack``, and
+    ``lib`` names the library's functions (``lib.F``, ``lib.cat``, ``lib.stack``, ``lib.where``, and
     ``lib.tensor`` for constants such as targets), so one call serves jitgrad and torch.
     ``torch`` is torch's spelling where it differs (same arguments), or None where torch
     has no counterpart. ``grad=False`` for outputs that are not differentiable (argmax).
@@ -107,7 +107,8 @@ def library():
     """The ``lib`` argument of examples run on jitgrad."""
     functional = types.SimpleNamespace(**functional_names())  # jitgrad.nn.functional's ops
     return types.SimpleNamespace(F=functional, cat=SPECS["cat"].function,
-                                 stack=SPECS["stack"].function, tensor=_Tensor)
+                                 stack=SPECS["stack"].function, where=SPECS["where"].function,
+                                 tensor=_Tensor)
 
 
 def run_example(example, dtype):
@@ -133,6 +134,13 @@ def constant(value):
 def is_tensor(value):
     """Whether ``value`` is a Tensor (op modules cannot import the class)."""
     return isinstance(value, _Tensor)
+
+
+def stays_integral(tensor):
+    """Whether an op keeps ``tensor``'s integer or bool dtype (sum, amax, neg, abs), as
+    PyTorch does: for a tensor outside the graph. The book's integer leaves with
+    ``autograd=True`` compute in float64 and get gradients, as they always did."""
+    return tensor.data.dtype.kind in "biu" and not tensor.autograd
 
 
 def array_of(value):

@@ -1,4 +1,4 @@
-"""Elementwise math of one tensor: exp, log, sqrt, abs, clamp and ``**`` a number.
+"""Elementwise math of one tensor: exp, log, log10, sqrt, sin, cos, abs, clamp and ``**``.
 
 Each op keeps what its backward kernel reads (``kernels/unary.py``): the input, or exp's and
 sqrt's output.
@@ -6,9 +6,13 @@ sqrt's output.
 import math
 import numbers
 
+import numpy as np
+
 from jitgrad.backend.dtypes import float_dtype
 from jitgrad.ops.base import Op, contiguous, run_eagerly
-from jitgrad.ops.registry import BadInput, Example, apply, positive, register
+from jitgrad.ops.elementwise import power
+from jitgrad.ops.registry import (BadInput, Example, apply, constant, is_tensor, positive,
+                                  register, stays_integral)
 from kernels import unary as k
 
 
@@ -59,6 +63,16 @@ class Sqrt(Unary):
     keeps_output = True
 
 
+class Sin(Unary):
+    creation_op = "sin"
+    kernel, backward_kernel = k.sin, k.sin_backward
+
+
+class Cos(Unary):
+    creation_op = "cos"
+    kernel, backward_kernel = k.cos, k.cos_backward
+
+
 class Abs(Unary):
     creation_op = "abs"
     kernel, backward_kernel = k.abs_, k.abs_backward
@@ -106,13 +120,31 @@ def log(x):
     return apply(Log(), x)
 
 
+def log10(x):
+    """Base-10 logarithm, elementwise."""
+    return log(x) * (1.0 / math.log(10.0))
+
+
+def sin(x):
+    """Sine, elementwise."""
+    return apply(Sin(), x)
+
+
+def cos(x):
+    """Cosine, elementwise."""
+    return apply(Cos(), x)
+
+
 def sqrt(x):
     """Square root, elementwise."""
     return apply(Sqrt(), x)
 
 
 def abs(x):  # noqa: A001 -- the Tensor method's name
-    """|x| elementwise; the gradient at 0 is 0, as in torch."""
+    """|x| elementwise; the gradient at 0 is 0, as in torch. An integer tensor without
+    autograd stays one, as in PyTorch."""
+    if stays_integral(x) and x.data.dtype.kind != "b":
+        return constant(np.abs(x.data))
     return apply(Abs(), x)
 
 
@@ -123,12 +155,18 @@ def clamp(x, min=None, max=None):  # noqa: A002 -- torch's keyword names
 
 
 def pow(x, exponent):  # noqa: A001 -- the Tensor method's name
-    """x ** exponent for a number exponent."""
+    """x ** exponent, for a number exponent or a tensor one (differentiable in both)."""
+    if is_tensor(exponent):
+        return power(x, exponent)
     return apply(Pow(exponent), x)
 
 
 register("exp", exp, methods=["exp"], examples=[Example(lambda lib, x: x.exp(), [(2, 3)])])
 register("log", log, methods=["log"], examples=[Example(lambda lib, x: x.log(), [positive(2, 3)])])
+register("log10", log10, methods=["log10"], examples=[
+    Example(lambda lib, x: x.log10(), [positive(2, 3)])])
+register("sin", sin, methods=["sin"], examples=[Example(lambda lib, x: x.sin(), [(2, 3)])])
+register("cos", cos, methods=["cos"], examples=[Example(lambda lib, x: x.cos(), [(2, 3)])])
 register("sqrt", sqrt, methods=["sqrt"], examples=[
     Example(lambda lib, x: x.sqrt(), [positive(2, 3)])])
 register("abs", abs, methods=["abs", "__abs__"], examples=[
@@ -147,5 +185,5 @@ register("pow", pow, methods=["__pow__", "pow"], examples=[
     Example(lambda lib, x: x ** -0.5, [positive(2, 3)]),
     Example(lambda lib, x: x.pow(1.5), [positive(2, 3)]),
 ], bad_inputs=[
-    BadInput(lambda lib, x, y: x ** y, [(2,), (2,)], TypeError, "pow: the exponent must be a number"),
+    BadInput(lambda lib, x: x ** "2", [(2,)], TypeError, "pow: the exponent must be a number"),
 ])

@@ -154,20 +154,22 @@ def test_new_losses(loss, reference):
 
 
 @pytest.mark.parametrize("make, shape, dtype", [
-    (lambda: jitgrad.zeros(2, 3), (2, 3), np.float64),
+    (lambda: jitgrad.zeros(2, 3), (2, 3), np.float32),  # PyTorch's default dtype
     (lambda: jitgrad.ones((4,), dtype=np.float32), (4,), np.float32),
-    (lambda: jitgrad.randn(3, 2, requires_grad=True), (3, 2), np.float64),
+    (lambda: jitgrad.randn(3, 2, requires_grad=True), (3, 2), np.float32),
     (lambda: jitgrad.zeros_like(Tensor(np.ones((2, 2), np.float32))), (2, 2), np.float32),
     (lambda: jitgrad.ones_like(Tensor(np.ones(3)), autograd=True), (3,), np.float64),
 ])
-def test_constructors(make, shape, dtype):
+def test_constructors(make, shape, dtype, monkeypatch):
+    monkeypatch.setattr(jitgrad.backend.dtypes, "_default_chosen", False)  # as in a new process
     t = make()
     assert t.shape == shape and t.dtype == dtype
 
 
 def test_constructors_follow_the_default_dtype(monkeypatch):
-    monkeypatch.setattr(jitgrad.backend.dtypes, "_default_dtype", np.dtype(np.float32))
-    assert jitgrad.zeros(2).dtype == jitgrad.randn(2).dtype == np.float32
+    monkeypatch.setattr(jitgrad.backend.dtypes, "_default_dtype", np.dtype(np.float64))
+    monkeypatch.setattr(jitgrad.backend.dtypes, "_default_chosen", True)
+    assert jitgrad.zeros(2).dtype == jitgrad.randn(2).dtype == np.float64
     assert jitgrad.ones(2, autograd=True).autograd
 
 

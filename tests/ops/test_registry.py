@@ -64,7 +64,7 @@ def test_matches_torch(example):
     if example.torch is None:
         pytest.skip("no torch counterpart")
     library = types.SimpleNamespace(F=torch.nn.functional, cat=torch.cat, stack=torch.stack,
-                                    tensor=torch.as_tensor)
+                                    where=torch.where, tensor=torch.as_tensor)
     torch_call = example.call if example.torch == SAME else example.torch
     arrays = example_arrays(example.inputs, np.float64)
     ours = [Tensor(a.copy(), autograd=True) for a in arrays]
