@@ -15,7 +15,7 @@ from jitgrad.autograd import anomaly, grad_mode, recording
 from jitgrad.autograd import engine as autograd
 from jitgrad.backend import profiler, random
 from jitgrad.backend.device import CPU, check_device
-from jitgrad.backend.dtypes import as_dtype, describe
+from jitgrad.backend.dtypes import describe
 
 # Ids come from a counter, not the RNG: unique, and seeded runs draw no random numbers for them.
 # next() on an itertools.count is atomic in CPython, so threads never share an id.
@@ -377,6 +377,16 @@ class Tensor:
     def requires_grad(self, value):
         self.autograd = bool(value)
 
+    def topk(self, k, dim=-1, largest=True, sorted=True):  # noqa: A002 -- torch's names
+        """(values, indices) of the ``k`` largest (or smallest) entries along ``dim``, as
+        PyTorch's ``topk``; both outside the graph (for predictions, not for training)."""
+        data = np.moveaxis(self.data, dim, -1)
+        if not 0 <= k <= data.shape[-1]:
+            raise ValueError(f"topk: k={k} is out of range for dim {dim} of {describe(self.data)}")
+        order = np.argsort(-data if largest else data, axis=-1, kind="stable")[..., :k]
+        values = np.take_along_axis(data, order, axis=-1)
+        return (Tensor.wrap(np.moveaxis(values, -1, dim)), Tensor.wrap(np.moveaxis(order, -1, dim)))
+
     # --- in place, PyTorch's way -----------------------------------------------------------
     # Each writes into ``.data`` itself. A tensor that gradients flow to may be written only
     # under ``no_grad()`` (an optimizer's update), and a write bumps the tensor's version, so
@@ -442,6 +452,18 @@ class Tensor:
         values = random.source(generator, "normal_").standard_normal(self.data.shape) * std + mean
         np.copyto(self.data, values, casting="unsafe")
         return self._bump()
+
+    def __setitem__(self, index, value):
+        """self[index] = value, in place (indices as ``__getitem__`` takes them). As in
+        PyTorch, ``t[i][j] = v`` writes through: basic indexing gives views."""
+        self._check_inplace("__setitem__", (value,))
+        index = tuple(map(_data, index)) if isinstance(index, tuple) else _data(index)
+        try:
+            self.data[index] = _data(value)
+        except (IndexError, ValueError, TypeError) as error:
+            raise type(error)(f"__setitem__: cannot write {describe(np.asarray(_data(value)))} "
+                              f"into {describe(self.data)} at {index!r} ({error})") from None
+        self._bump()
 
     def __iadd__(self, other):
         return self + other if self._grows_graph(other) else self.add_(other)

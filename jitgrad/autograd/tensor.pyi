@@ -110,6 +110,9 @@ class Tensor:
     def __rtruediv__(self, b):
         """a / b, elementwise with NumPy broadcasting. (the number or array on the left)"""
         ...
+    def __setitem__(self, index, value):
+        """self[index] = value, in place (indices as ``__getitem__`` takes them). As in PyTorch, ``t[i][j] = v`` writes through: basic indexing gives views."""
+        ...
     def __str__(self):
         """Return str(self)."""
         ...
@@ -350,6 +353,9 @@ class Tensor:
         ...
     def tolist(self):
         """The values as (nested) Python lists, or a number for a 0-d tensor."""
+        ...
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        """(values, indices) of the ``k`` largest (or smallest) entries along ``dim``, as PyTorch's ``topk``; both outside the graph (for predictions, not for training)."""
         ...
     def transpose(self, dim0=None, dim1=None):
         """With no arguments the book's transpose, every dim reversed (NumPy's ``transpose()``); ``transpose(dim0, dim1)`` swaps two dims, as PyTorch's."""

@@ -4,7 +4,7 @@ initialisations (``nn.Linear``'s weight is (out, in), ``nn.MSELoss`` averages). 
 layers of the same names (``jitgrad.Linear``, ``jitgrad.Sequential([...])``,
 ``jitgrad.MSELoss``, ``jitgrad.Embedding``, ``jitgrad.RNNCell``, ``jitgrad.LSTMCell``) keep
 the book's meanings in ``jitgrad.book`` (docs/pytorch.md has the table)."""
-from jitgrad.nn import functional, init
+from jitgrad.nn import functional, init, utils
 from jitgrad.nn.activation import (
            ELU,
            GELU,
@@ -47,4 +47,4 @@ __all__ = ["BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "CrossEntropyLoss", "D
            "LSTM", "LSTMCell", "Layer", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax",
            "MSELoss", "Module", "ModuleDict", "ModuleList", "NLLLoss", "Parameter",
            "ParameterDict", "ParameterList", "RNN", "RNNCell", "ReLU", "Sequential", "SiLU", "Sigmoid",
-           "SmoothL1Loss", "Softmax", "StateDictError", "Tanh", "functional", "init"]
+           "SmoothL1Loss", "Softmax", "StateDictError", "Tanh", "functional", "init", "utils"]

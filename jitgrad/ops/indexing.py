@@ -9,7 +9,8 @@ import numpy as np
 from jitgrad.backend.dtypes import describe
 from jitgrad.ops.base import Op
 from jitgrad.ops.gather import IndexSelect
-from jitgrad.ops.registry import BadInput, Example, apply, array_of, is_tensor, register
+from jitgrad.ops.registry import (BadInput, Example, apply, array_of, constant, is_tensor, register,
+                                  stays_integral)
 from kernels import gather
 
 
@@ -85,6 +86,8 @@ def getitem(x, index):
     parts = index if isinstance(index, tuple) else (index,)
     parts = tuple(_index_part(part) for part in parts)
     if len(parts) == 1 and isinstance(parts[0], np.ndarray) and parts[0].dtype.kind == "i":
+        if stays_integral(x):  # an integer tensor's rows stay integers (the kernels are float)
+            return constant(x.data[parts[0]])
         return _rows(x, parts[0])
     return apply(Index(parts if isinstance(index, tuple) else parts[0]), x)
 

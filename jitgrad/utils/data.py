@@ -3,7 +3,7 @@ DataLoader that yields mini-batches as Tensors.
 
 A ``DataLoader`` over a ``Dataset`` draws one order per epoch (``shuffle=True``) from its
 ``generator``, or else from NumPy's global RNG (``np.random.seed`` fixes it; see
-``_default_rng``), fetches the samples, and collates them as ``torch``'s ``default_collate``
+``jitgrad.manual_seed``), fetches the samples, and collates them as ``torch``'s ``default_collate``
 does: Tensors and NumPy arrays stack into a Tensor with a new first dim, Python floats become
 a float64 Tensor and ints an int64 one, tuples become lists of collated fields, dicts dicts.
 ``Batches`` is jitgrad's own: mini-batches over aligned arrays, without the Dataset.
@@ -19,6 +19,7 @@ import warnings
 import numpy as np
 
 from jitgrad.autograd.tensor import Tensor
+from jitgrad.backend import random
 from jitgrad.ops.joining import stack
 
 __all__ = ["Batches", "ConcatDataset", "DataLoader", "Dataset", "Subset", "TensorDataset",
@@ -26,24 +27,12 @@ __all__ = ["Batches", "ConcatDataset", "DataLoader", "Dataset", "Subset", "Tenso
 
 
 # --- randomness -----------------------------------------------------------------------------
-def _default_rng():
-    """Where shuffles draw from without a ``generator``: NumPy's global RNG, so that
-    ``np.random.seed`` (and a ``manual_seed`` built on it) makes them reproducible."""
-    return np.random
-
-
 def _numpy_rng(generator, who):
-    """``generator`` as something with NumPy's ``permutation(n)``: None means
-    ``_default_rng()``; a NumPy ``Generator`` or ``RandomState`` is used as it is; another
-    object (a jitgrad Generator) gives its NumPy generator through ``numpy_generator()``."""
-    if generator is None:
-        return _default_rng()
-    if isinstance(generator, (np.random.Generator, np.random.RandomState)):
+    """What shuffles and splits draw from: ``generator`` (a ``jitgrad.Generator`` or a NumPy
+    ``Generator``), or else the global stream (``jitgrad.manual_seed``, ``np.random.seed``)."""
+    if isinstance(generator, np.random.RandomState):
         return generator
-    if callable(getattr(generator, "numpy_generator", None)):
-        return generator.numpy_generator()
-    raise TypeError(f"{who}: generator must be a NumPy random Generator or an object with a "
-                    f"numpy_generator() method, got {type(generator).__name__}")
+    return random.source(generator, who)
 
 
 # --- datasets -------------------------------------------------------------------------------

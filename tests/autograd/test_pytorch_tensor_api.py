@@ -292,3 +292,16 @@ def test_split_and_chunk_match_torch(torch):
         assert len(ours) == len(theirs)
         for o, t in zip(ours, theirs):
             np.testing.assert_array_equal(o.data, t.numpy())
+
+
+@pytest.mark.parametrize("largest", [True, False])
+def test_topk_matches_torch(largest):
+    torch = pytest.importorskip("torch")
+    data = np.random.default_rng(3).standard_normal((4, 6))
+    for dim in (0, 1, -1):
+        values, indices = jitgrad.tensor(data).topk(3, dim=dim, largest=largest)
+        theirs = torch.tensor(data).topk(3, dim=dim, largest=largest)
+        np.testing.assert_array_equal(values.numpy(), theirs.values.numpy())
+        np.testing.assert_array_equal(indices.numpy(), theirs.indices.numpy())
+    with pytest.raises(ValueError, match="topk: k=7 is out of range"):
+        jitgrad.tensor(data).topk(7)
