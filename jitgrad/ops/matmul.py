@@ -124,14 +124,19 @@ class Linear(MM):
                                        matrix(grad, grad.dtype)) if needs_grad[2] else None)
         return grads
 
-    @staticmethod
-    def check(x, w, b):
-        """A ValueError unless x (n, k), w (k, m) and b (m,) or None."""
-        if x.ndim != 2 or w.ndim != 2 or x.shape[1] != w.shape[0] or (
-                b is not None and b.shape != (w.shape[1],)):
+    #: How the weight is read (``LinearOutIn``: transposed) and what the shapes must be, for
+    #: the error message
+    READ_AS, NEEDS = "", "x (n, k), weight (k, m) and bias (m,)"
+
+    @classmethod
+    def check(cls, x, w, b):
+        """A ValueError unless x @ right_operand(w) + b is defined: (n, k) @ (k, m) + (m,)."""
+        right = cls.right_operand(w)
+        if x.ndim != 2 or w.ndim != 2 or x.shape[1] != right.shape[0] or (
+                b is not None and b.shape != (right.shape[1],)):
             bias = "" if b is None else f" + {describe(b)}"
-            raise ValueError(f"linear: cannot compute {describe(x)} @ {describe(w)}{bias}; needs "
-                             "x (n, k), weight (k, m) and bias (m,)")
+            raise ValueError(f"linear: cannot compute {describe(x)} @ {describe(w)}{cls.READ_AS}"
+                             f"{bias}; needs {cls.NEEDS}")
 
     def forward_program(self, run, x, w, b=None):
         if b is None:
@@ -160,14 +165,7 @@ class LinearOutIn(Linear):
     (out, in). The same kernels as ``Linear``: they read ``w.T`` as an F-contiguous view, and
     the weight's gradient grad.T @ x, (m, k), is ``mm_grad_right`` with its operands swapped."""
 
-    @staticmethod
-    def check(x, w, b):
-        """A ValueError unless x (n, in), w (out, in) and b (out,) or None."""
-        if x.ndim != 2 or w.ndim != 2 or x.shape[1] != w.shape[1] or (
-                b is not None and b.shape != (w.shape[0],)):
-            bias = "" if b is None else f" + {describe(b)}"
-            raise ValueError(f"linear: cannot compute {describe(x)} @ {describe(w)}.T{bias}; "
-                             "needs input (n, in), weight (out, in) and bias (out,)")
+    READ_AS, NEEDS = ".T", "input (n, in), weight (out, in) and bias (out,)"
 
     def forward_program(self, run, x, w, b=None):
         return super().forward_program(run, x, self.right_operand(w), b)
