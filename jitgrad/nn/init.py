@@ -12,7 +12,6 @@ receptive field. ``jitgrad.init`` has the same initialisers with the book's (in,
 """
 import math
 
-import numpy as np
 
 from jitgrad.backend import random
 

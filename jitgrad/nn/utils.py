@@ -1,10 +1,9 @@
-"""``jitgrad.nn.utils``: ``clip_grad_norm_`` and ``clip_grad_value_``, PyTorch's names for
-gradient clipping (``jitgrad.optim.clip_grad_norm`` is the same L2 clipping)."""
+"""``jitgrad.nn.utils``: ``clip_grad_norm_`` and ``clip_grad_value_``, PyTorch's names and
+return values for ``jitgrad.optim.clip``'s gradient clipping."""
 import numpy as np
 
-from jitgrad.autograd.recording import recorded
 from jitgrad.autograd.tensor import Tensor
-from jitgrad.optim.clip import clip_grad_norm
+from jitgrad.optim.clip import clip_grad_norm, clip_grad_value
 
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0):
@@ -16,10 +15,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0):
     return Tensor(np.asarray(clip_grad_norm(parameters, max_norm)))
 
 
-@recorded
 def clip_grad_value_(parameters, clip_value):
     """Clamp every gradient element to [-clip_value, clip_value], in place."""
     parameters = [parameters] if isinstance(parameters, Tensor) else list(parameters)
-    for p in parameters:
-        if p.grad is not None:
-            p.grad.data = np.clip(p.grad.data, -clip_value, clip_value)
+    clip_grad_value(parameters, clip_value)

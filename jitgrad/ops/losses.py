@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from jitgrad.backend.dtypes import describe, float_dtype
-from jitgrad.ops.base import Op, contiguous, flat, rows, run_eagerly
+from jitgrad.ops.base import Op, contiguous, flat, run_eagerly
 from jitgrad.ops.registry import BadInput, Example, apply, array_of, constant, is_tensor, register
 from jitgrad.ops.softmax import REDUCTIONS, check_reduction, reduce_loss, row_weights, weighted_mean
 from kernels import losses as k

@@ -119,10 +119,7 @@ class Linear(MM):
 
     def _backward_bf16(self, grad, needs_grad, into):
         grads = super()._backward_bf16(grad, needs_grad[:2], into[:2])
-        if len(needs_grad) == 3:  # the bias's sums, in float32
-            grads.append(add_or_return(run_eagerly, into[2], k.column_sums, k.column_sums_into,
-                                       matrix(grad, grad.dtype)) if needs_grad[2] else None)
-        return grads
+        return grads + self._bias_grad(run_eagerly, matrix(grad, grad.dtype), needs_grad, into)
 
     #: How the weight is read (``LinearOutIn``: transposed) and what the shapes must be, for
     #: the error message
@@ -147,10 +144,15 @@ class Linear(MM):
         # the bias's sums read grad as the products do: its additions run in the same order
         # whatever its layout
         grads = super().backward_program(run, saved, grad, needs_grad[:2], into[:2])
-        if len(needs_grad) == 3:
-            grads.append(add_or_return(run, into[2], k.column_sums, k.column_sums_into, grad)
-                         if needs_grad[2] else None)
-        return grads
+        return grads + self._bias_grad(run, grad, needs_grad, into)
+
+    @staticmethod
+    def _bias_grad(run, grad, needs_grad, into):
+        """[the bias's gradient: grad's column sums, in grad's dtype] when there is a bias."""
+        if len(needs_grad) < 3:
+            return []
+        return [add_or_return(run, into[2], k.column_sums, k.column_sums_into, grad)
+                if needs_grad[2] else None]
 
     def scaled_program(self, run, saved, grad, targets):
         for index, out, scale in targets:

@@ -14,7 +14,7 @@ from jitgrad.autograd.engine import run_backward
 from jitgrad.compiler import codegen
 from jitgrad.ops import registry
 
-from .test_compile import STACKS, Twins, batches, mlp, model_state, replayed
+from .test_compile import Twins, batches, mlp, model_state, replayed
 
 STEPS = 8
 

@@ -49,10 +49,10 @@ def _signature(function, name):
 def _member(name, value):
     if isinstance(value, property):
         doc = _summary(value.fget) if value.fget else ""
-        return [f"    @property", f"    def {name}(self) -> Any:", f'        """{doc}"""' if doc else "        ...",
-                *([f"        ..."] if doc else [])]
+        return ["    @property", f"    def {name}(self) -> Any:", f'        """{doc}"""' if doc else "        ...",
+                *(["        ..."] if doc else [])]
     if isinstance(value, classmethod):
-        return [f"    @classmethod", f"    def {name}{_signature(value.__func__, name).replace('(self', '(cls', 1)}: ..."]
+        return ["    @classmethod", f"    def {name}{_signature(value.__func__, name).replace('(self', '(cls', 1)}: ..."]
     if callable(value):
         doc = _summary(value)
         lines = [f"    def {name}{_signature(value, name)}:"]
