@@ -30,7 +30,8 @@ if not getattr(_kernels, "JITGRAD_KERNELS", False):  # before anything imports a
 from jitgrad.backend import kernel_cache as _kernel_cache
 
 _kernel_cache.drop_if_sources_changed()  # before any kernel loads from Numba's cache
-# functional, init: jitgrad.nn's, under the names they had before nn; metrics: jitgrad.utils's
+# functional, init: the book door's (the (in, out) weight layout; nn has PyTorch's);
+# metrics: jitgrad.utils's, under the name it had before utils
 from jitgrad import functional, init, nn, optim, utils  # noqa: E402
 from jitgrad.utils import metrics  # noqa: E402
 from jitgrad.autograd import AnomalyError, Tensor, detect_anomaly, no_grad  # noqa: E402
